@@ -1,0 +1,74 @@
+"""The generator: mapping + synthesis behind NVIDIA's seam, with native save / load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .config import GeneratorConfig
+from .mapping import MappingNetwork
+from .synthesis_sg2 import SynthesisNetworkSG2
+from .synthesis_sg3 import SynthesisNetworkSG3
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+class Generator(nn.Module):
+    """`G.mapping(z, c, psi, cutoff) -> ws [N, num_ws, w_dim]`; `G.synthesis(ws) -> img [N, C, R, R]`.
+
+    State-dict keys are those of NVIDIA's official generators, so their weights load unchanged.
+    """
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        self.config = config
+        synth_cls = SynthesisNetworkSG2 if config.architecture == "stylegan2" else SynthesisNetworkSG3
+        self.synthesis = synth_cls(config.synthesis, config.w_dim, config.img_resolution, config.img_channels)
+        self.num_ws = self.synthesis.num_ws
+        self.mapping = MappingNetwork(config.mapping, num_ws=self.num_ws)
+
+    z_dim = property(lambda self: self.config.z_dim)
+    c_dim = property(lambda self: self.config.c_dim)
+    w_dim = property(lambda self: self.config.w_dim)
+    img_resolution = property(lambda self: self.config.img_resolution)
+    img_channels = property(lambda self: self.config.img_channels)
+
+    def forward(
+        self,
+        z: Tensor,  # [N, z_dim]
+        c: Tensor | None = None,  # [N, c_dim]
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "const",
+        transform: Tensor | None = None,
+    ) -> Tensor:  # [N, C, R, R]
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode, transform=transform)
+
+    @property
+    def device(self) -> torch.device:
+        return self.mapping.w_avg.device
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write `config.json` + `model.safetensors` into `directory` (created if needed)."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.save(directory / CONFIG_NAME)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt", "library": "stylegan-studio"})
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, **kwargs) -> Generator:
+        """Load a native model from a directory, a Hub repo id or a registry name (any supported format)."""
+        from .formats import load_generator
+
+        return load_generator(name_or_path, **kwargs)
