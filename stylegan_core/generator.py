@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -14,6 +15,7 @@ from .synthesis_sg3 import SynthesisNetworkSG3
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+CONFIG_METADATA_KEY = "stylegan_studio_config"  # config JSON inside the safetensors header too
 
 
 class Generator(nn.Module):
@@ -63,7 +65,8 @@ class Generator(nn.Module):
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save(directory / CONFIG_NAME)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt", "library": "stylegan-studio"})
+        metadata = {"format": "pt", CONFIG_METADATA_KEY: json.dumps(self.config.to_dict())}
+        save_file(state, str(directory / WEIGHTS_NAME), metadata=metadata)
         return directory
 
     @classmethod

@@ -1,0 +1,153 @@
+"""Checkpoint formats: detect what a file is by its bytes, read it safely, load it strictly.
+
+Supported: our native `config.json` + `model.safetensors`; official NVIDIA pickles (read with a
+restricted unpickler, nothing executed); rosinality `.pt` checkpoints (`torch.load(weights_only=True)`);
+and state-dict safetensors beside a JSON of the constructor kwargs (as in the reference data).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
+
+from ..config import GeneratorConfig
+from ..generator import CONFIG_METADATA_KEY, CONFIG_NAME, WEIGHTS_NAME, Generator
+from .errors import CheckpointError
+from .nvidia import generator_from_pickle
+from .nvidia_config import config_from_nvidia_kwargs, family_from_class_path
+from .rosinality import config_from_rosinality, convert_rosinality, estimate_w_avg, is_rosinality
+
+__all__ = ["CheckpointError", "detect_format", "load_checkpoint", "load_generator", "load_state_strict"]
+
+
+def detect_format(path: Path) -> str:
+    """'native' (directory), 'safetensors', 'torch-zip', 'pickle'; CheckpointError for anything else."""
+    if path.is_dir():
+        if (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file():
+            return "native"
+        raise CheckpointError(f"{path}: a directory without {CONFIG_NAME} + {WEIGHTS_NAME}")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if len(head) < 9:
+        raise CheckpointError(f"{path}: too short to be a checkpoint ({path.stat().st_size} bytes)")
+    if head[:4] == b"PK\x03\x04":
+        return "torch-zip"
+    if head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    header_len = int.from_bytes(head[:8], "little")
+    if head[8:9] == b"{" and 0 < header_len < 100_000_000:
+        return "safetensors"
+    raise CheckpointError(
+        f"{path}: not a checkpoint this tool knows (expected an NVIDIA .pkl, a rosinality .pt, "
+        "a .safetensors file or a directory with config.json + model.safetensors)"
+    )
+
+
+def load_state_strict(G: Generator, state: dict[str, torch.Tensor], source: str) -> Generator:
+    """Load so that every tensor lands exactly once with its shape checked; errors name the keys."""
+    expected = G.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} (model expects {tuple(expected[k].shape)})"
+        for k in expected
+        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing: {', '.join(missing[:8])}" + (" ..." if len(missing) > 8 else ""))
+    if unexpected:
+        problems.append(f"unexpected: {', '.join(unexpected[:8])}" + (" ..." if len(unexpected) > 8 else ""))
+    if mismatched:
+        problems.append(f"wrong shape: {', '.join(mismatched[:8])}")
+    if problems:
+        raise CheckpointError(f"{source}: weights do not fit the configured generator; " + "; ".join(problems))
+    G.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
+    return G
+
+
+def _read_torch_zip(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise CheckpointError(f"{path}: a torch file that cannot be read safely ({str(exc).splitlines()[0]})") from None
+
+
+def _from_rosinality(sd: dict, latent_avg: torch.Tensor | None, source: str) -> Generator:
+    try:
+        config = config_from_rosinality(sd)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{source}: {exc}") from None
+    G = Generator(config)
+    designed = {k: v for k, v in G.state_dict().items()}
+    state = convert_rosinality(sd, latent_avg, designed)
+    if latent_avg is None:  # files saved without latent_avg: estimate it as rosinality's mean_latent does
+        state["mapping.w_avg"] = designed["mapping.w_avg"]
+        load_state_strict(G, state, source)
+        G.mapping.w_avg.copy_(estimate_w_avg(G))
+        return G
+    return load_state_strict(G, state, source)
+
+
+def _from_safetensors(path: Path) -> Generator:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unreadable safetensors file ({exc})") from None
+    source = str(path)
+    if CONFIG_METADATA_KEY in metadata:
+        config = GeneratorConfig.from_dict(json.loads(metadata[CONFIG_METADATA_KEY]))
+        return load_state_strict(Generator(config), state, source)
+    sidecar = path.with_suffix(".json")
+    sidecar_meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    if is_rosinality(state):
+        return _from_rosinality(state, state.pop("latent_avg", None), source)
+    if "init_kwargs" in sidecar_meta and "class_path" in sidecar_meta:
+        family = family_from_class_path(sidecar_meta["class_path"])
+        config = config_from_nvidia_kwargs(sidecar_meta["init_kwargs"], family)
+        return load_state_strict(Generator(config), state, source)
+    if (path.parent / CONFIG_NAME).is_file():
+        return load_state_strict(Generator(GeneratorConfig.load(path.parent / CONFIG_NAME)), state, source)
+    raise CheckpointError(
+        f"{path}: safetensors weights without a config (expected {CONFIG_NAME} beside it, "
+        f"or {sidecar.name} with the official init_kwargs)"
+    )
+
+
+def load_checkpoint(path: str | Path, *, network: str = "G_ema") -> Generator:
+    """Load a local checkpoint of any supported format into a Generator (eval mode, CPU, fp32)."""
+    path = Path(path).expanduser()
+    kind = detect_format(path)
+    if kind == "native":
+        config = GeneratorConfig.load(path / CONFIG_NAME)
+        G = load_state_strict(Generator(config), load_file(str(path / WEIGHTS_NAME)), str(path))
+    elif kind == "pickle":
+        config, state = generator_from_pickle(path, network=network)
+        G = load_state_strict(Generator(config), state, str(path))
+    elif kind == "torch-zip":
+        ckpt = _read_torch_zip(path)
+        if not isinstance(ckpt, dict) or "g_ema" not in ckpt:
+            keys = ", ".join(list(ckpt)[:6]) if isinstance(ckpt, dict) else type(ckpt).__name__
+            raise CheckpointError(f"{path}: a torch file, but not a rosinality checkpoint (no 'g_ema'; has {keys})")
+        G = _from_rosinality(dict(ckpt["g_ema"]), ckpt.get("latent_avg"), str(path))
+    else:
+        G = _from_safetensors(path)
+    return G.eval().requires_grad_(False)
+
+
+def load_generator(name_or_path: str | Path, *, network: str = "G_ema", device: str | torch.device = "cpu") -> Generator:
+    """Load by local path, registry name or Hub repo id (see `stylegan_core.hub`)."""
+    from ..hub import resolve
+
+    path = resolve(str(name_or_path))
+    return load_checkpoint(path, network=network).to(device)

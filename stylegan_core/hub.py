@@ -1,0 +1,161 @@
+"""Model registry and Hugging Face Hub access: names -> local files, fast and clear when offline.
+
+Anywhere a model name is accepted, a local path or a Hub repo id works too:
+`ffhq`, `./network-snapshot-000100.pkl`, `someone/my-stylegan` (native repo) or
+`someone/repo/path/in/repo.pkl` (one file of a repo).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .formats.errors import CheckpointError
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "assets"
+CONNECT_TIMEOUT_S = 3.0
+
+
+class HubUnavailableError(CheckpointError):
+    """The Hub cannot be reached (offline, blocked) and the file is not in the local cache."""
+
+
+class UnknownModelError(CheckpointError):
+    """A name that is neither a file, a registry name nor a Hub repo id."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One named model: where it lives and what it is."""
+
+    name: str
+    description: str
+    resolution: int
+    repo_id: str | None = None  # None: bundled with the package
+    filename: str | None = None  # file in the repo, or folder under BUNDLED_DIR
+    file_format: str = "native"  # 'rosinality', 'nvidia-pickle' or 'native'
+    revision: str | None = None  # pinned commit when known; None follows the default branch
+
+
+REGISTRY: dict[str, ModelEntry] = {
+    e.name: e
+    for e in [
+        ModelEntry("ffhq", "StyleGAN2 config-f, FFHQ faces (official weights, rosinality format)", 1024,
+                   "aaronb/StyleGAN2", "stylegan2-ffhq-config-f.pt", "rosinality"),
+        ModelEntry("car", "StyleGAN2 config-f, LSUN cars", 512,
+                   "aaronb/StyleGAN2", "stylegan2-car-config-f.pt", "rosinality"),
+        ModelEntry("cat", "StyleGAN2 config-f, LSUN cats", 256,
+                   "aaronb/StyleGAN2", "stylegan2-cat-config-f.pt", "rosinality"),
+        ModelEntry("church", "StyleGAN2 config-f, LSUN churches", 256,
+                   "aaronb/StyleGAN2", "stylegan2-church-config-f.pt", "rosinality"),
+        ModelEntry("horse", "StyleGAN2 config-f, LSUN horses", 256,
+                   "aaronb/StyleGAN2", "stylegan2-horse-config-f.pt", "rosinality"),
+        ModelEntry("ada-ffhq", "StyleGAN2-ADA, FFHQ faces (official pickle)", 1024,
+                   "aaronb/StyleGAN2-pkl", "ada/ffhq.pkl", "nvidia-pickle"),
+        ModelEntry("ada-afhqcat", "StyleGAN2-ADA, AFHQ cats", 512,
+                   "aaronb/StyleGAN2-pkl", "ada/afhqcat.pkl", "nvidia-pickle"),
+        ModelEntry("ada-afhqdog", "StyleGAN2-ADA, AFHQ dogs", 512,
+                   "aaronb/StyleGAN2-pkl", "ada/afhqdog.pkl", "nvidia-pickle"),
+        ModelEntry("ada-afhqwild", "StyleGAN2-ADA, AFHQ wild animals", 512,
+                   "aaronb/StyleGAN2-pkl", "ada/afhqwild.pkl", "nvidia-pickle"),
+        ModelEntry("ada-brecahad", "StyleGAN2-ADA, BreCaHAD histology", 512,
+                   "aaronb/StyleGAN2-pkl", "ada/brecahad.pkl", "nvidia-pickle"),
+        ModelEntry("ada-cifar10", "StyleGAN2-ADA, CIFAR-10 (class-conditional)", 32,
+                   "aaronb/StyleGAN2-pkl", "ada/cifar10.pkl", "nvidia-pickle"),
+        ModelEntry("ffhq-512", "StyleGAN2, FFHQ at 512 px (official pickle)", 512,
+                   "DragGan/DragGan-Models", "stylegan2-ffhq-512x512.pkl", "nvidia-pickle"),
+        ModelEntry("ffhq-1024", "StyleGAN2, FFHQ at 1024 px (official pickle)", 1024,
+                   "DragGan/DragGan-Models", "stylegan2-ffhq1024x1024.pkl", "nvidia-pickle"),
+        ModelEntry("human", "StyleGAN-Human v2, full-body people", 1024,
+                   "public-data/StyleGAN-Human", "models/stylegan_human_v2_1024.pkl", "nvidia-pickle"),
+        ModelEntry("demo", "Small demo generator bundled with StyleGAN Studio (works offline)", 64,
+                   None, "demo", "native"),
+    ]
+}  # fmt: skip
+
+DEFAULT_ONLINE_MODEL = "ffhq"
+DEFAULT_OFFLINE_MODEL = "demo"
+
+
+def known_names() -> list[str]:
+    return sorted(REGISTRY)
+
+
+def hub_is_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_reachable(timeout: float = CONNECT_TIMEOUT_S) -> bool:
+    """A TCP connect to the Hub endpoint (or the configured HTTPS proxy) within `timeout` seconds."""
+    if hub_is_offline():
+        return False
+    target = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or os.environ.get(
+        "HF_ENDPOINT", "https://huggingface.co"
+    )
+    url = urlparse(target if "://" in target else f"http://{target}")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "huggingface.co", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def download(repo_id: str, filename: str, revision: str | None = None) -> Path:
+    """A file of a Hub repo through the huggingface_hub cache; fails within seconds when offline."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(repo_id, filename, revision=revision, local_files_only=True))
+    except (LocalEntryNotFoundError, EntryNotFoundError, FileNotFoundError):
+        pass
+    where = f"{repo_id}/{filename}"
+    if hub_is_offline():
+        raise HubUnavailableError(f"{where} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set")
+    if not hub_reachable():
+        raise HubUnavailableError(
+            f"cannot reach the Hugging Face Hub to fetch {where} (no connection within {CONNECT_TIMEOUT_S:.0f} s); "
+            f"use a local file or the bundled '{DEFAULT_OFFLINE_MODEL}' model"
+        )
+    try:
+        return Path(hf_hub_download(repo_id, filename, revision=revision, etag_timeout=CONNECT_TIMEOUT_S))
+    except (HfHubHTTPError, OSError) as exc:
+        raise HubUnavailableError(f"could not download {where}: {str(exc).splitlines()[0]}") from None
+
+
+def _looks_like_repo_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) >= 2 and all(parts) and not name.startswith((".", "/", "~")) and " " not in name
+
+
+def resolve(name_or_path: str) -> Path:
+    """Local path for a file / directory / registry name / Hub repo id; clear errors otherwise."""
+    local = Path(name_or_path).expanduser()
+    if local.exists():
+        return local
+    entry = REGISTRY.get(name_or_path)
+    if entry is not None:
+        if entry.repo_id is None:
+            path = BUNDLED_DIR / (entry.filename or entry.name)
+            if not path.exists():
+                raise CheckpointError(f"the bundled model '{entry.name}' is not present at {path}")
+            return path
+        return download(entry.repo_id, entry.filename or "", entry.revision)
+    if _looks_like_repo_id(name_or_path):
+        parts = name_or_path.split("/")
+        repo_id = "/".join(parts[:2])
+        if len(parts) > 2:
+            return download(repo_id, "/".join(parts[2:]))
+        from .generator import CONFIG_NAME, WEIGHTS_NAME
+
+        config = download(repo_id, CONFIG_NAME)
+        download(repo_id, WEIGHTS_NAME)
+        return config.parent
+    raise UnknownModelError(
+        f"unknown model {name_or_path!r}: not a local file, not a Hub repo id, and not one of the known "
+        f"names: {', '.join(known_names())}"
+    )
