@@ -46,11 +46,11 @@ class SynthesisLayer(nn.Module):
         self.padding = kernel_size // 2
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
         self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
+        self.register_buffer("resample_filter", setup_filter(resample_filter))
         if use_noise:
             self.register_buffer("noise_const", torch.randn([resolution, resolution]))
             self.noise_strength = nn.Parameter(torch.zeros([]))
         self.bias = nn.Parameter(torch.zeros([out_channels]))
-        self.register_buffer("resample_filter", setup_filter(resample_filter))
 
     def forward(self, x: Tensor, w: Tensor, *, noise_mode: str = "const", gain: float = 1.0) -> Tensor:
         # x [N, I, R/up, R/up], w [N, w_dim] -> [N, O, R, R]
