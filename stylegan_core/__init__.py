@@ -2,6 +2,9 @@
 
 from .config import GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig, StyleGAN3SynthesisConfig
 from .generator import Generator
+from .runtime import tune_allocator
+
+tune_allocator()
 
 __all__ = [
     "Generator",

@@ -74,18 +74,16 @@ def fir_filter(x: Tensor, f: Tensor, *, gain: float = 1.0, flip: bool = True) ->
 
 
 def _fir_separable(x: Tensor, col: Tensor, row: Tensor, *, gain: float, flip: bool) -> Tensor:
-    """Filter along W with `row` then along H with `col` (channels folded into the batch)."""
-    N, C, H, W = x.shape
+    """Filter along W with `row`, then along H with `col`: two depthwise passes (groups = C)."""
+    C = x.shape[1]
     g = math.sqrt(gain)
     row = row * g
     col = col * g
     if flip:
         row = row.flip(0)
         col = col.flip(0)
-    y = x.reshape(N * C, 1, H, W)
-    y = F.conv2d(y, row.reshape(1, 1, 1, -1))
-    y = F.conv2d(y, col.reshape(1, 1, -1, 1))
-    return y.reshape(N, C, y.shape[2], y.shape[3])
+    x = F.conv2d(x, row.reshape(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
+    return F.conv2d(x, col.reshape(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
 
 
 def upfirdn2d(
