@@ -1,0 +1,168 @@
+"""Generator speed on this machine: seconds per image, peak memory, and the bare-convolution floor.
+
+For each shape the script times our full forward (mapping + synthesis, fp32) and, in the same
+process, only the convolutions that forward must run (same shapes, plain conv2d / conv_transpose2d),
+then prints the ratio of the two. Each configuration runs in its own process so that peak RSS is
+its own.
+
+    python bench/generate.py                 # config-f 256 + 1024 at batch 1 and 8, SG3-T/R at 256
+    python bench/generate.py --quick         # 256 only
+    python bench/generate.py --one sg2-256 --batch 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
+from stylegan_core.config import StyleGAN3SynthesisConfig  # noqa: E402
+from stylegan_core.synthesis_sg2 import SynthesisLayer, ToRGBLayer  # noqa: E402
+from stylegan_core.synthesis_sg3 import SynthesisLayerSG3  # noqa: E402
+
+SHAPES = {
+    "sg2-256": ("stylegan2", 256, StyleGAN2SynthesisConfig(), 8),
+    "sg2-1024": ("stylegan2", 1024, StyleGAN2SynthesisConfig(), 8),
+    "sg3t-256": ("stylegan3", 256, StyleGAN3SynthesisConfig(), 2),
+    "sg3r-256": (
+        "stylegan3",
+        256,
+        StyleGAN3SynthesisConfig(channel_base=65536, channel_max=1024, conv_kernel=1, use_radial_filters=True),
+        2,
+    ),
+}
+
+
+def build(shape: str) -> Generator:
+    arch, res, synth, mapping_layers = SHAPES[shape]
+    torch.manual_seed(0)
+    config = GeneratorConfig(
+        architecture=arch,
+        img_resolution=res,
+        mapping=MappingConfig(z_dim=512, w_dim=512, num_layers=mapping_layers),
+        synthesis=synth,
+    )
+    return Generator(config).eval().requires_grad_(False)
+
+
+def record_convs(G: Generator, batch: int) -> list[tuple[str, torch.Tensor, torch.Tensor, dict]]:
+    """The convolutions a forward pass needs, as (op, input, weight, kwargs), with the real shapes."""
+    calls: list[tuple[str, torch.Tensor, torch.Tensor, dict]] = []
+    hooks = []
+
+    def sg2_hook(module, args, _out):
+        x = args[0]
+        w = module.weight
+        if isinstance(module, SynthesisLayer) and module.up > 1:
+            calls.append(("conv_transpose2d", torch.randn_like(x), w.transpose(0, 1).contiguous(), {"stride": 2}))
+        else:
+            pad = w.shape[-1] // 2
+            calls.append(("conv2d", torch.randn_like(x), w.clone(), {"padding": pad}))
+
+    def sg3_hook(module, args, _out):
+        x = args[0]
+        calls.append(("conv2d", torch.randn_like(x), module.weight.clone(), {"padding": module.conv_kernel - 1}))
+
+    for m in G.modules():
+        if isinstance(m, SynthesisLayer | ToRGBLayer):
+            hooks.append(m.register_forward_hook(sg2_hook))
+        elif isinstance(m, SynthesisLayerSG3):
+            hooks.append(m.register_forward_hook(sg3_hook))
+    with torch.no_grad():
+        G(torch.randn(batch, G.z_dim))
+    for h in hooks:
+        h.remove()
+    return calls
+
+
+def run_convs(calls) -> None:
+    for op, x, w, kwargs in calls:
+        getattr(F, op)(x, w, **kwargs)
+
+
+def timed(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_one(shape: str, batch: int, repeats: int) -> dict:
+    G = build(shape)
+    z = torch.randn(batch, G.z_dim)
+    with torch.no_grad():
+        ours = timed(lambda: G(z), repeats)
+        calls = record_convs(G, batch)
+        floor = timed(lambda: run_convs(calls), repeats)
+        ours2 = timed(lambda: G(z), repeats)  # again, so drift in machine load shows
+        reference = G(z)
+
+        def bf16_forward() -> torch.Tensor:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return G(z)
+
+        bf16 = timed(bf16_forward, repeats)
+        bf16_err = (bf16_forward().float() - reference).abs()
+    ours = min(ours, ours2)
+    return {
+        "shape": shape,
+        "batch": batch,
+        "s_per_image": ours / batch,
+        "bare_conv_s_per_image": floor / batch,
+        "ratio": ours / floor,
+        "bf16_s_per_image": bf16 / batch,
+        "bf16_mean_abs_err": bf16_err.mean().item(),
+        "bf16_max_abs_err": bf16_err.max().item(),
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "params_m": G.num_parameters() / 1e6,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--one", choices=sorted(SHAPES), help="run one shape in this process (JSON output)")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="256 px shapes only")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(bench_one(args.one, args.batch, args.repeats)))
+        return
+    plan = [("sg2-256", 1), ("sg2-256", 8), ("sg3t-256", 1), ("sg3r-256", 1)]
+    if not args.quick:
+        plan[2:2] = [("sg2-1024", 1), ("sg2-1024", 8)]
+    print(
+        f"{'shape':<10} {'batch':>5} {'s/img':>8} {'bare conv s/img':>16} {'ratio':>6} {'peak RSS':>9} "
+        f"{'bf16 s/img':>11} {'bf16 err mean/max':>18}"
+    )
+    for shape, batch in plan:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", shape, "--batch", str(batch), "--repeats", str(args.repeats)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"{shape:<10} {batch:>5} {r['s_per_image']:>8.3f} {r['bare_conv_s_per_image']:>16.3f} "
+            f"{r['ratio']:>6.2f} {r['peak_rss_gb']:>7.2f}GB {r['bf16_s_per_image']:>11.3f} "
+            f"{r['bf16_mean_abs_err']:>8.4f}/{r['bf16_max_abs_err']:.3f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
