@@ -1,1 +1,3 @@
-from studio.cli import main; raise SystemExit(main())
+from studio.cli import main
+
+raise SystemExit(main())

@@ -83,7 +83,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("classes (c_dim)", str(cfg.c_dim)),
         ("num_ws", str(G.num_ws)),
         ("mapping layers", str(cfg.mapping.num_layers)),
-        ("parameters", f"{G.num_parameters():,} (mapping {sum(p.numel() for p in G.mapping.parameters()):,})"),
+        (
+            "parameters",
+            f"{G.num_parameters():,} (mapping {sum(p.numel() for p in G.mapping.parameters()):,})",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:

@@ -13,7 +13,7 @@ import math
 import torch.nn.functional as F
 from torch import Tensor
 
-from .ops import Padding, _can_run_inplace, bias_act
+from .ops import Padding, bias_act, can_run_inplace
 
 
 def _crop_or_pad(x: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -64,9 +64,9 @@ def filtered_lrelu(
     slope: float = 0.2,
     clamp: float | None = None,
 ) -> Tensor:  # [N, C, H', W']
-    """Same result as NVIDIA's `filtered_lrelu` (its reference path) to float rounding."""
+    """Same result as NVIDIA's `filtered_lrelu` (its reference path) to float rounding; x is not modified."""
     px0, px1, py0, py1 = padding
-    x = bias_act(x, bias)
+    x = bias_act(x, bias)  # a new tensor: the caller's x stays untouched
     if fu is None:
         if up > 1:
             raise ValueError("upsampling needs a filter")
@@ -79,7 +79,7 @@ def filtered_lrelu(
         x = _upsample_axis(x, fu, up, py0, py1, dim=2)
     if slope == 1 and gain == 1:  # the ToRGB layer: only the clamp
         if clamp is not None:
-            x = x.clamp_(-clamp, clamp) if _can_run_inplace(x) else x.clamp(-clamp, clamp)
+            x = x.clamp_(-clamp, clamp) if can_run_inplace(x) else x.clamp(-clamp, clamp)
     else:
-        x = bias_act(x, act="lrelu", alpha=slope, gain=gain, clamp=clamp)
+        x = bias_act(x, act="lrelu", alpha=slope, gain=gain, clamp=clamp, inplace=True)
     return _downsample(x, fd, down)

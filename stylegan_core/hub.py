@@ -92,8 +92,10 @@ def hub_reachable(timeout: float = CONNECT_TIMEOUT_S) -> bool:
     """A TCP connect to the Hub endpoint (or the configured HTTPS proxy) within `timeout` seconds."""
     if hub_is_offline():
         return False
-    target = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or os.environ.get(
-        "HF_ENDPOINT", "https://huggingface.co"
+    target = (
+        os.environ.get("HTTPS_PROXY")
+        or os.environ.get("https_proxy")
+        or os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     )
     url = urlparse(target if "://" in target else f"http://{target}")
     port = url.port or (443 if url.scheme == "https" else 80)

@@ -34,7 +34,7 @@ def setup_filter(taps: Sequence[float] | Tensor, *, normalize: bool = True) -> T
     return f
 
 
-def _can_run_inplace(x: Tensor) -> bool:
+def can_run_inplace(x: Tensor) -> bool:
     """In-place epilogues are safe when autograd does not track `x`."""
     return not (torch.is_grad_enabled() and x.requires_grad)
 
@@ -142,14 +142,16 @@ def bias_act(
     alpha: float = 0.2,
     gain: float | None = None,
     clamp: float | None = None,
+    inplace: bool = False,
 ) -> Tensor:
     """x + bias (along dim 1), activation, gain, clamp: NVIDIA's `bias_act` for 'linear' and 'lrelu'.
 
-    `gain` defaults to sqrt(2) for lrelu and 1 for linear, as in the official op.
+    `gain` defaults to sqrt(2) for lrelu and 1 for linear, as in the official op. `inplace=True` lets
+    a caller that owns `x` (a fresh convolution output) save the temporaries; ignored under autograd.
     """
     if gain is None:
         gain = LRELU_GAIN if act == "lrelu" else 1.0
-    inplace = _can_run_inplace(x)
+    inplace = inplace and can_run_inplace(x)
     if bias is not None:
         shape = [1, -1] + [1] * (x.ndim - 2)
         x = x.add_(bias.reshape(shape)) if inplace else x + bias.reshape(shape)
@@ -263,7 +265,7 @@ def modulated_conv2d(
     x = x * styles.reshape(N, -1, 1, 1)
     x = conv2d_resample(x, weight, f=resample_filter, up=up, padding=padding)
     if dcoefs is not None:
-        x = x * dcoefs.reshape(N, -1, 1, 1) if not _can_run_inplace(x) else x.mul_(dcoefs.reshape(N, -1, 1, 1))
+        x = x * dcoefs.reshape(N, -1, 1, 1) if not can_run_inplace(x) else x.mul_(dcoefs.reshape(N, -1, 1, 1))
     return x
 
 

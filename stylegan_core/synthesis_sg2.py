@@ -12,7 +12,15 @@ from torch import Tensor, nn
 
 from .config import StyleGAN2SynthesisConfig
 from .layers import FullyConnectedLayer
-from .ops import LRELU_GAIN, _can_run_inplace, bias_act, conv2d_resample, modulated_conv2d, setup_filter, upsample2d
+from .ops import (
+    LRELU_GAIN,
+    bias_act,
+    can_run_inplace,
+    conv2d_resample,
+    modulated_conv2d,
+    setup_filter,
+    upsample2d,
+)
 
 NOISE_MODES = ("const", "random", "none")
 
@@ -64,9 +72,9 @@ class SynthesisLayer(nn.Module):
                 noise = noise * self.noise_strength
             else:
                 noise = self.noise_const * self.noise_strength
-            x = x.add_(noise) if _can_run_inplace(x) else x + noise
+            x = x.add_(noise) if can_run_inplace(x) else x + noise
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
-        return bias_act(x, self.bias, act="lrelu", gain=LRELU_GAIN * gain, clamp=clamp)
+        return bias_act(x, self.bias, act="lrelu", gain=LRELU_GAIN * gain, clamp=clamp, inplace=True)
 
 
 class ToRGBLayer(nn.Module):
@@ -83,7 +91,7 @@ class ToRGBLayer(nn.Module):
     def forward(self, x: Tensor, w: Tensor) -> Tensor:  # [N, I, R, R] -> [N, C, R, R]
         styles = self.affine(w) * self.weight_gain
         x = modulated_conv2d(x, self.weight, styles, demodulate=False)
-        return bias_act(x, self.bias, clamp=self.conv_clamp)
+        return bias_act(x, self.bias, clamp=self.conv_clamp, inplace=True)
 
 
 class SkipConv(nn.Module):
@@ -180,9 +188,7 @@ class SynthesisNetworkSG2(nn.Module):
         for res in self.block_resolutions:
             in_channels = config.channels(res // 2) if res > 4 else 0
             is_last = res == img_resolution
-            block = SynthesisBlock(
-                in_channels, config.channels(res), w_dim, res, img_channels, is_last, config
-            )
+            block = SynthesisBlock(in_channels, config.channels(res), w_dim, res, img_channels, is_last, config)
             self.num_ws += block.num_conv + (block.num_torgb if is_last else 0)
             setattr(self, f"b{res}", block)
 

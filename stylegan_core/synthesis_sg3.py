@@ -228,7 +228,11 @@ class SynthesisNetworkSG3(nn.Module):
         channels[-1] = img_channels
 
         self.input = SynthesisInput(
-            w_dim, channels=int(channels[0]), size=int(sizes[0]), sampling_rate=sampling_rates[0], bandwidth=cutoffs[0]
+            w_dim,
+            channels=int(channels[0]),
+            size=int(sizes[0]),
+            sampling_rate=sampling_rates[0],
+            bandwidth=cutoffs[0],
         )
         self.layer_names: list[str] = []
         for idx in range(n + 1):

@@ -145,7 +145,9 @@ def load_checkpoint(path: str | Path, *, network: str = "G_ema") -> Generator:
     return G.eval().requires_grad_(False)
 
 
-def load_generator(name_or_path: str | Path, *, network: str = "G_ema", device: str | torch.device = "cpu") -> Generator:
+def load_generator(
+    name_or_path: str | Path, *, network: str = "G_ema", device: str | torch.device = "cpu"
+) -> Generator:
     """Load by local path, registry name or Hub repo id (see `stylegan_core.hub`)."""
     from ..hub import resolve
 

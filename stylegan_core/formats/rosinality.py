@@ -112,9 +112,7 @@ def config_from_rosinality(sd: dict[str, Tensor], lr_multiplier: float = 0.01) -
         architecture="stylegan2",
         img_resolution=2**log2_res,
         img_channels=sd["to_rgb1.conv.weight"].shape[1],
-        mapping=MappingConfig(
-            z_dim=style_dim, w_dim=style_dim, num_layers=n_mlp, lr_multiplier=lr_multiplier
-        ),
+        mapping=MappingConfig(z_dim=style_dim, w_dim=style_dim, num_layers=n_mlp, lr_multiplier=lr_multiplier),
         synthesis=StyleGAN2SynthesisConfig(
             channel_base=base,
             channel_max=cmax,
