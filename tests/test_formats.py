@@ -37,6 +37,15 @@ def test_snapshot_networks_on_request(reference):
         load_checkpoint(reference / "nv_sg2_64_snapshot.pkl", network="G_mapping")
 
 
+def test_discriminator_weights_are_readable(reference):
+    from stylegan_core.formats.nvidia import network_from_pickle
+
+    D, state = network_from_pickle(reference / "nv_sg2_64_snapshot.pkl", "D")
+    assert D.class_name == "Discriminator"
+    assert D.state["_init_kwargs"]["img_resolution"] == 64
+    assert "b64.fromrgb.weight" in state and all(isinstance(v, torch.Tensor) for v in state.values())
+
+
 class _RunsShell:
     def __reduce__(self):
         import os

@@ -84,16 +84,27 @@ def _stored_sg2_overrides(generator: PersistentObject) -> dict[str, Any]:
     return overrides
 
 
-def generator_from_pickle(path: str | Path, network: str = "G_ema") -> tuple[GeneratorConfig, dict[str, torch.Tensor]]:
-    """Config and state dict of one generator in an NVIDIA pickle (`G_ema` by default, or `G`)."""
+def network_from_pickle(path: str | Path, network: str) -> tuple[PersistentObject, dict[str, torch.Tensor]]:
+    """Any network of a snapshot (`G_ema`, `G`, `D`): its inert object (class name, recorded kwargs)
+    and its state dict, without building a module. The trainer resumes a discriminator from this."""
     data = read_network_pickle(path)
     if network not in data:
         present = [k for k in NETWORK_KEYS if k in data]
         raise CheckpointError(f"{path}: no network {network!r} in this pickle (it has: {', '.join(present)})")
     obj = data[network]
-    if not isinstance(obj, PersistentObject) or obj.class_name != "Generator":
-        kind = obj.class_name if isinstance(obj, PersistentObject) else type(obj).__name__
-        raise CheckpointError(f"{path}: {network!r} is a {kind}, not a Generator; only generators can be loaded")
+    if not isinstance(obj, PersistentObject):
+        raise CheckpointError(f"{path}: {network!r} is a {type(obj).__name__}, not a network")
+    return obj, collect_state_dict(obj)
+
+
+def generator_from_pickle(path: str | Path, network: str = "G_ema") -> tuple[GeneratorConfig, dict[str, torch.Tensor]]:
+    """Config and state dict of one generator in an NVIDIA pickle (`G_ema` by default, or `G`)."""
+    obj, state = network_from_pickle(path, network)
+    if obj.class_name != "Generator":
+        raise CheckpointError(
+            f"{path}: {network!r} is a {obj.class_name}, not a Generator; only generators can be built "
+            "(its weights are readable with stylegan_core.formats.nvidia.network_from_pickle)"
+        )
     family = infer_family(obj)
     kwargs = obj.state.get("_init_kwargs")
     if not isinstance(kwargs, dict):
@@ -106,4 +117,4 @@ def generator_from_pickle(path: str | Path, network: str = "G_ema") -> tuple[Gen
         config = dataclasses.replace(
             config, synthesis=dataclasses.replace(config.synthesis, **_stored_sg2_overrides(obj))
         )
-    return config, collect_state_dict(obj)
+    return config, state
