@@ -87,7 +87,7 @@ def _from_rosinality(sd: dict, latent_avg: torch.Tensor | None, source: str) -> 
     except CheckpointError as exc:
         raise CheckpointError(f"{source}: {exc}") from None
     G = Generator(config)
-    designed = {k: v for k, v in G.state_dict().items()}
+    designed = dict(G.state_dict())
     state = convert_rosinality(sd, latent_avg, designed)
     if latent_avg is None:  # files saved without latent_avg: estimate it as rosinality's mean_latent does
         state["mapping.w_avg"] = designed["mapping.w_avg"]
