@@ -1,6 +1,12 @@
-"""Pure-PyTorch StyleGAN2 / StyleGAN3 generators that load every common checkpoint safely."""
+"""Pure-PyTorch StyleGAN (v1) / StyleGAN2 / StyleGAN3 generators that load every common checkpoint safely."""
 
-from .config import GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig, StyleGAN3SynthesisConfig
+from .config import (
+    GeneratorConfig,
+    MappingConfig,
+    StyleGAN1SynthesisConfig,
+    StyleGAN2SynthesisConfig,
+    StyleGAN3SynthesisConfig,
+)
 from .generator import Generator
 from .runtime import tune_allocator
 
@@ -10,6 +16,7 @@ __all__ = [
     "Generator",
     "GeneratorConfig",
     "MappingConfig",
+    "StyleGAN1SynthesisConfig",
     "StyleGAN2SynthesisConfig",
     "StyleGAN3SynthesisConfig",
 ]

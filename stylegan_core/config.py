@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 CONFIG_FORMAT_VERSION = 1
 
-Architecture = Literal["stylegan2", "stylegan3"]
+Architecture = Literal["stylegan1", "stylegan2", "stylegan3"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,30 @@ class MappingConfig:
     layer_features: int | None = None  # hidden width; None = w_dim
     lr_multiplier: float = 0.01
     w_avg_beta: float = 0.998
+    default_truncation_cutoff: int | None = None  # layers truncated when no cutoff is given; None = all
+
+
+@dataclass(frozen=True)
+class StyleGAN1SynthesisConfig:
+    """StyleGAN (v1) synthesis network: the official TensorFlow `G_synthesis` (AdaIN styles)."""
+
+    fmap_base: int = 8192
+    fmap_decay: float = 1.0
+    fmap_max: int = 512
+    blur_filter: tuple[float, ...] | None = (1.0, 2.0, 1.0)
+    fused_scale: bool | Literal["auto"] = "auto"  # 'auto': fused transposed conv for outputs >= 128 px
+    use_noise: bool = True
+    use_pixel_norm: bool = False
+    use_instance_norm: bool = True
+    use_styles: bool = True
+
+    def channels(self, resolution: int) -> int:
+        stage = int(math.log2(resolution)) - 1
+        return min(int(self.fmap_base / (2.0 ** (stage * self.fmap_decay))), self.fmap_max)
+
+    def fused_at(self, resolution: int) -> bool:
+        """Whether the upsampling conv producing `resolution` px is the fused transposed conv."""
+        return resolution >= 128 if self.fused_scale == "auto" else bool(self.fused_scale)
 
 
 @dataclass(frozen=True)
@@ -64,7 +89,13 @@ class StyleGAN3SynthesisConfig:
     magnitude_ema_beta: float = 0.999
 
 
-SynthesisConfig = StyleGAN2SynthesisConfig | StyleGAN3SynthesisConfig
+SynthesisConfig = StyleGAN1SynthesisConfig | StyleGAN2SynthesisConfig | StyleGAN3SynthesisConfig
+
+SYNTHESIS_CONFIGS: dict[str, type] = {
+    "stylegan1": StyleGAN1SynthesisConfig,
+    "stylegan2": StyleGAN2SynthesisConfig,
+    "stylegan3": StyleGAN3SynthesisConfig,
+}
 
 
 @dataclass(frozen=True)
@@ -78,14 +109,14 @@ class GeneratorConfig:
     synthesis: SynthesisConfig = field(default_factory=StyleGAN2SynthesisConfig)
 
     def __post_init__(self) -> None:
-        expected = StyleGAN2SynthesisConfig if self.architecture == "stylegan2" else StyleGAN3SynthesisConfig
-        if self.architecture not in ("stylegan2", "stylegan3"):
+        if self.architecture not in SYNTHESIS_CONFIGS:
             raise ValueError(f"unknown architecture {self.architecture!r}")
+        expected = SYNTHESIS_CONFIGS[self.architecture]
         if not isinstance(self.synthesis, expected):
             raise TypeError(f"{self.architecture} needs a {expected.__name__}, got {type(self.synthesis).__name__}")
         res = self.img_resolution
-        if self.architecture == "stylegan2" and (res < 4 or res & (res - 1)):
-            raise ValueError(f"StyleGAN2 resolution must be a power of two >= 4, got {res}")
+        if self.architecture != "stylegan3" and (res < 4 or res & (res - 1)):
+            raise ValueError(f"{self.architecture} resolution must be a power of two >= 4, got {res}")
 
     @property
     def z_dim(self) -> int:
@@ -111,10 +142,13 @@ class GeneratorConfig:
         if version > CONFIG_FORMAT_VERSION:
             raise ValueError(f"config format version {version} is newer than this code ({CONFIG_FORMAT_VERSION})")
         arch = d["architecture"]
-        synth_cls = StyleGAN2SynthesisConfig if arch == "stylegan2" else StyleGAN3SynthesisConfig
+        if arch not in SYNTHESIS_CONFIGS:
+            raise ValueError(f"unknown architecture {arch!r}")
+        synth_cls = SYNTHESIS_CONFIGS[arch]
         synth = dict(d.get("synthesis", {}))
-        if "resample_filter" in synth:
-            synth["resample_filter"] = tuple(synth["resample_filter"])
+        for key in ("resample_filter", "blur_filter"):
+            if synth.get(key) is not None:
+                synth[key] = tuple(synth[key])
         return cls(
             architecture=arch,
             img_resolution=int(d["img_resolution"]),

@@ -10,8 +10,15 @@ from torch import Tensor, nn
 
 from .config import GeneratorConfig
 from .mapping import MappingNetwork
+from .synthesis_sg1 import SynthesisNetworkSG1
 from .synthesis_sg2 import SynthesisNetworkSG2
 from .synthesis_sg3 import SynthesisNetworkSG3
+
+SYNTHESIS_NETWORKS: dict[str, type[nn.Module]] = {
+    "stylegan1": SynthesisNetworkSG1,
+    "stylegan2": SynthesisNetworkSG2,
+    "stylegan3": SynthesisNetworkSG3,
+}
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -27,7 +34,7 @@ class Generator(nn.Module):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         self.config = config
-        synth_cls = SynthesisNetworkSG2 if config.architecture == "stylegan2" else SynthesisNetworkSG3
+        synth_cls = SYNTHESIS_NETWORKS[config.architecture]
         self.synthesis = synth_cls(config.synthesis, config.w_dim, config.img_resolution, config.img_channels)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(config.mapping, num_ws=self.num_ws)

@@ -13,6 +13,9 @@ from .ops import normalize_2nd_moment
 class MappingNetwork(nn.Module):
     """NVIDIA's `MappingNetwork` (StyleGAN2, StyleGAN2-ADA and StyleGAN3 share its arithmetic).
 
+    StyleGAN v1's `G_mapping` is the same function once its biases are divided by sqrt(2)
+    (see `formats.tf_stylegan1`), so it shares this module too.
+
     Parameter names (`fc{i}`, `embed`, `w_avg`) follow the official state dicts.
     """
 
@@ -62,7 +65,12 @@ class MappingNetwork(nn.Module):
         return x
 
     def truncate(self, ws: Tensor, psi: float, cutoff: int | None = None) -> Tensor:
-        """Pull ws [N, num_ws, w_dim] towards w_avg by psi on the first `cutoff` layers (all if None)."""
+        """Pull ws [N, num_ws, w_dim] towards w_avg by psi on the first `cutoff` layers.
+
+        Without a cutoff, the model's default applies: all layers, or the first 8 for StyleGAN v1.
+        """
+        if cutoff is None:
+            cutoff = self.config.default_truncation_cutoff
         ws = ws.clone()
         ws[:, :cutoff] = self.w_avg.lerp(ws[:, :cutoff], psi)
         return ws

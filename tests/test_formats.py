@@ -104,12 +104,12 @@ def test_truncated_and_non_checkpoint_files(reference, tmp_path):
         load_checkpoint(tmp_path / "missing.pkl")
 
 
-def test_tensorflow_pickle_is_named(tmp_path):
-    # Shaped like an official TF pickle: a tuple of dnnlib.tflib.network.Network objects.
+def test_malformed_tensorflow_pickle_is_named(tmp_path):
+    # A dnnlib.tflib.network.Network object without its state.
     stream = b"\x80\x02cdnnlib.tflib.network\nNetwork\nq\x00)\x81q\x01}q\x02b."
     path = tmp_path / "karras2019stylegan-ffhq-1024x1024.pkl"
     path.write_bytes(stream)
-    with pytest.raises(CheckpointError, match="TensorFlow"):
+    with pytest.raises(CheckpointError, match="karras2019.*malformed TensorFlow network"):
         load_checkpoint(path)
 
 

@@ -1,8 +1,9 @@
 """Checkpoint formats: detect what a file is by its bytes, read it safely, load it strictly.
 
-Supported: our native `config.json` + `model.safetensors`; official NVIDIA pickles (read with a
-restricted unpickler, nothing executed); rosinality `.pt` checkpoints (`torch.load(weights_only=True)`);
-and state-dict safetensors beside a JSON of the constructor kwargs (as in the reference data).
+Supported: our native `config.json` + `model.safetensors`; official NVIDIA pickles, PyTorch and
+TensorFlow-era StyleGAN v1 alike (read with a restricted unpickler, nothing executed); `.npz` exports of
+the TF variables; rosinality `.pt` checkpoints (`torch.load(weights_only=True)`); and state-dict
+safetensors beside a JSON of the constructor kwargs (as in the reference data).
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from safetensors.torch import load_file
 from ..config import GeneratorConfig
 from ..generator import CONFIG_METADATA_KEY, CONFIG_NAME, WEIGHTS_NAME, Generator
 from .errors import CheckpointError
-from .nvidia import generator_from_pickle
+from .nvidia import generator_from_snapshot, read_pickle
 from .nvidia_config import config_from_nvidia_kwargs, family_from_class_path
 from .rosinality import config_from_rosinality, convert_rosinality, estimate_w_avg, is_rosinality
+from .tf_stylegan1 import generator_from_tf_npz, generator_from_tf_pickle, is_npz, is_tf_pickle
 
 __all__ = ["CheckpointError", "detect_format", "load_checkpoint", "load_generator", "load_state_strict"]
 
 
 def detect_format(path: Path) -> str:
-    """'native' (directory), 'safetensors', 'torch-zip', 'pickle'; CheckpointError for anything else."""
+    """'native' (directory), 'safetensors', 'npz', 'torch-zip', 'pickle'; CheckpointError for anything else."""
     if path.is_dir():
         if (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file():
             return "native"
@@ -39,15 +41,15 @@ def detect_format(path: Path) -> str:
     if len(head) < 9:
         raise CheckpointError(f"{path}: too short to be a checkpoint ({path.stat().st_size} bytes)")
     if head[:4] == b"PK\x03\x04":
-        return "torch-zip"
+        return "npz" if is_npz(path) else "torch-zip"
     if head[0] == 0x80 and 2 <= head[1] <= 5:
         return "pickle"
     header_len = int.from_bytes(head[:8], "little")
     if head[8:9] == b"{" and 0 < header_len < 100_000_000:
         return "safetensors"
     raise CheckpointError(
-        f"{path}: not a checkpoint this tool knows (expected an NVIDIA .pkl, a rosinality .pt, "
-        "a .safetensors file or a directory with config.json + model.safetensors)"
+        f"{path}: not a checkpoint this tool knows (expected an NVIDIA .pkl, a rosinality .pt, an .npz of "
+        "StyleGAN v1 variables, a .safetensors file or a directory with config.json + model.safetensors)"
     )
 
 
@@ -125,14 +127,22 @@ def _from_safetensors(path: Path) -> Generator:
 
 
 def load_checkpoint(path: str | Path, *, network: str = "G_ema") -> Generator:
-    """Load a local checkpoint of any supported format into a Generator (eval mode, CPU, fp32)."""
+    """Load a local checkpoint of any supported format into a Generator (eval mode, CPU, fp32).
+
+    `network` picks the net of a training snapshot: `G_ema` (= TF's `Gs`, the default) or `G`.
+    """
     path = Path(path).expanduser()
     kind = detect_format(path)
     if kind == "native":
         config = GeneratorConfig.load(path / CONFIG_NAME)
         G = load_state_strict(Generator(config), load_file(str(path / WEIGHTS_NAME)), str(path))
     elif kind == "pickle":
-        config, state = generator_from_pickle(path, network=network)
+        data = read_pickle(path)
+        reader = generator_from_tf_pickle if is_tf_pickle(data) else generator_from_snapshot
+        config, state = reader(data, network, str(path))
+        G = load_state_strict(Generator(config), state, str(path))
+    elif kind == "npz":
+        config, state = generator_from_tf_npz(path)
         G = load_state_strict(Generator(config), state, str(path))
     elif kind == "torch-zip":
         ckpt = _read_torch_zip(path)

@@ -21,13 +21,21 @@ from .safe_pickle import PersistentObject, load_restricted
 NETWORK_KEYS = ("G_ema", "G", "D")
 
 
-def read_network_pickle(path: str | Path) -> dict[str, Any]:
-    """The snapshot dict ({G, D, G_ema, augment_pipe, training_set_kwargs, ...}) with inert networks."""
+def read_pickle(path: str | Path) -> Any:
+    """Whatever a network pickle holds, read with the restricted unpickler (nothing executed)."""
     with open(path, "rb") as f:
-        data = load_restricted(f, source=str(path))
+        return load_restricted(f, source=str(path))
+
+
+def check_snapshot(data: Any, source: str) -> dict[str, Any]:
+    """The snapshot dict ({G, D, G_ema, augment_pipe, training_set_kwargs, ...}) with inert networks."""
     if not isinstance(data, dict) or not any(isinstance(data.get(k), PersistentObject) for k in NETWORK_KEYS):
-        raise CheckpointError(f"{path}: a pickle, but not an NVIDIA network snapshot (no G / G_ema / D networks)")
+        raise CheckpointError(f"{source}: a pickle, but not an NVIDIA network snapshot (no G / G_ema / D networks)")
     return data
+
+
+def read_network_pickle(path: str | Path) -> dict[str, Any]:
+    return check_snapshot(read_pickle(path), str(path))
 
 
 def collect_state_dict(obj: PersistentObject, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -84,35 +92,43 @@ def _stored_sg2_overrides(generator: PersistentObject) -> dict[str, Any]:
     return overrides
 
 
-def network_from_pickle(path: str | Path, network: str) -> tuple[PersistentObject, dict[str, torch.Tensor]]:
+def network_from_snapshot(
+    data: dict[str, Any], network: str, source: str
+) -> tuple[PersistentObject, dict[str, torch.Tensor]]:
     """Any network of a snapshot (`G_ema`, `G`, `D`): its inert object (class name, recorded kwargs)
     and its state dict, without building a module. The trainer resumes a discriminator from this."""
-    data = read_network_pickle(path)
+    network = "G_ema" if network == "Gs" else network
     if network not in data:
         present = [k for k in NETWORK_KEYS if k in data]
-        raise CheckpointError(f"{path}: no network {network!r} in this pickle (it has: {', '.join(present)})")
+        raise CheckpointError(f"{source}: no network {network!r} in this pickle (it has: {', '.join(present)})")
     obj = data[network]
     if not isinstance(obj, PersistentObject):
-        raise CheckpointError(f"{path}: {network!r} is a {type(obj).__name__}, not a network")
+        raise CheckpointError(f"{source}: {network!r} is a {type(obj).__name__}, not a network")
     return obj, collect_state_dict(obj)
 
 
-def generator_from_pickle(path: str | Path, network: str = "G_ema") -> tuple[GeneratorConfig, dict[str, torch.Tensor]]:
-    """Config and state dict of one generator in an NVIDIA pickle (`G_ema` by default, or `G`)."""
-    obj, state = network_from_pickle(path, network)
+def network_from_pickle(path: str | Path, network: str) -> tuple[PersistentObject, dict[str, torch.Tensor]]:
+    return network_from_snapshot(read_network_pickle(path), network, str(path))
+
+
+def generator_from_snapshot(
+    data: dict[str, Any], network: str, source: str
+) -> tuple[GeneratorConfig, dict[str, torch.Tensor]]:
+    """Config and state dict of one generator in an NVIDIA snapshot (`G_ema` by default, or `G`)."""
+    obj, state = network_from_snapshot(check_snapshot(data, source), network, source)
     if obj.class_name != "Generator":
         raise CheckpointError(
-            f"{path}: {network!r} is a {obj.class_name}, not a Generator; only generators can be built "
+            f"{source}: {network!r} is a {obj.class_name}, not a Generator; only generators can be built "
             "(its weights are readable with stylegan_core.formats.nvidia.network_from_pickle)"
         )
     family = infer_family(obj)
     kwargs = obj.state.get("_init_kwargs")
     if not isinstance(kwargs, dict):
-        raise CheckpointError(f"{path}: the generator carries no constructor kwargs")
+        raise CheckpointError(f"{source}: the generator carries no constructor kwargs")
     try:
         config = config_from_nvidia_kwargs(kwargs, family)
     except CheckpointError as exc:
-        raise CheckpointError(f"{path}: {exc}") from None
+        raise CheckpointError(f"{source}: {exc}") from None
     if config.architecture == "stylegan2":
         config = dataclasses.replace(
             config, synthesis=dataclasses.replace(config.synthesis, **_stored_sg2_overrides(obj))

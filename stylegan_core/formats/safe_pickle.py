@@ -58,6 +58,37 @@ class EasyDictStandIn(dict):
             raise AttributeError(name) from None
 
 
+class TFNetworkStandIn:
+    """Inert stand-in for TensorFlow-era `dnnlib.tflib.network.Network`: keeps its pickled state only.
+
+    The real class rebuilds a TF graph by executing `build_module_src`; we never look at that source.
+    """
+
+    state: dict[str, Any]
+
+    def __setstate__(self, state: Any) -> None:
+        if not isinstance(state, dict) or "variables" not in state:
+            raise pickle.UnpicklingError("malformed TensorFlow network state")
+        state = dict(state)
+        state.pop("build_module_src", None)
+        self.state = state
+
+    @property
+    def name(self) -> str:
+        return str(self.state.get("name", ""))
+
+    @property
+    def static_kwargs(self) -> dict[str, Any]:
+        return dict(self.state.get("static_kwargs") or {})
+
+    @property
+    def components(self) -> dict[str, Any]:
+        return dict(self.state.get("components") or {})
+
+    def __repr__(self) -> str:
+        return f"TFNetworkStandIn(name={self.name!r}, components={sorted(self.components)})"
+
+
 def _reconstruct_persistent_obj(meta: dict[str, Any]) -> PersistentObject:
     if not isinstance(meta, dict) or meta.get("type") != "class" or "state" not in meta:
         raise pickle.UnpicklingError("malformed persistent object")
@@ -141,6 +172,7 @@ def _numpy_reconstruct(cls: Any, shape: Any, dtype_code: Any) -> np.ndarray:
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
     ("dnnlib.util", "EasyDict"): EasyDictStandIn,
+    ("dnnlib.tflib.network", "Network"): TFNetworkStandIn,
     ("torch.storage", "_load_from_bytes"): _storage_from_legacy_bytes,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
@@ -184,11 +216,6 @@ def load_restricted(stream: BinaryIO, *, source: str) -> Any:
     try:
         return RestrictedUnpickler(stream).load()
     except RefusedGlobal as exc:
-        if exc.module.startswith("dnnlib.tflib"):
-            raise CheckpointError(
-                f"{source}: this is a TensorFlow-era StyleGAN pickle ({exc.module}.{exc.name}); "
-                "TensorFlow pickles are not supported yet: convert it with the official legacy tools first"
-            ) from None
         raise CheckpointError(
             f"{source}: refused to load: the pickle asks for '{exc.module}.{exc.name}', which StyleGAN "
             "checkpoints never use (possible malicious file; nothing was executed)"

@@ -1,0 +1,152 @@
+"""StyleGAN (v1) synthesis network: the official TensorFlow `G_synthesis` in plain PyTorch.
+
+Per layer: conv (x2 upsampling + [1, 2, 1] blur in the first conv of each block), per-channel noise,
+bias, leaky ReLU (gain folded into the conv weights), instance norm, then AdaIN-style modulation
+`x * (style_scale + 1) + style_bias`. Stored weights are unscaled (equalised learning rate).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import StyleGAN1SynthesisConfig
+from .layers import FullyConnectedLayer
+from .ops import LRELU_GAIN, bias_act, fir_filter, setup_filter
+from .synthesis_sg2 import check_noise_mode
+
+NORM_EPS = 1e-8  # TF's instance / pixel norm epsilon (not PyTorch's 1e-5)
+
+
+def instance_norm(x: Tensor) -> Tensor:
+    """Normalise each channel of x [N, C, H, W] over H and W to zero mean, unit RMS."""
+    x = x - x.mean(dim=(2, 3), keepdim=True)
+    return x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + NORM_EPS)
+
+
+def fused_upsample_kernel(weight: Tensor) -> Tensor:
+    """Conv weight [O, I, 3, 3] -> the [I, O, 4, 4] `conv_transpose2d` kernel of TF's fused upscale.
+
+    TF pads the kernel to 5x5 and sums its four one-pixel shifts; a stride-2 transposed conv with it
+    equals nearest x2 upsampling followed by a conv with the kernel rotated by 180 degrees.
+    """
+    k = F.pad(weight.transpose(0, 1), [1, 1, 1, 1])
+    return k[:, :, 1:, 1:] + k[:, :, :-1, 1:] + k[:, :, 1:, :-1] + k[:, :, :-1, :-1]
+
+
+class ConvSG1(nn.Module):
+    """3x3 conv with He-scaled weights (gain sqrt 2), optionally upsampling x2 then blurring."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, up: bool, fused: bool, blur: Tensor | None) -> None:
+        super().__init__()
+        self.up = up
+        self.fused = fused
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 3, 3]))
+        self.weight_gain = LRELU_GAIN / math.sqrt(in_channels * 9)
+        if up and blur is not None:
+            self.register_buffer("blur_filter", blur, persistent=False)
+        else:
+            self.blur_filter = None
+
+    def forward(self, x: Tensor) -> Tensor:  # [N, I, H, W] -> [N, O, H*up, W*up]
+        w = self.weight * self.weight_gain
+        if not self.up:
+            return F.conv2d(x, w, padding=1)
+        if self.fused:
+            x = F.conv_transpose2d(x, fused_upsample_kernel(w), stride=2, padding=1)
+        else:
+            x = F.conv2d(F.interpolate(x, scale_factor=2.0, mode="nearest"), w, padding=1)
+        if self.blur_filter is not None:
+            k = self.blur_filter.shape[-1]
+            x = fir_filter(F.pad(x, [(k - 1) // 2, k // 2, (k - 1) // 2, k // 2]), self.blur_filter, flip=False)
+        return x
+
+
+class LayerEpilogue(nn.Module):
+    """TF's `layer_epilogue`: noise, bias, leaky ReLU, pixel / instance norm, style modulation."""
+
+    def __init__(self, channels: int, w_dim: int, resolution: int, config: StyleGAN1SynthesisConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.resolution = resolution
+        if config.use_noise:
+            self.noise_strength = nn.Parameter(torch.zeros([channels]))
+            self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+        self.bias = nn.Parameter(torch.zeros([channels]))
+        if config.use_styles:
+            self.affine = FullyConnectedLayer(w_dim, 2 * channels)
+
+    def forward(self, x: Tensor, w: Tensor, *, noise_mode: str) -> Tensor:  # x [N, C, R, R], w [N, w_dim]
+        if self.config.use_noise and noise_mode != "none":
+            if noise_mode == "random":
+                noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device)
+            else:
+                noise = self.noise_const
+            x = x + noise * self.noise_strength.reshape(1, -1, 1, 1)
+        x = bias_act(x, self.bias, act="lrelu", gain=1.0)
+        if self.config.use_pixel_norm:
+            x = x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + NORM_EPS)
+        if self.config.use_instance_norm:
+            x = instance_norm(x)
+        if self.config.use_styles:
+            style = self.affine(w).reshape(x.shape[0], 2, x.shape[1], 1, 1)
+            x = x * (style[:, 0] + 1) + style[:, 1]
+        return x
+
+
+class SynthesisBlockSG1(nn.Module):
+    """Two style layers at one resolution: const (4 px) or upsampling conv, then a 3x3 conv."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, w_dim: int, resolution: int, config: StyleGAN1SynthesisConfig
+    ) -> None:
+        super().__init__()
+        self.resolution = resolution
+        blur = setup_filter(config.blur_filter) if config.blur_filter is not None else None
+        if resolution == 4:
+            self.const = nn.Parameter(torch.ones([out_channels, 4, 4]))
+            self.conv0 = None
+        else:
+            self.conv0 = ConvSG1(in_channels, out_channels, up=True, fused=config.fused_at(resolution), blur=blur)
+        self.epilogue0 = LayerEpilogue(out_channels, w_dim, resolution, config)
+        self.conv1 = ConvSG1(out_channels, out_channels, up=False, fused=False, blur=None)
+        self.epilogue1 = LayerEpilogue(out_channels, w_dim, resolution, config)
+
+    def forward(self, x: Tensor | None, ws: Tensor, *, noise_mode: str) -> Tensor:
+        # x [N, I, R/2, R/2] (None at 4 px), ws [N, 2, w_dim] -> [N, O, R, R]
+        x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1) if self.conv0 is None else self.conv0(x)
+        x = self.epilogue0(x, ws[:, 0], noise_mode=noise_mode)
+        return self.epilogue1(self.conv1(x), ws[:, 1], noise_mode=noise_mode)
+
+
+class SynthesisNetworkSG1(nn.Module):
+    """ws [N, num_ws, w_dim] -> image [N, C, R, R] in about [-1, 1]; num_ws = 2 * log2(R) - 2."""
+
+    def __init__(self, config: StyleGAN1SynthesisConfig, w_dim: int, img_resolution: int, img_channels: int) -> None:
+        super().__init__()
+        self.config = config
+        self.w_dim = w_dim
+        self.img_resolution = img_resolution
+        self.img_channels = img_channels
+        self.block_resolutions = [2**i for i in range(2, int(math.log2(img_resolution)) + 1)]
+        self.num_ws = 2 * len(self.block_resolutions)
+        for res in self.block_resolutions:
+            in_channels = config.channels(res // 2) if res > 4 else 0
+            setattr(self, f"b{res}", SynthesisBlockSG1(in_channels, config.channels(res), w_dim, res, config))
+        last = config.channels(img_resolution)
+        self.torgb_weight = nn.Parameter(torch.randn([img_channels, last, 1, 1]))
+        self.torgb_bias = nn.Parameter(torch.zeros([img_channels]))
+        self.torgb_gain = 1 / math.sqrt(last)
+
+    def forward(self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None) -> Tensor:
+        check_noise_mode(noise_mode)
+        if transform is not None:
+            raise ValueError("translate / rotate need a StyleGAN3 generator")
+        ws = ws.to(torch.float32)
+        x = None
+        for idx, res in enumerate(self.block_resolutions):
+            x = getattr(self, f"b{res}")(x, ws[:, 2 * idx : 2 * idx + 2], noise_mode=noise_mode)
+        return F.conv2d(x, self.torgb_weight * self.torgb_gain, self.torgb_bias)
