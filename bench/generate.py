@@ -5,7 +5,7 @@ process, only the convolutions that forward must run (same shapes, plain conv2d 
 then prints the ratio of the two. Each configuration runs in its own process so that peak RSS is
 its own.
 
-    python bench/generate.py                 # config-f 256 + 1024 at batch 1 and 8, SG3-T/R at 256
+    python bench/generate.py                 # config-f 256 + 1024 at batch 1 and 8, SG3-T/R at 256, SG1
     python bench/generate.py --quick         # 256 only
     python bench/generate.py --one sg2-256 --batch 1
 """
@@ -27,11 +27,14 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
-from stylegan_core.config import StyleGAN3SynthesisConfig  # noqa: E402
+from stylegan_core.config import StyleGAN1SynthesisConfig, StyleGAN3SynthesisConfig  # noqa: E402
+from stylegan_core.synthesis_sg1 import ConvSG1, fused_upsample_kernel  # noqa: E402
 from stylegan_core.synthesis_sg2 import SynthesisLayer, ToRGBLayer  # noqa: E402
 from stylegan_core.synthesis_sg3 import SynthesisLayerSG3  # noqa: E402
 
 SHAPES = {
+    "sg1-256": ("stylegan1", 256, StyleGAN1SynthesisConfig(), 8),
+    "sg1-1024": ("stylegan1", 1024, StyleGAN1SynthesisConfig(), 8),
     "sg2-256": ("stylegan2", 256, StyleGAN2SynthesisConfig(), 8),
     "sg2-1024": ("stylegan2", 1024, StyleGAN2SynthesisConfig(), 8),
     "sg3t-256": ("stylegan3", 256, StyleGAN3SynthesisConfig(), 2),
@@ -74,8 +77,19 @@ def record_convs(G: Generator, batch: int) -> list[tuple[str, torch.Tensor, torc
         x = args[0]
         calls.append(("conv2d", torch.randn_like(x), module.weight.clone(), {"padding": module.conv_kernel - 1}))
 
+    def sg1_hook(module, args, _out):
+        x, w = args[0], module.weight
+        if module.up and module.fused:
+            kernel = fused_upsample_kernel(w)
+            calls.append(("conv_transpose2d", torch.randn_like(x), kernel, {"stride": 2, "padding": 1}))
+        else:
+            shape = (*x.shape[:2], *(n * (2 if module.up else 1) for n in x.shape[2:]))
+            calls.append(("conv2d", torch.randn(shape), w.clone(), {"padding": 1}))
+
     for m in G.modules():
-        if isinstance(m, SynthesisLayer | ToRGBLayer):
+        if isinstance(m, ConvSG1):
+            hooks.append(m.register_forward_hook(sg1_hook))
+        elif isinstance(m, SynthesisLayer | ToRGBLayer):
             hooks.append(m.register_forward_hook(sg2_hook))
         elif isinstance(m, SynthesisLayerSG3):
             hooks.append(m.register_forward_hook(sg3_hook))
@@ -143,9 +157,10 @@ def main() -> None:
     if args.one:
         print(json.dumps(bench_one(args.one, args.batch, args.repeats)))
         return
-    plan = [("sg2-256", 1), ("sg2-256", 8), ("sg3t-256", 1), ("sg3r-256", 1)]
+    plan = [("sg2-256", 1), ("sg2-256", 8), ("sg3t-256", 1), ("sg3r-256", 1), ("sg1-256", 1), ("sg1-256", 8)]
     if not args.quick:
         plan[2:2] = [("sg2-1024", 1), ("sg2-1024", 8)]
+        plan.append(("sg1-1024", 1))
     print(
         f"{'shape':<10} {'batch':>5} {'s/img':>8} {'bare conv s/img':>16} {'ratio':>6} {'peak RSS':>9} "
         f"{'bf16 s/img':>11} {'bf16 err mean/max':>18}"

@@ -15,16 +15,10 @@ from torch import Tensor, nn
 
 from .config import StyleGAN1SynthesisConfig
 from .layers import FullyConnectedLayer
-from .ops import LRELU_GAIN, bias_act, fir_filter, setup_filter
+from .ops import LRELU_GAIN, bias_act, can_run_inplace, fir_filter, setup_filter
 from .synthesis_sg2 import check_noise_mode
 
 NORM_EPS = 1e-8  # TF's instance / pixel norm epsilon (not PyTorch's 1e-5)
-
-
-def instance_norm(x: Tensor) -> Tensor:
-    """Normalise each channel of x [N, C, H, W] over H and W to zero mean, unit RMS."""
-    x = x - x.mean(dim=(2, 3), keepdim=True)
-    return x * torch.rsqrt(x.square().mean(dim=(2, 3), keepdim=True) + NORM_EPS)
 
 
 def fused_upsample_kernel(weight: Tensor) -> Tensor:
@@ -79,22 +73,32 @@ class LayerEpilogue(nn.Module):
         if config.use_styles:
             self.affine = FullyConnectedLayer(w_dim, 2 * channels)
 
-    def forward(self, x: Tensor, w: Tensor, *, noise_mode: str) -> Tensor:  # x [N, C, R, R], w [N, w_dim]
+    def forward(self, x: Tensor, w: Tensor, *, noise_mode: str, owned: bool = True) -> Tensor:
+        # x [N, C, R, R], w [N, w_dim] -> [N, C, R, R]; `owned`: x is a fresh buffer we may overwrite
+        owned = owned and can_run_inplace(x)
         if self.config.use_noise and noise_mode != "none":
             if noise_mode == "random":
                 noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device)
             else:
                 noise = self.noise_const
-            x = x + noise * self.noise_strength.reshape(1, -1, 1, 1)
-        x = bias_act(x, self.bias, act="lrelu", gain=1.0)
+            noise = noise * self.noise_strength.reshape(1, -1, 1, 1)
+            x = x.add_(noise) if owned else x + noise
+            owned = True
+        x = bias_act(x, self.bias, act="lrelu", gain=1.0, inplace=owned)  # a fresh tensor from here on
         if self.config.use_pixel_norm:
             x = x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + NORM_EPS)
+        scale = shift = None  # instance norm and style folded into one `x * scale + shift` pass
         if self.config.use_instance_norm:
-            x = instance_norm(x)
+            x = x.sub_(x.mean(dim=(2, 3), keepdim=True)) if can_run_inplace(x) else x - x.mean((2, 3), keepdim=True)
+            mean_square = torch.linalg.vector_norm(x, dim=(2, 3), keepdim=True).square() / (x.shape[2] * x.shape[3])
+            scale, shift = torch.rsqrt(mean_square + NORM_EPS), torch.zeros_like(mean_square)
         if self.config.use_styles:
             style = self.affine(w).reshape(x.shape[0], 2, x.shape[1], 1, 1)
-            x = x * (style[:, 0] + 1) + style[:, 1]
-        return x
+            gamma, beta = style[:, 0] + 1, style[:, 1]
+            scale, shift = (gamma, beta) if scale is None else (scale * gamma, shift * gamma + beta)
+        if scale is None:
+            return x
+        return x.mul_(scale).add_(shift) if can_run_inplace(x) else torch.addcmul(shift, x, scale)
 
 
 class SynthesisBlockSG1(nn.Module):
@@ -118,7 +122,7 @@ class SynthesisBlockSG1(nn.Module):
     def forward(self, x: Tensor | None, ws: Tensor, *, noise_mode: str) -> Tensor:
         # x [N, I, R/2, R/2] (None at 4 px), ws [N, 2, w_dim] -> [N, O, R, R]
         x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1) if self.conv0 is None else self.conv0(x)
-        x = self.epilogue0(x, ws[:, 0], noise_mode=noise_mode)
+        x = self.epilogue0(x, ws[:, 0], noise_mode=noise_mode, owned=self.conv0 is not None)
         return self.epilogue1(self.conv1(x), ws[:, 1], noise_mode=noise_mode)
 
 

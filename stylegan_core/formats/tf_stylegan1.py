@@ -100,7 +100,9 @@ def select_network(data: tuple | TFNetworkStandIn, network: str, source: str) ->
     return by_name[wanted]
 
 
-def generator_from_tf_pickle(data: tuple | TFNetworkStandIn, network: str, source: str) -> tuple[GeneratorConfig, dict[str, torch.Tensor]]:
+def generator_from_tf_pickle(
+    data: tuple | TFNetworkStandIn, network: str, source: str
+) -> tuple[GeneratorConfig, dict[str, torch.Tensor]]:
     net = select_network(data, network, source)
     builder = net.state.get("build_func_name")
     if builder is not None and str(builder).rsplit(".", 1)[-1] != "G_style":
