@@ -1,4 +1,7 @@
-"""`studio` command line: generate, convert, info, models (flags as NVIDIA's gen_images.py)."""
+"""`studio` command line: generate, mix, edit, directions, convert, info, models.
+
+Flags follow NVIDIA's gen_images.py / style_mixing.py where those exist.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +69,78 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def _direction_set(network: str) -> str | None:
+    from stylegan_core.hub import entry_for
+
+    entry = entry_for(network)
+    return entry.directions if entry else None
+
+
+def cmd_mix(args: argparse.Namespace) -> int:
+    from editing.edit import parse_layers
+    from editing.mixing import style_mixing_grid
+    from stylegan_core.imaging import to_pil
+
+    G = _load(args.network, device=args.device)
+    styles = parse_layers(args.styles, G.num_ws) or list(range(G.num_ws))
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    grid, cells = style_mixing_grid(
+        G, args.rows, args.cols, styles, truncation_psi=args.trunc, noise_mode=args.noise_mode
+    )
+    for (row, col), img in tqdm(cells.items(), desc="save", unit="img", disable=len(cells) < 2):
+        to_pil(img).save(outdir / f"{row}-{col}.png")
+    to_pil(grid).save(outdir / "grid.png")
+    print(f"styles {styles} from the column seeds; wrote grid.png and {len(cells)} image(s) to {outdir}")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    from editing.builtin import resolve_direction
+    from editing.edit import edit_strip, parse_layers, z_for_seeds
+    from editing.latents import load_w
+    from stylegan_core.imaging import make_grid, to_pil
+
+    G = _load(args.network, device=args.device)
+    direction = resolve_direction(args.direction, _direction_set(args.network))
+    layers = parse_layers(args.layers, G.num_ws)
+    if args.w:
+        sources = [(Path(args.w).stem, {"ws": load_w(args.w, G.num_ws, G.w_dim).to(G.device)})]
+    else:
+        sources = [(f"seed{s:04d}", {"z": z_for_seeds(G, [s])}) for s in args.seeds]
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for stem, latent in tqdm(sources, desc=f"edit {direction.name}", unit="latent", disable=len(sources) < 2):
+        images = edit_strip(G, direction, args.alpha, layers=layers, truncation_psi=args.trunc,
+                            absolute=args.absolute, noise_mode=args.noise_mode, **latent)  # fmt: skip
+        for alpha, img in zip(args.alpha, images, strict=True):
+            to_pil(img).save(outdir / f"{stem}-{direction.name}{alpha:+g}.png")
+        to_pil(make_grid(images, cols=len(images))).save(outdir / f"{stem}-{direction.name}.png")
+    print(f"{direction.name} ({direction.space.upper()}, alphas {args.alpha}) -> {outdir}")
+    return 0
+
+
+def cmd_directions(args: argparse.Namespace) -> int:
+    from editing.builtin import BUILTIN_SETS, builtin_directions
+
+    model_set = _direction_set(args.network) if args.network else None
+    sets = [model_set] if model_set else ([] if args.network else sorted(BUILTIN_SETS))
+    if not sets:
+        print(f"{args.network} has no built-in directions; pass direction files to `studio edit --direction`")
+    for name in sets:
+        print(f"{name}:")
+        for key, d in builtin_directions(name).items():
+            print(f"  {key:<28} {d.space.upper()}  {d.description}")
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     G = _load(args.input, network=args.which)
     out = G.save_pretrained(args.outdir)
@@ -98,8 +173,9 @@ def cmd_models(_: argparse.Namespace) -> int:
     from stylegan_core.hub import REGISTRY
 
     for entry in REGISTRY.values():
-        where = f"{entry.repo_id}/{entry.filename}" if entry.repo_id else "bundled"
-        print(f"{entry.name:<14} {entry.resolution:>5}px  {entry.description}  [{where}]")
+        where = f"{entry.repo_id}/{entry.filename}" if entry.repo_id else (
+            "bundled" if entry.bundled else f"local file {entry.filename}")  # fmt: skip
+        print(f"{entry.name:<18} {entry.resolution:>5}px  {entry.description}  [{where}]")
     return 0
 
 
@@ -122,6 +198,36 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     g.set_defaults(func=cmd_generate)
 
+    x = sub.add_parser("mix", help="style-mixing grid (like NVIDIA's style_mixing.py)")
+    x.add_argument("--network", required=True)
+    x.add_argument("--rows", type=_seeds, required=True, help="row seeds (their layers outside --styles stay)")
+    x.add_argument("--cols", type=_seeds, required=True, help="column seeds (they give the --styles layers)")
+    x.add_argument("--styles", default="0-6", help="layers taken from the columns: 0-6, coarse, middle+fine, all")
+    x.add_argument("--trunc", type=float, default=1.0)
+    x.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
+    x.add_argument("--outdir", required=True)
+    x.add_argument("--device", default="cpu")
+    x.set_defaults(func=cmd_mix)
+
+    e = sub.add_parser("edit", help="move seeds or a projected latent along an attribute direction")
+    e.add_argument("--network", required=True)
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--seeds", type=_seeds, help="seeds to edit")
+    src.add_argument("--w", help="projected_w.npz (key w, [1, num_ws, w_dim])")
+    e.add_argument("--direction", required=True, help="a built-in name (see `studio directions`) or a file")
+    e.add_argument("--alpha", type=_floats, default=[-3.0, 0.0, 3.0], help="strengths, e.g. --alpha=-3,0,3")
+    e.add_argument("--layers", default=None, help="all (default), coarse, middle, fine, 4-7, 0,2,8-17")
+    e.add_argument("--absolute", action="store_true", help="InterFaceGAN: alpha is the distance to the boundary")
+    e.add_argument("--trunc", type=float, default=1.0, help="truncation psi, applied after the edit (seeds only)")
+    e.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
+    e.add_argument("--outdir", required=True)
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(func=cmd_edit)
+
+    d = sub.add_parser("directions", help="list built-in directions (of one model, or all sets)")
+    d.add_argument("network", nargs="?", default=None)
+    d.set_defaults(func=cmd_directions)
+
     c = sub.add_parser("convert", help="any supported checkpoint -> config.json + model.safetensors")
     c.add_argument("--input", required=True, help="NVIDIA .pkl, rosinality .pt, safetensors, registry name")
     c.add_argument("--outdir", required=True)
@@ -142,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CheckpointError, ValueError) as exc:
+    except (CheckpointError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

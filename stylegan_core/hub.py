@@ -7,6 +7,7 @@ Anywhere a model name is accepted, a local path or a Hub repo id works too:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from dataclasses import dataclass
@@ -34,11 +35,20 @@ class ModelEntry:
     name: str
     description: str
     resolution: int
-    repo_id: str | None = None  # None: bundled with the package
-    filename: str | None = None  # file in the repo, or folder under BUNDLED_DIR
-    file_format: str = "native"  # 'rosinality', 'nvidia-pickle' or 'native'
+    repo_id: str | None = None  # None: bundled, or a file the user downloads themselves
+    filename: str | None = None  # file in the repo, folder under BUNDLED_DIR, or file in user_models_dir()
+    file_format: str = "native"  # 'rosinality', 'nvidia-pickle', 'tf-pickle' or 'native'
     revision: str | None = None  # pinned commit when known; None follows the default branch
+    bundled: bool = False  # shipped inside the package (works offline)
+    sha256: str | None = None  # pinned content hash of the official file, checked on load when known
+    directions: str | None = None  # built-in direction set (see editing.builtin)
+    download_hint: str = ""  # where to get a file that is not on the Hub
 
+
+STYLEGAN1_HINT = (
+    "NVIDIA publishes the StyleGAN (v1) pickles through the links in https://github.com/NVlabs/stylegan "
+    "(not on the Hugging Face Hub); download the file and pass its path, or put it in {models_dir}"
+)
 
 REGISTRY: dict[str, ModelEntry] = {
     e.name: e
@@ -72,7 +82,14 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry("human", "StyleGAN-Human v2, full-body people", 1024,
                    "public-data/StyleGAN-Human", "models/stylegan_human_v2_1024.pkl", "nvidia-pickle"),
         ModelEntry("demo", "Small demo generator bundled with StyleGAN Studio (works offline)", 64,
-                   None, "demo", "native"),
+                   None, "demo", "native", bundled=True),
+        *[ModelEntry(f"stylegan1-{name}", f"StyleGAN (v1), {what} (official TF pickle; bring your own file)", res,
+                     None, f"karras2019stylegan-{name}-{res}x{h}.pkl", "tf-pickle",
+                     directions="interfacegan-sg1-ffhq" if name == "ffhq" else None,
+                     download_hint=STYLEGAN1_HINT)
+          for name, what, res, h in [("ffhq", "FFHQ faces", 1024, 1024), ("celebahq", "CelebA-HQ faces", 1024, 1024),
+                                     ("bedrooms", "LSUN bedrooms", 256, 256), ("cars", "LSUN cars", 512, 384),
+                                     ("cats", "LSUN cats", 256, 256)]],
     ]
 }  # fmt: skip
 
@@ -134,6 +151,50 @@ def _looks_like_repo_id(name: str) -> bool:
     return len(parts) >= 2 and all(parts) and not name.startswith((".", "/", "~")) and " " not in name
 
 
+def user_models_dir() -> Path:
+    """Where files that are not on the Hub (official StyleGAN v1 pickles) are looked for by name."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "stylegan-studio" / "models"
+    return Path(os.environ.get("STUDIO_MODELS_DIR", default)).expanduser()
+
+
+def entry_for(name_or_path: str) -> ModelEntry | None:
+    """The registry entry of a name, or of a local file bearing an official file name."""
+    if name_or_path in REGISTRY:
+        return REGISTRY[name_or_path]
+    base = Path(name_or_path).name
+    return next((e for e in REGISTRY.values() if e.filename and not e.bundled and Path(e.filename).name == base), None)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_pinned(entry: ModelEntry, path: Path) -> Path:
+    """Check a file against the entry's pinned sha256 (when one is known)."""
+    if entry.sha256 and path.is_file() and sha256_of(path) != entry.sha256:
+        raise CheckpointError(f"{path}: content differs from the official '{entry.name}' file (sha256 mismatch)")
+    return path
+
+
+def _resolve_entry(entry: ModelEntry) -> Path:
+    if entry.bundled:
+        path = BUNDLED_DIR / (entry.filename or entry.name)
+        if not path.exists():
+            raise CheckpointError(f"the bundled model '{entry.name}' is not present at {path}")
+        return path
+    if entry.repo_id is None:
+        path = user_models_dir() / (entry.filename or entry.name)
+        if not path.exists():
+            hint = entry.download_hint.format(models_dir=user_models_dir())
+            raise CheckpointError(f"'{entry.name}' needs the file {entry.filename}. {hint}")
+        return verify_pinned(entry, path)
+    return verify_pinned(entry, download(entry.repo_id, entry.filename or "", entry.revision))
+
+
 def resolve(name_or_path: str) -> Path:
     """Local path for a file / directory / registry name / Hub repo id; clear errors otherwise."""
     local = Path(name_or_path).expanduser()
@@ -141,12 +202,7 @@ def resolve(name_or_path: str) -> Path:
         return local
     entry = REGISTRY.get(name_or_path)
     if entry is not None:
-        if entry.repo_id is None:
-            path = BUNDLED_DIR / (entry.filename or entry.name)
-            if not path.exists():
-                raise CheckpointError(f"the bundled model '{entry.name}' is not present at {path}")
-            return path
-        return download(entry.repo_id, entry.filename or "", entry.revision)
+        return _resolve_entry(entry)
     if _looks_like_repo_id(name_or_path):
         parts = name_or_path.split("/")
         repo_id = "/".join(parts[:2])

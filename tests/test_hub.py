@@ -48,8 +48,9 @@ def test_local_paths_win(tmp_path):
 
 def test_registry_entries_are_complete():
     for entry in hub.REGISTRY.values():
-        assert entry.file_format in {"rosinality", "nvidia-pickle", "native"}
-        assert entry.repo_id is None or entry.filename, entry.name
+        assert entry.file_format in {"rosinality", "nvidia-pickle", "tf-pickle", "native"}
+        assert entry.filename, entry.name
+        assert entry.bundled or entry.repo_id or entry.download_hint, f"{entry.name}: nowhere to get it from"
 
 
 @pytest.mark.network
