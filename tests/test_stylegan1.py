@@ -160,3 +160,53 @@ def test_stylegan2_tf_pickle_and_truncated_file_are_clear_errors(sg1, tmp_path, 
     np.savez(bad_npz, foo=np.zeros(3))
     with pytest.raises(CheckpointError, match="other.npz.*mapping"):
         load_checkpoint(bad_npz)
+
+
+def _random_tf_variables(resolution, latent, dlatent, fmaps, layers, nf, rng):
+    """TF-layout variables of a StyleGAN v1 generator of any configuration (random weights)."""
+    v = {"lod": np.float32(0), "dlatent_avg": rng.randn(dlatent).astype(np.float32)}
+    sizes = [latent] + [fmaps] * (layers - 1) + [dlatent]
+    for i in range(layers):
+        v[f"G_mapping/Dense{i}/weight"] = rng.randn(sizes[i], sizes[i + 1])
+        v[f"G_mapping/Dense{i}/bias"] = rng.randn(sizes[i + 1])
+    log2 = int(np.log2(resolution))
+    for i in range(2 * (log2 - 1)):
+        r = 2 ** (i // 2 + 2)
+        v[f"G_synthesis/noise{i}"] = rng.randn(1, 1, r, r)
+    for r in (2**k for k in range(2, log2 + 1)):
+        names = ["Const", "Conv"] if r == 4 else ["Conv0_up", "Conv1"]
+        for j, name in enumerate(names):
+            base = f"G_synthesis/{r}x{r}/{name}"
+            c_in = nf(r) if (r == 4 or j == 1) else nf(r // 2)
+            if name == "Const":
+                v[f"{base}/const"] = rng.randn(1, nf(r), 4, 4)
+            else:
+                v[f"{base}/weight"] = rng.randn(3, 3, c_in, nf(r))
+            v[f"{base}/Noise/weight"] = rng.randn(nf(r))
+            v[f"{base}/bias"] = rng.randn(nf(r))
+            v[f"{base}/StyleMod/weight"] = rng.randn(dlatent, 2 * nf(r))
+            v[f"{base}/StyleMod/bias"] = rng.randn(2 * nf(r))
+    for k in range(log2 - 1):
+        v[f"G_synthesis/ToRGB_lod{k}/weight"] = rng.randn(1, 1, nf(resolution // 2**k), 3)
+        v[f"G_synthesis/ToRGB_lod{k}/bias"] = rng.randn(3)
+    return {k: np.asarray(a, np.float32) for k, a in v.items()}
+
+
+@pytest.mark.parametrize("resolution,fmap_base,fmap_max", [(64, 256, 16), (256, 1024, 16)])
+def test_other_configurations_are_inferred_from_shapes(tmp_path, resolution, fmap_base, fmap_max):
+    def nf(r):
+        return min(int(fmap_base / 2 ** (np.log2(r) - 1)), fmap_max)
+
+    variables = _random_tf_variables(resolution, 16, 24, 20, 3, nf, np.random.RandomState(0))
+    np.savez(tmp_path / "g.npz", **variables)
+    G = load_checkpoint(tmp_path / "g.npz")
+    cfg = G.config
+    assert (cfg.img_resolution, cfg.z_dim, cfg.w_dim, cfg.mapping.num_layers) == (resolution, 16, 24, 3)
+    assert cfg.mapping.layer_features == 20 and G.num_ws == 2 * int(np.log2(resolution)) - 2
+    assert all(cfg.synthesis.channels(r) == nf(r) for r in (4, resolution))
+    img = G(torch.randn(2, 16), truncation_psi=0.7)
+    assert img.shape == (2, 3, resolution, resolution) and torch.isfinite(img).all()
+    del variables["G_synthesis/8x8/Conv1/bias"]
+    np.savez(tmp_path / "broken.npz", **variables)
+    with pytest.raises(CheckpointError, match="broken.npz.*missing: synthesis.b8.epilogue1.bias"):
+        load_checkpoint(tmp_path / "broken.npz")
