@@ -89,7 +89,7 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
     S = size * supersample
     f = factors
 
-    def P(x: float, y: float) -> tuple[float, float]:  # unit coordinates -> canvas pixels
+    def pt(x: float, y: float) -> tuple[float, float]:  # unit coordinates -> canvas pixels
         return x * S, y * S
 
     def box(cx: float, cy: float, rx: float, ry: float) -> list[float]:
@@ -130,9 +130,9 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
     face_mask = Image.new("L", (S, S), 0)
     mask_draw = ImageDraw.Draw(face_mask)
     mask_draw.ellipse(box(cx, cy - 0.02, half_w, half_h - 0.02), fill=255)
-    jaw_pts = [P(cx - half_w * 0.98, cy), P(cx - half_w * (0.55 - 0.25 * f.jaw), chin_y - 0.06),
-               P(cx, chin_y), P(cx + half_w * (0.55 - 0.25 * f.jaw), chin_y - 0.06),
-               P(cx + half_w * 0.98, cy)]  # fmt: skip
+    jaw_pts = [pt(cx - half_w * 0.98, cy), pt(cx - half_w * (0.55 - 0.25 * f.jaw), chin_y - 0.06),
+               pt(cx, chin_y), pt(cx + half_w * (0.55 - 0.25 * f.jaw), chin_y - 0.06),
+               pt(cx + half_w * 0.98, cy)]  # fmt: skip
     mask_draw.polygon(jaw_pts, fill=255)
     face_mask = face_mask.filter(ImageFilter.GaussianBlur(supersample * 0.5))
     img.paste(Image.new("RGB", (S, S), skin), (0, 0), face_mask)
@@ -151,8 +151,8 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
         top = box(cx, cy - half_h * 0.55, half_w + 0.02, half_h * 0.62)
         draw.chord(top, start=180, end=360, fill=hair)
         fringe_y = cy - half_h * 0.55
-        draw.polygon([P(cx - half_w - 0.02, fringe_y), P(cx + half_w + 0.02, fringe_y),
-                      P(cx + half_w * 0.6, fringe_y + 0.05), P(cx - half_w * 0.2, fringe_y + 0.03)],
+        draw.polygon([pt(cx - half_w - 0.02, fringe_y), pt(cx + half_w + 0.02, fringe_y),
+                      pt(cx + half_w * 0.6, fringe_y + 0.05), pt(cx - half_w * 0.2, fringe_y + 0.03)],
                      fill=hair)  # fmt: skip
         if style == "long":
             for side in (-1, 1):
@@ -172,14 +172,15 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
         draw.ellipse(box(ex + look, ey, 0.025 * squash, 0.026), fill=iris)
         draw.ellipse(box(ex + look, ey, 0.011 * squash, 0.012), fill=(15, 12, 12))
         brow_y = ey - 0.065 - 0.012 * f.pitch
-        draw.line([P(ex - rx * 1.1, brow_y + 0.008), P(ex, brow_y - 0.004), P(ex + rx * 1.1, brow_y + 0.006)],
+        draw.line([pt(ex - rx * 1.1, brow_y + 0.008), pt(ex, brow_y - 0.004), pt(ex + rx * 1.1, brow_y + 0.006)],
                   fill=_shade(hair, 0.8), width=max(1, int(0.014 * S)))  # fmt: skip
 
     # Nose: follows the turn and shortens as the chin goes up.
     nx = 0.5 + 0.05 * f.yaw
     nose_len = 0.15 - 0.035 * f.pitch
-    draw.line([P(nx - 0.005, 0.5), P(nx + 0.014 * np.sign(f.yaw or 1), 0.5 + nose_len), P(nx - 0.025, 0.5 + nose_len)],
-              fill=_shade(skin, 0.7), width=max(1, int(0.012 * S)))  # fmt: skip
+    tip = pt(nx + 0.014 * np.sign(f.yaw or 1), 0.5 + nose_len)
+    draw.line([pt(nx - 0.005, 0.5), tip, pt(nx - 0.025, 0.5 + nose_len)], fill=_shade(skin, 0.7),
+              width=max(1, int(0.012 * S)))  # fmt: skip
 
     # Mouth: a curve bent by the smile, opened into a dark gap with teeth.
     mx, my = MOUTH[0] + 0.02 * f.yaw, MOUTH[1]
@@ -187,12 +188,12 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
     bend = -0.04 * f.smile  # a smile lowers the middle of the mouth below its corners
     gap = 0.055 * f.mouth_open
     xs_m = np.linspace(-1, 1, 24)
-    upper = [P(mx + half_mouth * x, my - bend * (1 - x * x) + bend * 0.3 - gap * 0.3 * (1 - x * x)) for x in xs_m]
-    lower = [P(mx + half_mouth * x, my - bend * (1 - x * x) + bend * 0.3 + gap * (1 - x * x)) for x in xs_m[::-1]]
+    upper = [pt(mx + half_mouth * x, my - bend * (1 - x * x) + bend * 0.3 - gap * 0.3 * (1 - x * x)) for x in xs_m]
+    lower = [pt(mx + half_mouth * x, my - bend * (1 - x * x) + bend * 0.3 + gap * (1 - x * x)) for x in xs_m[::-1]]
     lip = _shade(np.array(skin) * 0.6 + np.array([170, 60, 60]) * 0.4, 1.0)
     if gap > 0.004:
         draw.polygon(upper + lower, fill=(60, 20, 24))
-        teeth = [P(mx + half_mouth * 0.7 * x, my - bend * (1 - x * x) + bend * 0.3 - gap * 0.3 * (1 - x * x) + 0.004)
+        teeth = [pt(mx + half_mouth * 0.7 * x, my - bend * (1 - x * x) + bend * 0.3 - gap * 0.3 * (1 - x * x) + 0.004)
                  for x in xs_m]  # fmt: skip
         draw.line(teeth, fill=(240, 236, 228), width=max(1, int(gap * 0.35 * S)))
     draw.line(upper, fill=lip, width=max(1, int(0.016 * S)))
@@ -204,7 +205,7 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
         for ex, ey in (LEFT_EYE, RIGHT_EYE):
             draw.rounded_rectangle(box(ex, ey + 0.005, 0.09, 0.06), radius=int(0.035 * S), outline=frame,
                                    width=max(1, int(0.012 * S)))  # fmt: skip
-        draw.line([P(LEFT_EYE[0] + 0.09, LEFT_EYE[1]), P(RIGHT_EYE[0] - 0.09, RIGHT_EYE[1])], fill=frame,
+        draw.line([pt(LEFT_EYE[0] + 0.09, LEFT_EYE[1]), pt(RIGHT_EYE[0] - 0.09, RIGHT_EYE[1])], fill=frame,
                   width=max(1, int(0.01 * S)))  # fmt: skip
 
     return img.resize((size, size), Image.Resampling.LANCZOS)
