@@ -141,6 +141,52 @@ def cmd_directions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bar(desc: str, unit: str):
+    bar = tqdm(desc=desc, unit=unit)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    return bar, update
+
+
+def cmd_portraits(args: argparse.Namespace) -> int:
+    from training.dataset_tool import render_portrait_dataset
+
+    bar, update = _bar("render", "img")
+    with bar:
+        path = render_portrait_dataset(args.dest, args.count, resolution=args.resolution, first_seed=args.first_seed,
+                                       progress=update)  # fmt: skip
+    print(f"wrote {args.count} portraits ({args.resolution}px, factors in dataset.json) to {path}")
+    return 0
+
+
+def cmd_dataset(args: argparse.Namespace) -> int:
+    from training.dataset_tool import make_dataset
+
+    bar, update = _bar("convert", "img")
+    with bar:
+        report = make_dataset(args.source, args.dest, resolution=args.resolution, align_faces=args.align_faces,
+                              progress=update)  # fmt: skip
+    print(report.summary())
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.trainer import TrainOptions, train
+
+    opts = TrainOptions(
+        data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
+        tick_kimg=args.tick, snap=args.snap, lr=args.lr, mirror=args.mirror, aug=args.aug,
+        pl_weight=args.pl_weight, seed=args.seed, resume=args.resume, gpus=args.gpus,
+        metrics=[m for m in args.metrics.split(",") if m and m != "none"],
+    )  # fmt: skip
+    run = train(opts)
+    print(f"done: snapshots, samples and log.jsonl in {run}")
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     G = _load(args.input, network=args.which)
     out = G.save_pretrained(args.outdir)
@@ -228,6 +274,39 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("network", nargs="?", default=None)
     d.set_defaults(func=cmd_directions)
 
+    p = sub.add_parser("portraits", help="render the procedural portrait dataset (labelled factors)")
+    p.add_argument("--dest", required=True, help="output .zip")
+    p.add_argument("--count", type=int, default=20000)
+    p.add_argument("--resolution", type=int, default=64)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.set_defaults(func=cmd_portraits)
+
+    ds = sub.add_parser("dataset", help="folder / zip of images -> training zip (like NVIDIA's dataset_tool.py)")
+    ds.add_argument("--source", required=True, help="folder or .zip of images")
+    ds.add_argument("--dest", required=True, help="output .zip")
+    ds.add_argument("--resolution", type=int, default=64, help="square output size (power of two)")
+    ds.add_argument("--align-faces", action="store_true", help="crop each photo's face like FFHQ")
+    ds.set_defaults(func=cmd_dataset)
+
+    t = sub.add_parser("train", help="train StyleGAN2 on a dataset zip (flags like NVIDIA's train.py)")
+    t.add_argument("--outdir", required=True, help="run directory (snapshots, samples, log.jsonl)")
+    t.add_argument("--data", required=True, help="dataset .zip or folder of equal-size square images")
+    t.add_argument("--gpus", type=int, default=1, help="processes (GPUs, or CPU processes over gloo)")
+    t.add_argument("--batch", type=int, default=32, help="total batch over all processes")
+    t.add_argument("--gamma", type=float, default=None, help="R1 weight (default 0.0002 * res^2 / batch)")
+    t.add_argument("--cfg", default="demo", choices=["demo", "small", "paper256", "stylegan2"])
+    t.add_argument("--kimg", type=float, default=100, help="train until this many thousand real images shown")
+    t.add_argument("--tick", type=float, default=4, help="kimg per log line")
+    t.add_argument("--snap", type=int, default=5, help="ticks between snapshots")
+    t.add_argument("--lr", type=float, default=0.0025)
+    t.add_argument("--mirror", action="store_true", help="random x-flips of the dataset")
+    t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
+    t.add_argument("--pl-weight", type=float, default=2.0, help="path-length regularisation (0 = off)")
+    t.add_argument("--metrics", default="swd", help="comma list: swd, or none")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--resume", default=None, help="run dir / snapshot (full state) or any generator checkpoint")
+    t.set_defaults(func=cmd_train)
+
     c = sub.add_parser("convert", help="any supported checkpoint -> config.json + model.safetensors")
     c.add_argument("--input", required=True, help="NVIDIA .pkl, rosinality .pt, safetensors, registry name")
     c.add_argument("--outdir", required=True)
@@ -244,11 +323,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are the input's fault: printed as one line, never as a traceback."""
+    from training.trainer import TrainingError
+
+    return (CheckpointError, ValueError, OSError, TrainingError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CheckpointError, ValueError, OSError) as exc:
+    except _user_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

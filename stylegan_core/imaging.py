@@ -1,8 +1,10 @@
-"""Generator output -> uint8 pixels and image grids, with the official rounding."""
+"""Generator output -> uint8 pixels and image grids (official rounding); safe reading of photos."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import IO
 
 import numpy as np
 import torch
@@ -34,3 +36,51 @@ def make_grid(images: list[np.ndarray], cols: int | None = None) -> np.ndarray:
         r, q = divmod(i, cols)
         grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = img
     return grid
+
+
+MAX_IMAGE_PIXELS = 50_000_000  # ~7000 x 7000; larger uploads are refused before decoding
+READABLE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "MPO")
+
+
+class ImageReadError(ValueError):
+    """A file that is not an image we can use (with the reason)."""
+
+
+def read_image(source: str | Path | IO[bytes], *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Open a photo safely as 8-bit RGB: format allow-list, size checked before decoding, EXIF
+    orientation applied, first frame of animations, 16-bit / grey / palette / alpha / CMYK converted."""
+    from PIL import ImageOps, UnidentifiedImageError
+
+    name = getattr(source, "name", source)
+    try:
+        img = Image.open(source, formats=READABLE_FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageReadError(f"{name}: image too large (decompression-bomb guard)") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ImageReadError(f"{name}: not an image this tool can read ({type(exc).__name__})") from None
+    if img.width * img.height > max_pixels:
+        raise ImageReadError(f"{name}: {img.width}x{img.height} is too large (limit {max_pixels // 1_000_000} MP)")
+    try:
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{name}: truncated or corrupt image ({exc})") from None
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        scale = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / scale * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        img = Image.fromarray(np.clip(np.asarray(img) * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB")
+
+
+def center_crop_resize(img: Image.Image, size: int) -> Image.Image:
+    """Largest centred square, resized to size x size with Lanczos."""
+    side = min(img.size)
+    left, top = (img.width - side) // 2, (img.height - side) // 2
+    return img.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.LANCZOS)

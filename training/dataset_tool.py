@@ -1,0 +1,220 @@
+"""Folder or zip of images -> a training zip like NVIDIA's dataset_tool.py: square PNGs + dataset.json.
+
+Every input is either converted or skipped with a reason (unreadable, too small, duplicate, no face);
+the report lists them. Labels in a source `dataset.json` (official `labels`, our `factors`) follow their
+images. `align_faces` crops each photo like FFHQ through `editing.align` first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from stylegan_core.imaging import ImageReadError, center_crop_resize, read_image
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+class DatasetError(ValueError):
+    """The source cannot make a dataset at all (missing, empty, bad resolution)."""
+
+
+@dataclass
+class DatasetReport:
+    written: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+
+    def summary(self) -> str:
+        lines = [f"wrote {self.written} image(s), skipped {len(self.skipped)}"]
+        lines += [f"  skipped {name}: {reason}" for name, reason in self.skipped]
+        return "\n".join(lines)
+
+
+class ImageSource:
+    """The image files of a folder or zip, by sorted relative name; a context manager."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self._zip: zipfile.ZipFile | None = None
+        if source.is_dir():
+            files = (p for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            self.names = sorted(p.relative_to(source).as_posix() for p in files)
+        elif source.is_file() and zipfile.is_zipfile(source):
+            self._zip = zipfile.ZipFile(source)
+            self.names = sorted(n for n in self._zip.namelist() if Path(n).suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            raise DatasetError(f"{source}: expected a folder or a .zip of images")
+
+    def read(self, name: str) -> io.BytesIO:
+        data = self._zip.read(name) if self._zip else (self.source / name).read_bytes()
+        return io.BytesIO(data)
+
+    def __enter__(self) -> ImageSource:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._zip:
+            self._zip.close()
+
+
+def _source_labels(source: Path) -> dict[str, Any]:
+    """`dataset.json` of the source, if any: {'labels': {name: label}, 'factors': {...}}."""
+    raw = None
+    if source.is_dir() and (source / "dataset.json").is_file():
+        raw = json.loads((source / "dataset.json").read_text())
+    elif source.is_file() and zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as z:
+            if "dataset.json" in z.namelist():
+                raw = json.loads(z.read("dataset.json"))
+    raw = raw or {}
+    factors = raw.get("factors") or {}
+    return {
+        "labels": dict(raw.get("labels") or []),
+        "factor_names": factors.get("names"),
+        "factors": dict(factors.get("values") or []),
+    }
+
+
+def make_dataset(
+    source: str | Path,
+    dest: str | Path,
+    *,
+    resolution: int = 64,
+    align_faces: bool = False,
+    min_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DatasetReport:
+    """Write `dest` (.zip) with `resolution` px square RGB PNGs and dataset.json; returns the report."""
+    source, dest = Path(source), Path(dest)
+    if resolution < 4 or resolution & (resolution - 1):
+        raise DatasetError(f"resolution must be a power of two >= 4 (StyleGAN's blocks double), got {resolution}")
+    if not source.exists():
+        raise DatasetError(f"{source}: no such folder or file")
+    with ImageSource(source) as files:
+        if not files.names:
+            raise DatasetError(f"{source}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+        report = _convert(files, dest, resolution, align_faces, min_size, progress)
+    return report
+
+
+def _convert(
+    files: ImageSource, dest: Path, resolution: int, align_faces: bool, min_size: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> DatasetReport:  # fmt: skip
+    aligner = _face_aligner(resolution) if align_faces else None
+    min_size = min_size if min_size is not None else max(resolution // 4, 8)
+    known = _source_labels(files.source)
+    report, seen = DatasetReport(), {}
+    labels, factors = [], []
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(dest.suffix + ".part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as out:
+        for i, name in enumerate(files.names):
+            if progress:
+                progress(i + 1, len(files.names))
+            try:
+                img = read_image(files.read(name))
+            except ImageReadError as exc:
+                report.skipped.append((name, str(exc).split(": ", 1)[-1]))
+                continue
+            if min(img.size) < min_size:
+                report.skipped.append((name, f"too small ({img.width}x{img.height}, need {min_size} px)"))
+                continue
+            digest = hashlib.sha1(img.tobytes()).hexdigest()
+            if digest in seen:
+                report.skipped.append((name, f"duplicate of {seen[digest]}"))
+                continue
+            seen[digest] = name
+            try:
+                img = aligner(img) if aligner else center_crop_resize(img, resolution)
+            except ValueError as exc:
+                report.skipped.append((name, str(exc)))
+                continue
+            arc = f"{report.written // 1000:05d}/img{report.written:08d}.png"
+            buf = io.BytesIO()
+            img.save(buf, format="PNG", compress_level=1)
+            out.writestr(arc, buf.getvalue())
+            if name in known["labels"]:
+                labels.append([arc, known["labels"][name]])
+            if name in known["factors"]:
+                factors.append([arc, known["factors"][name]])
+            report.written += 1
+        if report.written == 0:
+            tmp.unlink(missing_ok=True)
+            raise DatasetError(
+                f"{files.source}: none of the {len(files.names)} file(s) could be used\n{report.summary()}"
+            )
+        meta: dict[str, Any] = {"labels": labels if len(labels) == report.written else None}
+        if known["factor_names"] and len(factors) == report.written:
+            meta["factors"] = {"names": known["factor_names"], "values": factors}
+        out.writestr("dataset.json", json.dumps(meta))
+    tmp.replace(dest)
+    return report
+
+
+def _face_aligner(resolution: int) -> Callable[[Image.Image], Image.Image]:
+    try:
+        from editing.align import align_face
+    except ImportError:
+        raise DatasetError("--align-faces needs the editing package's face alignment (editing.align)") from None
+    return lambda img: align_face(img, size=resolution).image
+
+
+def render_portrait_dataset(
+    dest: str | Path, count: int, *, resolution: int = 64, first_seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:  # fmt: skip
+    """The procedural portrait dataset: `count` renders (seeds first_seed..) with their factors."""
+    from .portraits import FACTOR_NAMES, render
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(dest.suffix + ".part")
+    values = []
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as out:
+        for i in range(count):
+            img, factors = render(first_seed + i, resolution)
+            arc = f"{i // 1000:05d}/img{i:08d}.png"
+            buf = io.BytesIO()
+            img.save(buf, format="PNG", compress_level=1)
+            out.writestr(arc, buf.getvalue())
+            values.append([arc, factors.as_vector()])
+            if progress:
+                progress(i + 1, count)
+        meta = {"labels": None, "factors": {"names": list(FACTOR_NAMES), "values": values},
+                "source": f"training.portraits seeds {first_seed}..{first_seed + count - 1}"}  # fmt: skip
+        out.writestr("dataset.json", json.dumps(meta))
+    tmp.replace(dest)
+    return dest
+
+
+def load_dataset_arrays(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
+    """All images of a dataset zip / folder as uint8 [N, C, R, R], plus factors [N, F] and their names."""
+    path = Path(path)
+    known = _source_labels(path)
+    images, factor_rows = [], []
+    with ImageSource(path) as files:
+        if not files.names:
+            raise DatasetError(f"{path}: no images")
+        for name in files.names:
+            img = Image.open(files.read(name))
+            arr = np.asarray(img.convert("RGB") if img.mode not in ("RGB", "L") else img)
+            images.append((arr[..., None] if arr.ndim == 2 else arr).transpose(2, 0, 1))
+            factor_rows.append(known["factors"].get(name))
+    shapes = {a.shape for a in images}
+    if len(shapes) != 1:
+        raise DatasetError(f"{path}: images of different sizes {sorted(shapes)[:3]}; run the dataset tool first")
+    c, h, w = images[0].shape
+    if h != w or h < 4 or h & (h - 1):
+        raise DatasetError(f"{path}: images are {w}x{h}; training needs square images with a power-of-two side")
+    factors = np.array(factor_rows, np.float32) if all(r is not None for r in factor_rows) else None
+    return np.stack(images), factors, known["factor_names"] if factors is not None else None

@@ -1,0 +1,139 @@
+"""StyleGAN2 discriminator (residual architecture, minibatch standard deviation), as NVIDIA's.
+
+State-dict names follow `training.networks.Discriminator`, so the `D` of an official snapshot loads
+into it for transfer learning. Unconditional only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from stylegan_core.layers import FullyConnectedLayer
+from stylegan_core.ops import bias_act, conv2d_resample, setup_filter
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    img_resolution: int
+    img_channels: int = 3
+    channel_base: int = 32768
+    channel_max: int = 512
+    mbstd_group_size: int = 4
+    mbstd_num_channels: int = 1
+
+    def channels(self, resolution: int) -> int:
+        return min(self.channel_base // resolution, self.channel_max)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Conv2dLayer(nn.Module):
+    """Conv with equalised learning rate, optional FIR downsampling x2, bias and activation."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, *, bias: bool = True, act: str = "linear",
+                 down: int = 1) -> None:  # fmt: skip
+        super().__init__()
+        self.act, self.down, self.padding = act, down, kernel // 2
+        self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
+        self.weight = nn.Parameter(torch.randn([out_ch, in_ch, kernel, kernel]))
+        self.bias = nn.Parameter(torch.zeros([out_ch])) if bias else None
+        self.weight_gain = 1 / math.sqrt(in_ch * kernel * kernel)
+
+    def forward(self, x: Tensor, gain: float = 1.0) -> Tensor:  # [N, I, H, W] -> [N, O, H/down, W/down]
+        w = self.weight * self.weight_gain
+        x = conv2d_resample(x, w, f=self.resample_filter, down=self.down, padding=self.padding)
+        act_gain = (math.sqrt(2) if self.act == "lrelu" else 1.0) * gain
+        return bias_act(x, self.bias, act=self.act, gain=act_gain)
+
+
+class DiscriminatorBlock(nn.Module):
+    """fromrgb (first block only), two 3x3 convs (the second downsampling), 1x1 residual skip."""
+
+    def __init__(self, in_ch: int, tmp_ch: int, out_ch: int, img_channels: int) -> None:
+        super().__init__()
+        self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
+        if in_ch == 0:
+            self.fromrgb = Conv2dLayer(img_channels, tmp_ch, 1, act="lrelu")
+        self.conv0 = Conv2dLayer(tmp_ch, tmp_ch, 3, act="lrelu")
+        self.conv1 = Conv2dLayer(tmp_ch, out_ch, 3, act="lrelu", down=2)
+        self.skip = Conv2dLayer(tmp_ch, out_ch, 1, bias=False, down=2)
+
+    def forward(self, x: Tensor | None, img: Tensor) -> Tensor:  # -> [N, out, R/2, R/2]
+        if x is None:
+            x = self.fromrgb(img)
+        y = self.skip(x, gain=math.sqrt(0.5))
+        x = self.conv1(self.conv0(x), gain=math.sqrt(0.5))
+        return y + x
+
+
+def minibatch_std(x: Tensor, group_size: int, num_channels: int) -> Tensor:
+    """Append the per-group standard deviation of features as extra channels: [N, C, H, W] -> [N, C+F, H, W]."""
+    N, C, H, W = x.shape
+    G = min(group_size, N) if group_size else N
+    if N % G:
+        G = math.gcd(N, G)
+    F_ = num_channels
+    y = x.reshape(G, -1, F_, C // F_, H, W)
+    y = (y - y.mean(dim=0)).square().mean(dim=0)
+    y = (y + 1e-8).sqrt().mean(dim=[2, 3, 4]).reshape(-1, F_, 1, 1)
+    y = y.repeat(G, 1, H, W)
+    return torch.cat([x, y], dim=1)
+
+
+class DiscriminatorEpilogue(nn.Module):
+    def __init__(self, channels: int, config: DiscriminatorConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.conv = Conv2dLayer(channels + config.mbstd_num_channels, channels, 3, act="lrelu")
+        self.fc = FullyConnectedLayer(channels * 16, channels, activation="lrelu")
+        self.out = FullyConnectedLayer(channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:  # [N, C, 4, 4] -> [N, 1]
+        x = minibatch_std(x, self.config.mbstd_group_size, self.config.mbstd_num_channels)
+        x = self.conv(x)
+        return self.out(self.fc(x.flatten(1)))
+
+
+class Discriminator(nn.Module):
+    """img [N, C, R, R] in [-1, 1] -> realness logits [N, 1]."""
+
+    def __init__(self, config: DiscriminatorConfig) -> None:
+        super().__init__()
+        self.config = config
+        res = config.img_resolution
+        if res < 8 or res & (res - 1):
+            raise ValueError(f"discriminator resolution must be a power of two >= 8, got {res}")
+        self.block_resolutions = [2**i for i in range(int(math.log2(res)), 2, -1)]
+        for r in self.block_resolutions:
+            in_ch = config.channels(r) if r < res else 0
+            block = DiscriminatorBlock(in_ch, config.channels(r), config.channels(r // 2), config.img_channels)
+            setattr(self, f"b{r}", block)
+        self.b4 = DiscriminatorEpilogue(config.channels(4), config)
+
+    def forward(self, img: Tensor) -> Tensor:
+        x = None
+        for r in self.block_resolutions:
+            x = getattr(self, f"b{r}")(x, img)
+        return self.b4(x)
+
+
+def config_from_nvidia_discriminator(kwargs: dict) -> DiscriminatorConfig:
+    """Our config from an official D's recorded `_init_kwargs` (unconditional, residual)."""
+    if int(kwargs.get("c_dim", 0)) != 0:
+        raise ValueError("conditional discriminators are not supported")
+    if kwargs.get("architecture", "resnet") != "resnet":
+        raise ValueError(f"only the residual discriminator is supported, not {kwargs['architecture']!r}")
+    epilogue = kwargs.get("epilogue_kwargs") or {}
+    return DiscriminatorConfig(
+        img_resolution=int(kwargs["img_resolution"]),
+        img_channels=int(kwargs.get("img_channels", 3)),
+        channel_base=int(kwargs.get("channel_base", 32768)),
+        channel_max=int(kwargs.get("channel_max", 512)),
+        mbstd_group_size=int(epilogue.get("mbstd_group_size", 4)),
+        mbstd_num_channels=int(epilogue.get("mbstd_num_channels", 1)),
+    )

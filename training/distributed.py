@@ -1,0 +1,83 @@
+"""One training function, run as 1 process, as N spawned processes (`--gpus N`), or under torchrun.
+
+CUDA processes talk over NCCL, CPU processes over gloo (which is how the multi-process path is
+tested on machines without a GPU). Gradients are averaged by hand after each backward pass, as the
+official trainer does, so the several forward passes per step (R1, path length) need no DDP wrapper.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _backend() -> str:
+    return "nccl" if torch.cuda.is_available() else "gloo"
+
+
+def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: int, port: int) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group(_backend(), rank=rank, world_size=world)
+    try:
+        fn(rank, world, args)
+    finally:
+        dist.destroy_process_group()
+
+
+def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int) -> None:
+    """Run fn(rank, world_size, args) in every process."""
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # started by torchrun
+        dist.init_process_group(_backend())
+        try:
+            fn(dist.get_rank(), dist.get_world_size(), args)
+        finally:
+            dist.destroy_process_group()
+    elif processes > 1:
+        mp.spawn(_worker, args=(fn, args, processes, _free_port()), nprocs=processes, join=True)
+    else:
+        fn(0, 1, args)
+
+
+def average_gradients(params: Iterable[torch.nn.Parameter], world: int) -> None:
+    """All-reduce the gradients of `params` (missing ones count as zero), then clean NaN / inf."""
+    params = [p for p in params if p.requires_grad]
+    if world > 1:
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        flat = torch.cat([g.flatten() for g in grads])
+        dist.all_reduce(flat)
+        flat /= world
+        offset = 0
+        for p in params:
+            n = p.numel()
+            p.grad = flat[offset : offset + n].view_as(p).clone()
+            offset += n
+    for p in params:
+        if p.grad is not None:
+            torch.nan_to_num_(p.grad, nan=0, posinf=1e5, neginf=-1e5)
+
+
+def broadcast_module(module: torch.nn.Module, world: int) -> None:
+    """Make every process start from rank 0's parameters and buffers."""
+    if world > 1:
+        for t in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(t.data, src=0)
+
+
+def all_mean(value: float, world: int) -> float:
+    if world == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    dist.all_reduce(t)
+    return t.item() / world

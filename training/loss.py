@@ -1,0 +1,67 @@
+"""StyleGAN2's losses: non-saturating logistic, R1 on reals, path-length regularisation, style mixing."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from stylegan_core import Generator
+
+from .discriminator import Discriminator
+
+
+def mixed_ws(G: Generator, z: Tensor, mixing_prob: float, update_emas: bool = False) -> Tensor:
+    """ws [N, num_ws, w_dim] of z, switched with `mixing_prob` to a second latent's from a random layer on."""
+    ws = G.mapping(z, None, update_emas=update_emas)
+    if mixing_prob > 0 and torch.rand([]).item() < mixing_prob:
+        cutoff = int(torch.randint(1, ws.shape[1], []).item())
+        ws2 = G.mapping(torch.randn_like(z), None, update_emas=False)
+        ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+    return ws
+
+
+def generator_loss(G: Generator, D: Discriminator, z: Tensor, augment: Callable, mixing_prob: float) -> Tensor:
+    img = G.synthesis(mixed_ws(G, z, mixing_prob), noise_mode="random")
+    return F.softplus(-D(augment(img))).mean()
+
+
+def discriminator_loss(
+    G: Generator, D: Discriminator, z: Tensor, real: Tensor, augment: Callable, mixing_prob: float,
+    on_real_logits: Callable[[Tensor], None] | None = None,
+) -> Tensor:  # fmt: skip
+    with torch.no_grad():  # the w average is tracked here, as in the official loss
+        fake = G.synthesis(mixed_ws(G, z, mixing_prob, update_emas=True), noise_mode="random")
+    real_logits = D(augment(real))
+    if on_real_logits is not None:
+        on_real_logits(real_logits)
+    return F.softplus(D(augment(fake))).mean() + F.softplus(-real_logits).mean()
+
+
+def r1_penalty(D: Discriminator, real: Tensor, augment: Callable, gamma: float) -> Tensor:
+    """gamma / 2 * E[|grad_x D(x)|^2] on real images."""
+    real = real.detach().requires_grad_(True)
+    logits = D(augment(real))
+    (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+    return grad.square().sum(dim=(1, 2, 3)).mean() * (gamma / 2)
+
+
+class PathLengthPenalty:
+    """(|J_w^T y| - a)^2 with `a` the running mean of the path lengths (StyleGAN2, section 3.2)."""
+
+    def __init__(self, weight: float = 2.0, decay: float = 0.01) -> None:
+        self.weight = weight
+        self.decay = decay
+        self.mean = 0.0
+
+    def __call__(self, G: Generator, z: Tensor, mixing_prob: float) -> Tensor:
+        ws = mixed_ws(G, z, mixing_prob)
+        img = G.synthesis(ws, noise_mode="random")
+        noise = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
+        (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)
+        lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()
+        self.mean = self.mean + self.decay * (lengths.mean().item() - self.mean)
+        return (lengths - self.mean).square().mean() * self.weight

@@ -1,0 +1,392 @@
+"""The StyleGAN2 training loop: the official recipe on `stylegan_core`, resumable, multi-process.
+
+Per step: G main (non-saturating loss, style mixing), G path-length penalty every 4 steps, D main,
+D R1 every 16 steps (lazy regularisation with Adam's lr / betas adjusted), generator EMA, ADA-style
+augmentation. Snapshots are our native format (G_ema, loadable anywhere) plus the full training
+state in safetensors (G, D, optimisers, counters): no pickles.
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+from stylegan_core.imaging import make_grid, to_pil, to_uint8
+from stylegan_core.seeds import z_from_seed
+
+from .augment import AdaptiveAugment
+from .dataset_tool import load_dataset_arrays
+from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator
+from .distributed import all_mean, average_gradients, broadcast_module, launch
+from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
+
+STATE_FILE = "training_state.safetensors"
+STATE_JSON = "training_state.json"
+SNAPSHOT_PREFIX = "network-snapshot-"
+G_REG_INTERVAL, D_REG_INTERVAL = 4, 16
+
+# Network sizes by --cfg: (channel_base, channel_max, z = w dim, mapping layers).
+CONFIGS = {
+    "demo": (2048, 64, 128, 4),  # 32 channels at 64 px, 64 below: ~0.4 M parameters per network, trains on a CPU
+    "small": (8192, 128, 256, 4),
+    "paper256": (16384, 512, 512, 8),
+    "stylegan2": (32768, 512, 512, 8),
+}
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or continue (bad dataset, incompatible checkpoint, disk full)."""
+
+
+@dataclass
+class TrainOptions:
+    data: str
+    outdir: str
+    cfg: str = "demo"
+    batch: int = 32
+    gamma: float | None = None  # None: 0.0002 * resolution^2 / batch (the official 'auto' heuristic)
+    kimg: float = 100.0
+    tick_kimg: float = 4.0
+    snap: int = 5  # ticks between snapshots
+    lr: float = 0.0025
+    mirror: bool = False
+    aug: str = "ada"  # 'ada' or 'noaug'
+    ada_target: float = 0.6
+    pl_weight: float = 2.0
+    style_mixing: float = 0.9
+    ema_kimg: float | None = None  # None: batch * 10 / 32
+    seed: int = 0
+    resume: str | None = None
+    gpus: int = 1
+    metrics: list[str] = field(default_factory=list)
+    sample_seeds: int = 16
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def generator_config(cfg: str, resolution: int, channels: int) -> GeneratorConfig:
+    if cfg not in CONFIGS:
+        raise TrainingError(f"unknown --cfg {cfg!r}; known: {', '.join(CONFIGS)}")
+    base, cmax, dim, layers = CONFIGS[cfg]
+    return GeneratorConfig(
+        "stylegan2", resolution, channels,
+        MappingConfig(z_dim=dim, w_dim=dim, num_layers=layers),
+        StyleGAN2SynthesisConfig(channel_base=base, channel_max=cmax),
+    )  # fmt: skip
+
+
+def discriminator_config(cfg: str, resolution: int, channels: int) -> DiscriminatorConfig:
+    base, cmax, _, _ = CONFIGS[cfg]
+    return DiscriminatorConfig(resolution, channels, channel_base=base, channel_max=cmax)
+
+
+# --- snapshots ------------------------------------------------------------------------------------------------
+
+
+def latest_snapshot(path: Path) -> Path | None:
+    """The newest complete snapshot of a run directory (or `path` itself if it is one)."""
+    if (path / STATE_FILE).is_file():
+        return path
+    snaps = sorted(p for p in path.glob(f"{SNAPSHOT_PREFIX}*") if (p / STATE_FILE).is_file() and p.is_dir())
+    return snaps[-1] if snaps else None
+
+
+def _optimizer_state(prefix: str, opt: torch.optim.Optimizer, names: dict[torch.nn.Parameter, str]) -> dict:
+    out = {}
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if torch.is_tensor(value):
+                    out[f"{prefix}.{names[p]}.{key}"] = value.detach().cpu().reshape(value.shape).contiguous()
+    return out
+
+
+def _load_optimizer_state(prefix: str, opt: torch.optim.Optimizer, names: dict, tensors: dict) -> None:
+    for group in opt.param_groups:
+        for p in group["params"]:
+            keys = {k.rsplit(".", 1)[-1]: k for k in tensors if k.startswith(f"{prefix}.{names[p]}.")}
+            if keys:
+                opt.state[p] = {k: tensors[v].to(p.device) for k, v in keys.items()}
+
+
+def save_snapshot(run: Path, kimg: float, nets: dict[str, torch.nn.Module], opts: dict, counters: dict) -> Path:
+    """Write `network-snapshot-KKKKKK/` atomically; a full disk is a clear error and keeps older snapshots."""
+    final = run / f"{SNAPSHOT_PREFIX}{kimg:010.3f}"  # 000100.000: sorts by time, short runs do not collide
+    tmp = run / (final.name + ".partial")
+    tensors: dict[str, torch.Tensor] = {}
+    for name, net in nets.items():
+        tensors.update({f"{name}.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()})
+    for name, (opt, net) in opts.items():
+        names = {p: n for n, p in net.named_parameters()}
+        tensors.update(_optimizer_state(name, opt, names))
+    needed = sum(t.numel() * t.element_size() for t in tensors.values()) * 2 + (1 << 20)
+    if shutil.disk_usage(run).free < needed:
+        raise TrainingError(f"not enough disk space in {run} for a snapshot (~{needed >> 20} MB needed)")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        nets["G_ema"].save_pretrained(tmp)  # type: ignore[operator]
+        save_file(tensors, str(tmp / STATE_FILE))
+        (tmp / STATE_JSON).write_text(json.dumps(counters, indent=1))
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno == errno.ENOSPC:
+            raise TrainingError(f"disk full while writing {final.name}; earlier snapshots are intact") from None
+        raise
+    return final
+
+
+# --- the loop --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    G: Generator
+    D: Discriminator
+    G_ema: Generator
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    cur_nimg: int = 0
+    tick: int = 0
+    pl_mean: float = 0.0
+    ada_p: float = 0.0
+
+
+def _adam(params, lr: float, interval: int) -> torch.optim.Optimizer:
+    ratio = interval / (interval + 1)  # lazy regularisation (StyleGAN2 appendix B)
+    return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
+
+
+def _build(opts: TrainOptions, resolution: int, channels: int, device: torch.device) -> tuple[_State, dict]:
+    """Fresh networks, a full resume from a snapshot, or G (and D) from any checkpoint (transfer learning)."""
+    gcfg, dcfg = generator_config(opts.cfg, resolution, channels), discriminator_config(opts.cfg, resolution, channels)
+    resume_path = Path(opts.resume).expanduser() if opts.resume else None
+    snapshot = latest_snapshot(resume_path) if resume_path and resume_path.is_dir() else None
+    counters: dict = {}
+    G_state = D_state = tensors = None
+    if snapshot is not None:
+        counters = json.loads((snapshot / STATE_JSON).read_text())
+        gcfg = GeneratorConfig.from_dict(counters["G_config"])
+        dcfg = DiscriminatorConfig(**counters["D_config"])
+        tensors = load_file(str(snapshot / STATE_FILE))
+    elif resume_path is not None:
+        G_state, D_state, gcfg, dcfg = _transfer_from_checkpoint(resume_path, dcfg)
+    if gcfg.img_resolution != resolution or gcfg.img_channels != channels:
+        raise TrainingError(
+            f"{opts.resume}: the checkpoint makes {gcfg.img_resolution}px / {gcfg.img_channels}-channel images but the "
+            f"dataset has {resolution}px / {channels}-channel ones"
+        )
+    G = Generator(gcfg).to(device).train()
+    D = Discriminator(dcfg).to(device).train()
+    if G_state is not None:
+        G.load_state_dict(G_state)
+    if D_state is not None:
+        D.load_state_dict(D_state)
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    state = _State(G, D, G_ema, _adam(G.parameters(), opts.lr, G_REG_INTERVAL), _adam(D.parameters(), opts.lr,
+                   D_REG_INTERVAL))  # fmt: skip
+    if tensors is not None:
+        for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):
+            sub = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
+            net.load_state_dict({k: v.to(device) for k, v in sub.items()})
+        _load_optimizer_state("opt_G", state.opt_G, {p: n for n, p in G.named_parameters()}, tensors)
+        _load_optimizer_state("opt_D", state.opt_D, {p: n for n, p in D.named_parameters()}, tensors)
+        state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])
+        state.pl_mean, state.ada_p = float(counters["pl_mean"]), float(counters["ada_p"])
+    return state, {"snapshot": str(snapshot) if snapshot else None, "G_config": gcfg.to_dict(), "D_config":
+                   dcfg.to_dict()}  # fmt: skip
+
+
+def _transfer_from_checkpoint(path: Path, dcfg: DiscriminatorConfig):
+    """G from any format the core loads; D too when the file is an official snapshot with one."""
+    from stylegan_core.formats import CheckpointError, load_checkpoint
+
+    try:
+        G = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise TrainingError(f"cannot resume: {exc}") from None
+    if G.config.architecture != "stylegan2":
+        raise TrainingError(f"{path}: only StyleGAN2 generators can be trained here, not {G.config.architecture}")
+    D_state = None
+    if path.suffix == ".pkl":
+        from stylegan_core.formats.nvidia import network_from_pickle
+
+        try:
+            obj, D_state = network_from_pickle(path, "D")
+            dcfg = config_from_nvidia_discriminator(obj.state.get("_init_kwargs") or {})
+        except (CheckpointError, ValueError, KeyError):
+            D_state = None
+    return G.state_dict(), D_state, G.config, dcfg
+
+
+def _update_ema(G_ema: Generator, G: Generator, beta: float) -> None:
+    with torch.no_grad():
+        for pe, p in zip(G_ema.parameters(), G.parameters(), strict=True):
+            pe.copy_(p.detach().lerp(pe, beta))
+        for be, b in zip(G_ema.buffers(), G.buffers(), strict=True):
+            be.copy_(b)
+
+
+@torch.no_grad()
+def sample_grid(G: Generator, n: int) -> np.ndarray:
+    z = torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in range(n)])).to(G.device)
+    images = to_uint8(G(z, noise_mode="const"))
+    return make_grid(list(images), cols=int(math.ceil(math.sqrt(n))))
+
+
+def _run_metrics(names: list[str], G: Generator, reals: torch.Tensor) -> dict[str, float]:
+    out: dict[str, float] = {}
+    if "swd" in names:
+        from .metrics import swd
+
+        n = min(len(reals), 1024)
+        idx = torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))[:n]
+        with torch.no_grad():
+            fakes = torch.cat([
+                torch.from_numpy(to_uint8(G(torch.randn(64, G.z_dim, device=G.device)))).permute(0, 3, 1, 2)
+                for _ in range(math.ceil(n / 64))
+            ])[:n]  # fmt: skip
+        out.update(swd(reals[idx], fakes))
+    return out
+
+
+def train_process(rank: int, world: int, opts: TrainOptions) -> None:
+    """What every process runs; rank 0 also logs, samples and writes snapshots."""
+    device = torch.device(f"cuda:{rank % max(torch.cuda.device_count(), 1)}" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu" and world > 1:
+        torch.set_num_threads(max(1, torch.get_num_threads() // world))
+    torch.manual_seed(opts.seed * world + rank)
+    images, _, _ = load_dataset_arrays(opts.data)
+    reals_u8 = torch.from_numpy(images)
+    N, C, R, _ = reals_u8.shape
+    if opts.batch % world:
+        raise TrainingError(f"--batch {opts.batch} must be divisible by the number of processes ({world})")
+    batch = opts.batch // world
+    gamma = opts.gamma if opts.gamma is not None else 0.0002 * R * R / opts.batch
+    state, info = _build(opts, R, C, device)
+    broadcast_module(state.G, world)
+    broadcast_module(state.D, world)
+    broadcast_module(state.G_ema, world)
+    G, D, G_ema = state.G, state.D, state.G_ema
+    augment = AdaptiveAugment(target=opts.ada_target, p=state.ada_p) if opts.aug == "ada" else (lambda x: x)
+    pl = PathLengthPenalty(opts.pl_weight)
+    pl.mean = state.pl_mean
+    data_rng = torch.Generator().manual_seed(opts.seed * 1000 + rank + state.cur_nimg)
+    ema_nimg = (opts.ema_kimg if opts.ema_kimg is not None else opts.batch * 10 / 32) * 1000
+    total_nimg = int(opts.kimg * 1000)
+    run = Path(opts.outdir)
+    log = None
+    if rank == 0:
+        run.mkdir(parents=True, exist_ok=True)
+        (run / "options.json").write_text(json.dumps({**opts.to_dict(), "gamma_used": gamma, **info}, indent=1))
+        log = open(run / "log.jsonl", "a")  # noqa: SIM115  (closed in finally)
+    bar = tqdm(total=total_nimg, initial=state.cur_nimg, unit="img", unit_scale=True, disable=rank != 0,
+               desc="train")  # fmt: skip
+    step = state.cur_nimg // opts.batch
+    tick_start_nimg, tick_start_time = state.cur_nimg, time.time()
+    sums: dict[str, float] = {}
+
+    def real_batch() -> torch.Tensor:
+        idx = torch.randint(0, N, (batch,), generator=data_rng)
+        x = reals_u8[idx].to(device, torch.float32) / 127.5 - 1
+        if opts.mirror:
+            flip = torch.rand(batch, 1, 1, 1, generator=data_rng).to(device) < 0.5
+            x = torch.where(flip, x.flip(3), x)
+        return x
+
+    def phase(name: str, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        average_gradients(net.parameters(), world)
+        opt.step()
+        sums[name] = sums.get(name, 0.0) + loss.item()
+        sums[name + "_n"] = sums.get(name + "_n", 0.0) + 1
+
+    try:
+        while state.cur_nimg < total_nimg:
+            z = torch.randn(batch, G.z_dim, device=device)
+            D.requires_grad_(False)
+            phase("loss_G", generator_loss(G, D, z, augment, opts.style_mixing), G, state.opt_G)
+            if opts.pl_weight > 0 and step % G_REG_INTERVAL == 0:
+                pl_z = torch.randn(max(batch // 2, 1), G.z_dim, device=device)
+                phase("loss_pl", pl(G, pl_z, opts.style_mixing) * G_REG_INTERVAL, G, state.opt_G)
+            D.requires_grad_(True)
+            G.requires_grad_(False)
+            real = real_batch()
+            observe = augment.observe if isinstance(augment, AdaptiveAugment) else None
+            phase("loss_D", discriminator_loss(G, D, z, real, augment, opts.style_mixing, observe), D, state.opt_D)
+            if step % D_REG_INTERVAL == 0:
+                phase("loss_r1", r1_penalty(D, real, augment, gamma) * D_REG_INTERVAL, D, state.opt_D)
+            G.requires_grad_(True)
+            state.cur_nimg += opts.batch
+            step += 1
+            beta = 0.5 ** (opts.batch / max(min(ema_nimg, state.cur_nimg * 0.05), 1e-8))
+            _update_ema(G_ema, G, beta)
+            if isinstance(augment, AdaptiveAugment) and step % 4 == 0:
+                augment.adjust(opts.batch * 4)
+                augment.p = all_mean(augment.p, world)
+            bar.update(state.cur_nimg - bar.n)
+            done = state.cur_nimg >= total_nimg
+            if state.cur_nimg - tick_start_nimg >= opts.tick_kimg * 1000 or done:
+                state.tick += 1
+                record = {
+                    "kimg": state.cur_nimg / 1000, "tick": state.tick,
+                    "sec_per_kimg": (time.time() - tick_start_time) / ((state.cur_nimg - tick_start_nimg) / 1000),
+                    "ada_p": getattr(augment, "p", 0.0), "pl_mean": pl.mean,
+                    **{k: all_mean(v / max(sums.get(k + "_n", 1), 1), world) for k, v in sums.items()
+                       if not k.endswith("_n")},
+                }  # fmt: skip
+                sums.clear()
+                if state.tick % opts.snap == 0 or done:
+                    state.pl_mean, state.ada_p = pl.mean, getattr(augment, "p", 0.0)
+                    if rank == 0:
+                        record.update(_snapshot(run, opts, state, info, reals_u8))
+                if rank == 0 and log is not None:
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                tick_start_nimg, tick_start_time = state.cur_nimg, time.time()
+    finally:
+        bar.close()
+        if log is not None:
+            log.close()
+
+
+def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, reals: torch.Tensor) -> dict[str, Any]:
+    kimg = state.cur_nimg / 1000
+    counters = {"cur_nimg": state.cur_nimg, "tick": state.tick, "pl_mean": state.pl_mean, "ada_p": state.ada_p,
+                "G_config": info["G_config"], "D_config": info["D_config"], "options": opts.to_dict()}  # fmt: skip
+    path = save_snapshot(run, kimg, {"G": state.G, "D": state.D, "G_ema": state.G_ema},
+                         {"opt_G": (state.opt_G, state.G), "opt_D": (state.opt_D, state.D)}, counters)  # fmt: skip
+    to_pil(sample_grid(state.G_ema, opts.sample_seeds)).save(run / f"samples-{kimg:010.3f}.png")
+    record: dict[str, Any] = {"snapshot": path.name}
+    if opts.metrics:
+        record.update(_run_metrics(opts.metrics, state.G_ema, reals))
+    return record
+
+
+def train(opts: TrainOptions) -> Path:
+    """Train (or resume) and return the run directory."""
+    if opts.aug not in ("ada", "noaug"):
+        raise TrainingError(f"--aug must be 'ada' or 'noaug', got {opts.aug!r}")
+    unknown = [m for m in opts.metrics if m not in ("swd",)]
+    if unknown:
+        raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network)")
+    load_dataset_arrays(opts.data)  # fail early, in the parent, on a bad dataset
+    launch(train_process, opts, opts.gpus)
+    return Path(opts.outdir)
