@@ -39,7 +39,7 @@ def make_grid(images: list[np.ndarray], cols: int | None = None) -> np.ndarray:
 
 
 MAX_IMAGE_PIXELS = 50_000_000  # ~7000 x 7000; larger uploads are refused before decoding
-READABLE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF", "MPO")
+READABLE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG also opens MPO (phone photos)
 
 
 class ImageReadError(ValueError):

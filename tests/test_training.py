@@ -1,0 +1,135 @@
+"""Dataset tool and trainer: bad inputs, a CPU smoke run in one and two processes, resume, transfer."""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylegan_core.formats import load_checkpoint
+from training.dataset_tool import DatasetError, load_dataset_arrays, make_dataset, render_portrait_dataset
+from training.portraits import FACTOR_NAMES, render
+from training.trainer import STATE_FILE, TrainingError, TrainOptions, latest_snapshot, save_snapshot, train
+
+
+def _photo(seed: int, size=(40, 30)) -> Image.Image:
+    rng = np.random.RandomState(seed)
+    return Image.fromarray(rng.randint(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def test_dataset_tool_converts_or_skips_every_kind_of_input(tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    _photo(0).save(src / "a_rgb.jpg", quality=95)
+    _photo(1).convert("L").save(src / "b_grey.png")
+    Image.fromarray((np.arange(40 * 40).reshape(40, 40) * 40).astype(np.uint16)).save(src / "c_16bit.png")
+    _photo(2).convert("RGBA").save(src / "d_rgba.png")
+    (src / "e_text.jpg").write_text("not an image")
+    _photo(3, (4, 4)).save(src / "f_tiny.png")
+    (src / "g_copy.png").write_bytes((src / "b_grey.png").read_bytes())
+    (src / "h_truncated.jpg").write_bytes((src / "a_rgb.jpg").read_bytes()[:300])
+    report = make_dataset(src, tmp_path / "out.zip", resolution=16)
+    skipped = dict(report.skipped)
+    assert report.written == 4
+    assert "not an image" in skipped["e_text.jpg"]
+    assert "too small" in skipped["f_tiny.png"]
+    assert "duplicate of b_grey.png" in skipped["g_copy.png"]
+    assert "truncated" in skipped["h_truncated.jpg"] or "not an image" in skipped["h_truncated.jpg"]
+    images, _, _ = load_dataset_arrays(tmp_path / "out.zip")
+    assert images.shape == (4, 3, 16, 16) and images.dtype == np.uint8
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DatasetError, match="no images"):
+        make_dataset(empty, tmp_path / "x.zip")
+    with pytest.raises(DatasetError, match="power of two"):
+        make_dataset(src, tmp_path / "x.zip", resolution=48)
+
+
+def test_portraits_are_deterministic_and_labelled(tmp_path):
+    a, fa = render(7)
+    b, fb = render(7)
+    assert np.array_equal(np.asarray(a), np.asarray(b)) and fa == fb
+    assert a.size == (64, 64) and render(7, 128)[0].size == (128, 128)
+    path = render_portrait_dataset(tmp_path / "p.zip", 6, resolution=32)
+    images, factors, names = load_dataset_arrays(path)
+    assert images.shape == (6, 3, 32, 32) and factors.shape == (6, len(FACTOR_NAMES)) and names == list(FACTOR_NAMES)
+    np.testing.assert_allclose(factors[2], render(2)[1].as_vector(), rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    return render_portrait_dataset(tmp_path_factory.mktemp("data") / "p16.zip", 16, resolution=16)
+
+
+def _opts(data, outdir, **kw) -> TrainOptions:
+    base = dict(batch=4, kimg=0.008, tick_kimg=0.004, snap=1, sample_seeds=4, metrics=["swd"], seed=1)
+    base.update(kw)
+    return TrainOptions(data=str(data), outdir=str(outdir), **base)
+
+
+def test_train_resume_and_load(tiny_data, tmp_path):
+    run = train(_opts(tiny_data, tmp_path / "run"))
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["kimg"] for r in log] == [0.004, 0.008]
+    assert all(np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"]) for r in log)
+    assert "swd_mean" in log[-1] and (run / "samples-000000.008.png").is_file()
+    snap = latest_snapshot(run)
+    assert snap is not None and snap.name == "network-snapshot-000000.008"
+    G = load_checkpoint(snap)  # the snapshot is a normal native model
+    assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 16, 16)
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    train(_opts(tiny_data, tmp_path / "run", kimg=0.012, resume=str(run)))
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["kimg"] == 0.012 and log[-1]["tick"] == 3  # counters continued, not restarted
+    after = load_checkpoint(latest_snapshot(run)).state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_same_seed_same_weights(tiny_data, tmp_path):
+    a = train(_opts(tiny_data, tmp_path / "a", kimg=0.004, metrics=[]))
+    b = train(_opts(tiny_data, tmp_path / "b", kimg=0.004, metrics=[]))
+    sa, sb = (load_checkpoint(latest_snapshot(r)).state_dict() for r in (a, b))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_two_processes_over_gloo(tiny_data, tmp_path):
+    run = train(_opts(tiny_data, tmp_path / "ddp", kimg=0.008, gpus=2, metrics=[]))
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["kimg"] == 0.008
+    G = load_checkpoint(latest_snapshot(run))
+    assert torch.isfinite(G(torch.randn(2, G.z_dim))).all()
+
+
+def test_transfer_from_official_snapshot_and_incompatible_resume(reference, tmp_path):
+    data64 = render_portrait_dataset(tmp_path / "p64.zip", 4, resolution=64)
+    run = train(_opts(data64, tmp_path / "tl", kimg=0.004, metrics=[],
+                      resume=str(reference / "nv_sg2_64_snapshot.pkl")))  # fmt: skip
+    options = json.loads((run / "options.json").read_text())
+    assert options["D_config"]["channel_max"] == 32  # D came from the snapshot, not from --cfg
+    tiny = render_portrait_dataset(tmp_path / "p16.zip", 4, resolution=16)
+    with pytest.raises(TrainingError, match="64px.*16px"):
+        train(_opts(tiny, tmp_path / "bad", resume=str(reference / "nv_sg2_64_snapshot.pkl")))
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    for i in range(2):
+        _photo(i, (24, 24)).save(odd / f"{i}.png")
+    with pytest.raises(DatasetError, match="power-of-two"):
+        train(_opts(odd, tmp_path / "bad2"))
+
+
+def test_full_disk_is_a_clear_error_and_keeps_older_snapshots(tiny_data, tmp_path, monkeypatch):
+    run = train(_opts(tiny_data, tmp_path / "run", kimg=0.004, metrics=[]))
+    snap = latest_snapshot(run)
+    import training.trainer as trainer
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(trainer.shutil, "disk_usage", lambda _: usage(1, 1, 10))
+    G = load_checkpoint(snap)
+    with pytest.raises(TrainingError, match="disk space"):
+        save_snapshot(Path(run), 1.0, {"G_ema": G}, {}, {})
+    assert (snap / STATE_FILE).is_file() and latest_snapshot(run) == snap
