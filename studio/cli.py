@@ -187,6 +187,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scorer(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from training.dataset_tool import load_dataset_arrays
+    from training.scorer import evaluate, train_scorer
+
+    images, factors, names = load_dataset_arrays(args.data)
+    if factors is None:
+        raise ValueError(f"{args.data}: no factor labels (make it with `studio portraits`)")
+    held = max(len(images) // 8, 1)
+    bar, update = _bar("scorer", "step")
+    with bar:
+        scorer = train_scorer(images[held:], factors[held:], epochs=args.epochs, progress=update)
+    metrics = evaluate(scorer, torch.from_numpy(images[:held]).float() / 127.5 - 1, factors[:held])
+    scorer.save(args.out, metrics={"held_out_renders": held, **metrics})
+    for key, value in metrics.items():
+        print(f"{key:<28} {value:.3f}")
+    print(
+        f"saved {args.out} (held-out renders: {held}; {np.mean([v for k, v in metrics.items() if 'acc' in k]):.3f} "
+        "mean accuracy)"
+    )
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     G = _load(args.input, network=args.which)
     out = G.save_pretrained(args.outdir)
@@ -306,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", default=None, help="run dir / snapshot (full state) or any generator checkpoint")
     t.set_defaults(func=cmd_train)
+
+    sc = sub.add_parser("scorer", help="train the portrait attribute scorer on a `studio portraits` dataset")
+    sc.add_argument("--data", required=True)
+    sc.add_argument("--out", required=True, help="output .safetensors")
+    sc.add_argument("--epochs", type=int, default=6)
+    sc.set_defaults(func=cmd_scorer)
 
     c = sub.add_parser("convert", help="any supported checkpoint -> config.json + model.safetensors")
     c.add_argument("--input", required=True, help="NVIDIA .pkl, rosinality .pt, safetensors, registry name")
