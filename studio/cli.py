@@ -212,6 +212,116 @@ def cmd_scorer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_align(args: argparse.Namespace) -> int:
+    import json
+
+    from editing.align import align_face
+    from stylegan_core.imaging import read_image
+
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for photo in tqdm(args.photos, desc="align", unit="photo", disable=len(args.photos) < 2):
+        try:
+            aligned = align_face(read_image(photo), size=args.size, face=args.face)
+        except ValueError as exc:  # no face, bad file, bad --face: report and go on with the others
+            print(f"{photo}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        stem = Path(photo).stem
+        aligned.image.save(outdir / f"{stem}.png")
+        (outdir / f"{stem}.json").write_text(json.dumps(aligned.to_json(), indent=1))
+        print(f"{photo}: {len(aligned.boxes)} face(s), aligned face {aligned.face_index} -> {outdir / stem}.png")
+    return 2 if failures == len(args.photos) else 0
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    import json
+
+    from editing.align import align_face
+    from editing.latents import save_w
+    from editing.project import project
+    from editing.video import save_video
+    from stylegan_core.imaging import read_image, to_pil
+
+    G = _load(args.network, device=args.device)
+    photo = read_image(args.target)
+    target = photo if args.no_align else align_face(photo, size=G.img_resolution, face=args.face).image
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tqdm(desc=f"project ({args.preset}, {args.space or 'preset'})", unit="step") as bar:
+
+        def progress(step: int, total: int, _preview) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+
+        result = project(G, target, preset=args.preset, space=args.space, steps=args.steps, seed=args.seed,
+                         preview_every=args.video_every if args.video else 0, callback=progress)  # fmt: skip
+    save_w(outdir / "projected_w.npz", result.ws)
+    to_pil(result.image).save(outdir / "proj.png")
+    to_pil(result.target).save(outdir / "target.png")
+    summary = {"lpips": result.lpips, "psnr": result.psnr, "steps": result.steps, "seconds": result.seconds}
+    if args.identity:
+        from editing.identity import identity_distance
+
+        summary["identity_distance"] = identity_distance(result.target, result.image)
+    (outdir / "projection.json").write_text(json.dumps(summary, indent=1))
+    if args.video:
+        save_video(result.frames, str(outdir / args.video))
+    print(", ".join(f"{k} {v:.4g}" for k, v in summary.items()) + f" -> {outdir}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    import torch
+
+    from editing.interpolate import path_ws, render
+    from editing.latents import load_w
+    from editing.video import save_video
+    from stylegan_core.seeds import z_from_seed
+
+    G = _load(args.network, device=args.device)
+    if args.space == "z" and args.w:
+        raise ValueError("--space z interpolates seeds; projected latents (--w) live in W")
+    keys = []
+    for seed in args.seeds or []:
+        z = torch.from_numpy(z_from_seed(seed, G.z_dim)).to(G.device)
+        keys.append(z if args.space == "z" else G.mapping(z, None, truncation_psi=args.trunc))
+    keys += [load_w(p, G.num_ws, G.w_dim).to(G.device) for p in (args.w or [])]
+    with torch.no_grad():
+        ws_list = path_ws(G, keys, args.frames, space=args.space, truncation_psi=args.trunc)
+    bar, update = _bar("render", "frame")
+    with bar:
+        frames = render(G, ws_list, noise_mode=args.noise_mode, progress=update)
+    save_video(frames, args.out, fps=args.fps)
+    print(f"{len(frames)} frames at {args.fps} fps -> {args.out}")
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from editing import discover
+
+    G = _load(args.network, device=args.device)
+    if args.method == "sefa":
+        from editing.edit import parse_layers
+
+        found = discover.sefa(G, layers=parse_layers(args.layers, G.num_ws), k=args.k)
+    elif args.method == "ganspace":
+        found = discover.ganspace(G, k=args.k)
+    else:
+        from training.scorer import PortraitScorer
+
+        scorer = PortraitScorer.load(args.scorer)
+        found = discover.supervised(G, scorer.scores, args.attributes.split(","), samples=args.samples)
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for d in found:
+        d.save(outdir / f"{d.name}.safetensors")
+        print(f"{d.name:<14} {d.description}")
+    print(f"{len(found)} direction(s) -> {outdir}")
+    return 0
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     G = _load(args.input, network=args.which)
     out = G.save_pretrained(args.outdir)
@@ -337,6 +447,54 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--out", required=True, help="output .safetensors")
     sc.add_argument("--epochs", type=int, default=6)
     sc.set_defaults(func=cmd_scorer)
+
+    a = sub.add_parser("align", help="detect faces and crop them like FFHQ")
+    a.add_argument("photos", nargs="+")
+    a.add_argument("--outdir", required=True)
+    a.add_argument("--size", type=int, default=1024)
+    a.add_argument("--face", type=int, default=None, help="which detected face (default: the largest)")
+    a.set_defaults(func=cmd_align)
+
+    pr = sub.add_parser("project", help="find the latent of a photo (aligned first) with an LPIPS loss")
+    pr.add_argument("--target", required=True, help="photo (aligned like FFHQ unless --no-align)")
+    pr.add_argument("--network", required=True)
+    pr.add_argument("--preset", default="fast", choices=["fast", "classic"])
+    pr.add_argument("--space", default=None, choices=["w", "w+"], help="default: the preset's (fast w+, classic w)")
+    pr.add_argument("--steps", type=int, default=None)
+    pr.add_argument("--face", type=int, default=None)
+    pr.add_argument("--no-align", action="store_true", help="the target is already an aligned face")
+    pr.add_argument("--identity", action="store_true", help="report dlib's face-descriptor distance")
+    pr.add_argument("--video", default=None, help="also write the optimisation as proj.mp4 / proj.gif")
+    pr.add_argument("--video-every", type=int, default=5)
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--outdir", required=True)
+    pr.add_argument("--device", default="cpu")
+    pr.set_defaults(func=cmd_project)
+
+    it = sub.add_parser("interpolate", help="morph between seeds and/or projected latents to MP4 / GIF")
+    it.add_argument("--network", required=True)
+    it.add_argument("--seeds", type=_seeds, default=None)
+    it.add_argument("--w", nargs="*", default=None, help="projected_w.npz files (after the seeds)")
+    it.add_argument("--space", choices=["w", "z"], default="w", help="lerp in W or slerp in Z (seeds only)")
+    it.add_argument("--frames", type=int, default=60)
+    it.add_argument("--fps", type=int, default=24)
+    it.add_argument("--trunc", type=float, default=1.0)
+    it.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
+    it.add_argument("--out", required=True, help="morph.mp4 or morph.gif")
+    it.add_argument("--device", default="cpu")
+    it.set_defaults(func=cmd_interpolate)
+
+    dd = sub.add_parser("discover", help="find directions: sefa, ganspace, or supervised (with a scorer)")
+    dd.add_argument("--network", required=True)
+    dd.add_argument("--method", choices=["sefa", "ganspace", "supervised"], default="sefa")
+    dd.add_argument("--k", type=int, default=10, help="components (sefa, ganspace)")
+    dd.add_argument("--layers", default=None, help="sefa: layers to factorise (all, coarse, 0-3, ...)")
+    dd.add_argument("--scorer", default=None, help="supervised: attribute scorer .safetensors")
+    dd.add_argument("--attributes", default="smile,yaw,glasses", help="supervised: comma list")
+    dd.add_argument("--samples", type=int, default=2000)
+    dd.add_argument("--outdir", required=True)
+    dd.add_argument("--device", default="cpu")
+    dd.set_defaults(func=cmd_discover)
 
     c = sub.add_parser("convert", help="any supported checkpoint -> config.json + model.safetensors")
     c.add_argument("--input", required=True, help="NVIDIA .pkl, rosinality .pt, safetensors, registry name")

@@ -65,6 +65,21 @@ class PortraitScorer(nn.Module):
         out = self(img)
         return {n: (out[n].argmax(1) if n in CATEGORICAL else out[n]).cpu().numpy() for n in FACTOR_NAMES}
 
+    @torch.no_grad()
+    def scores(self, img: Tensor) -> dict[str, np.ndarray]:
+        """Continuous factors as values; each categorical class as a probability (`glasses`: P(glasses),
+        `hair_style=2`: P(class 2)). What supervised direction discovery fits boundaries to."""
+        self.eval()
+        out = self(img)
+        result = {n: out[n].cpu().numpy() for n in CONTINUOUS + CIRCULAR}
+        for n, k in CATEGORICAL.items():
+            prob = out[n].softmax(dim=1).cpu().numpy()
+            if k == 2:
+                result[n] = prob[:, 1]
+            for c in range(k):
+                result[f"{n}={c}"] = prob[:, c]
+        return result
+
     def save(self, path: str | Path, metrics: dict | None = None) -> Path:
         from safetensors.torch import save_file
 
