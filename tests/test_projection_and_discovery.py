@@ -1,0 +1,110 @@
+"""Projection recovers generated faces; discovered directions edit along themselves; morphs; CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from editing import discover
+from editing.directions import edit_ws
+from editing.interpolate import path_ws, render, slerp, variations
+from editing.latents import load_w
+from editing.lpips import LPIPS
+from editing.project import project
+from studio.cli import main
+from stylegan_core.formats import load_checkpoint
+from stylegan_core.imaging import to_uint8
+
+
+@pytest.fixture(scope="module")
+def G(reference):  # noqa: N802
+    return load_checkpoint(reference / "nv_sg2_64_snapshot.pkl")
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return LPIPS("vgg")
+
+
+@pytest.mark.parametrize("space", ["w", "w+"])
+def test_projection_recovers_a_generated_face(G, vgg, space):
+    z = torch.from_numpy(np.random.RandomState(5).randn(1, G.z_dim)).float()
+    target = to_uint8(G(z, truncation_psi=0.7))[0]
+    start = vgg(G.synthesis(G.mapping.w_avg[None, None].expand(1, G.num_ws, -1)),
+                torch.from_numpy(target).permute(2, 0, 1)[None].float() / 127.5 - 1).item()  # fmt: skip
+    previews = []
+    result = project(G, target, preset="fast", space=space, steps=100, lpips=vgg, preview_every=10,
+                     callback=lambda s, n, p: previews.append(p is not None))  # fmt: skip
+    assert result.ws.shape == (1, G.num_ws, G.w_dim)
+    assert result.lpips < 0.2 and result.lpips < start / 2.5, (result.lpips, start)
+    assert result.psnr > 18 and len(result.losses) == 100 and sum(previews) == 11
+    if space == "w":  # a W projection has the same w on every layer
+        assert torch.allclose(result.ws[0, 0], result.ws[0, -1])
+
+
+def test_projection_leaves_the_shared_model_untouched(G, vgg):
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    project(G, np.zeros((64, 64, 3), np.uint8), preset="classic", steps=3, lpips=vgg)
+    assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
+
+
+def test_discovered_directions_move_the_image_along_themselves(G):
+    for directions in (discover.sefa(G, k=3, samples=500), discover.ganspace(G, k=3, samples=2000)):
+        assert len(directions) == 3
+        d = directions[0]
+        ws = G.mapping(torch.randn(4, G.z_dim))
+        moved = edit_ws(ws, d, 2.0)
+        n = torch.from_numpy(d.vector)
+        shift = ((moved - ws)[:, 0] @ n) / n.norm()
+        torch.testing.assert_close(shift, torch.full((4,), 2.0 * n.norm().item()), rtol=1e-4, atol=1e-4)
+        assert (G.synthesis(moved) - G.synthesis(ws)).abs().mean() > 1e-3
+        torch.testing.assert_close(edit_ws(ws, d, 0.0), ws)
+    w = discover.sample_ws(G, 2000)
+    truth = torch.randn(G.w_dim)
+    normal = discover.linear_boundary(w, w @ truth)  # a score that is linear in w
+    # Along the ws the model makes, moving on the normal changes the score as moving on the truth does.
+    corr = np.corrcoef((w @ normal).numpy(), (w @ truth).numpy())[0, 1]
+    assert corr > 0.95, corr
+    found = discover.supervised(G, lambda imgs: {"s": imgs.mean(dim=(1, 2, 3)).numpy()}, ["s"], samples=64)
+    assert found[0].name == "s" and found[0].method == "interfacegan" and np.isfinite(found[0].vector).all()
+
+
+def test_morph_and_variations(G, tmp_path):
+    a, b = torch.randn(1, G.z_dim), torch.randn(1, G.z_dim)
+    torch.testing.assert_close(slerp(a, b, 0.0), a)
+    torch.testing.assert_close(slerp(a, b, 1.0), b, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():
+        keys = [G.mapping(a, None), G.mapping(b, None), G.mapping(a, None)]
+        ws = path_ws(G, keys, 9)
+    torch.testing.assert_close(ws[0], keys[0])
+    torch.testing.assert_close(ws[4], keys[1])
+    frames = render(G, ws)
+    assert len(frames) == 9 and frames[0].shape == (64, 64, 3)
+    assert len(variations(G, keys[0], 3)) == 3
+
+
+def test_cli_align_project_interpolate(G, reference, tmp_path):
+    photos = reference.parent / "fixtures" / "photos"
+    assert main(["align", str(photos / "obama.jpg"), str(photos / "dogs.jpg"), "--size", "64",
+                 "--outdir", str(tmp_path / "al")]) == 0  # fmt: skip
+    meta = json.loads((tmp_path / "al" / "obama.json").read_text())
+    assert len(meta["landmarks68"]) == 68 and meta["chosen_face"] == 0
+    assert not (tmp_path / "al" / "dogs.png").exists()
+    assert main(["align", str(photos / "dogs.jpg"), "--outdir", str(tmp_path / "al")]) == 2
+    pkl = str(reference / "nv_sg2_64_snapshot.pkl")
+    assert main(["project", "--target", str(photos / "obama.jpg"), "--network", pkl, "--steps", "4", "--identity",
+                 "--video", "proj.gif", "--video-every", "2", "--outdir", str(tmp_path / "pr")]) == 0  # fmt: skip
+    summary = json.loads((tmp_path / "pr" / "projection.json").read_text())
+    assert {"lpips", "psnr", "identity_distance"} <= set(summary)
+    assert load_w(tmp_path / "pr" / "projected_w.npz", G.num_ws, G.w_dim).shape == (1, G.num_ws, G.w_dim)
+    assert Image.open(tmp_path / "pr" / "proj.gif").n_frames >= 2
+    assert main(["project", "--target", str(photos / "dogs.jpg"), "--network", pkl, "--outdir",
+                 str(tmp_path / "pr2")]) == 2  # fmt: skip
+    out = tmp_path / "morph.mp4"
+    assert main(["interpolate", "--network", pkl, "--seeds", "1,2", "--w", str(tmp_path / "pr" / "projected_w.npz"),
+                 "--frames", "6", "--out", str(out)]) == 0  # fmt: skip
+    assert out.stat().st_size > 1000
