@@ -61,7 +61,8 @@ class ProjectionResult:
     target: np.ndarray  # [H, W, C] uint8 at the generator's resolution
     lpips: float
     psnr: float
-    losses: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # total loss per step
+    lpips_history: list[float] = field(default_factory=list)  # its LPIPS part (noisy latents, loss resolution)
     seconds: float = 0.0
     steps: int = 0
     frames: list[np.ndarray] = field(default_factory=list)  # previews, for a video of the optimisation
@@ -188,6 +189,7 @@ def project(
         synth = G.synthesis(ws, noise_mode="const")
         half = frac < cfg.low_res_fraction
         loss = lpips(_to_loss_res(synth, half), target_half if half else target_full).sum()
+        result.lpips_history.append(loss.item())
         if cfg.mse_weight:
             loss = loss + cfg.mse_weight * F.mse_loss(synth, t)
         if cfg.optimize_noise:

@@ -1,0 +1,109 @@
+"""Projection speed and quality on this machine.
+
+1. Seconds per projection step at 256 px for the StyleGAN2 config-f shape (random weights), split into
+   generator, LPIPS-VGG and backward, next to the bare forward of the same generator (the floor).
+2. `fast` vs `classic` on a trained model (the bundled demo model by default): final LPIPS and seconds
+   over a few held-out procedural portraits, and the steps / seconds `classic` needs to reach `fast`'s LPIPS.
+
+    python bench/project.py                 # both parts
+    python bench/project.py --part step     # 1 only
+    python bench/project.py --part presets --targets 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from editing.lpips import LPIPS  # noqa: E402
+from editing.project import project  # noqa: E402
+from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
+from stylegan_core.formats import load_generator  # noqa: E402
+
+
+def step_time(resolution: int, repeats: int) -> None:
+    torch.manual_seed(0)
+    config = GeneratorConfig("stylegan2", resolution, 3, MappingConfig(), StyleGAN2SynthesisConfig())
+    G = Generator(config).eval().requires_grad_(False)
+    lpips = LPIPS("vgg")
+    target = torch.rand(1, 3, 256, 256) * 2 - 1
+    w = G.mapping.w_avg[None, None].repeat(1, G.num_ws, 1).requires_grad_(True)
+    opt = torch.optim.Adam([w], lr=0.01)
+
+    def full_step() -> None:
+        img = G.synthesis(w, noise_mode="const")
+        img = torch.nn.functional.interpolate(img, size=(256, 256), mode="area") if resolution > 256 else img
+        loss = lpips(img, target).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def forward_only() -> None:
+        with torch.no_grad():
+            G.synthesis(w, noise_mode="const")
+
+    def timed(fn) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    step, fwd = timed(full_step), timed(forward_only)
+    print(
+        f"config-f {resolution}px: {step:.2f} s per projection step (G fwd+bwd, LPIPS-VGG fwd+bwd, Adam); "
+        f"G forward alone {fwd:.2f} s; step / forward = {step / fwd:.1f}; 1000 steps = {step * 1000 / 60:.1f} min"
+    )
+
+
+def presets(network: str, targets: int) -> None:
+    from training.portraits import render
+
+    G = load_generator(network)
+    lpips = LPIPS("vgg")
+    rows = []
+    for i in range(targets):
+        img, _ = render(900_000 + i, G.img_resolution)  # held out: the demo model trained on seeds < 20000
+        fast = project(G, img, preset="fast", lpips=lpips, seed=i)
+        classic = project(G, img, preset="classic", lpips=lpips, seed=i)
+        reach = next((k + 1 for k, v in enumerate(classic.lpips_history) if v <= fast.lpips), None)
+        rows.append((fast.lpips, fast.seconds, classic.lpips, classic.seconds, reach))
+        reached = f"reaches fast's LPIPS at step {reach}" if reach else "never reaches fast's LPIPS"
+        print(
+            f"target {i}: fast LPIPS {fast.lpips:.4f} in {fast.seconds:.1f} s ({fast.steps} steps); classic "
+            f"{classic.lpips:.4f} in {classic.seconds:.1f} s ({classic.steps} steps; {reached})",
+            flush=True,
+        )
+    f = np.array(rows, dtype=object)
+    print(
+        f"mean: fast {np.mean(f[:, 0].astype(float)):.4f} LPIPS / {np.mean(f[:, 1].astype(float)):.1f} s; "
+        f"classic {np.mean(f[:, 2].astype(float)):.4f} / {np.mean(f[:, 3].astype(float)):.1f} s; "
+        f"time ratio fast / classic {np.mean(f[:, 1].astype(float)) / np.mean(f[:, 3].astype(float)):.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=["step", "presets", "both"], default="both")
+    parser.add_argument("--network", default="demo")
+    parser.add_argument("--targets", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.part in ("step", "both"):
+        step_time(256, args.repeats)
+    if args.part in ("presets", "both"):
+        presets(args.network, args.targets)
+
+
+if __name__ == "__main__":
+    main()
