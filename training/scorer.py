@@ -22,6 +22,7 @@ from .portraits import CATEGORICAL, FACTOR_NAMES
 CIRCULAR = ("background_hue", "shirt_hue")
 CONTINUOUS = tuple(n for n in FACTOR_NAMES if n not in CATEGORICAL and n not in CIRCULAR)
 METADATA_KEY = "stylegan_studio_scorer"
+SCORER_PATH = Path(__file__).resolve().parent / "assets" / "portrait_scorer.safetensors"  # the shipped one
 
 
 class PortraitScorer(nn.Module):

@@ -1,0 +1,109 @@
+"""How good is the bundled demo model? Figures for the README, on held-out procedural portraits.
+
+- projection: the `fast` preset on held-out renders (seeds the model never saw): LPIPS, PSNR, seconds;
+- recognition: the attribute scorer on real renders vs generated samples: how confident it is on the
+  categorical factors, and how close a re-render from its predicted factors comes to the input (LPIPS):
+  if the samples are portraits the scorer can read, both figures match those of real renders;
+- edits: supervised directions found with the scorer (smile, yaw, glasses); how far a +2 std edit
+  moves the intended factor and, on average, the other continuous ones.
+
+    python bench/demo_model.py [--network demo] [--scorer training/assets/portrait_scorer.safetensors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from editing.directions import edit_ws  # noqa: E402
+from editing.discover import sample_ws, supervised  # noqa: E402
+from editing.lpips import LPIPS  # noqa: E402
+from editing.project import project  # noqa: E402
+from stylegan_core.formats import load_generator  # noqa: E402
+from training.portraits import CATEGORICAL, PortraitFactors, render, render_portrait  # noqa: E402
+from training.scorer import CONTINUOUS, SCORER_PATH, PortraitScorer  # noqa: E402
+
+HELD_OUT = 900_000  # first seed of renders no model or scorer was trained on
+
+
+def _tensor(images: list[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dict[str, float]]:
+    real = _tensor([np.asarray(render(HELD_OUT + 1000 + i)[0]) for i in range(n)])
+    with torch.no_grad():
+        z = torch.from_numpy(np.random.RandomState(0).randn(n, G.z_dim)).float()
+        fake = torch.cat([G(c, truncation_psi=0.7) for c in z.split(64)]).clamp(-1, 1)
+    out = {}
+    for name, imgs in (("real renders", real), ("generated", fake)):
+        with torch.no_grad():
+            raw = scorer.eval()(imgs)
+        confidence = {f: float(raw[f].softmax(1).amax(1).mean()) for f in CATEGORICAL}
+        preds = scorer.predict(imgs)
+        rerender = []
+        for i in range(len(imgs)):
+            values = {f: (int(preds[f][i]) if f in CATEGORICAL else float(preds[f][i])) for f in preds}
+            values = {k: (min(max(v, -1.0), 1.0) if isinstance(v, float) else v) for k, v in values.items()}
+            rerender.append(np.asarray(render_portrait(PortraitFactors(**values), imgs.shape[-1])))
+        with torch.no_grad():
+            d = alex(imgs, _tensor(rerender)).mean().item()
+        out[name] = {"rerender_lpips_alex": d, **{f"confidence_{k}": v for k, v in confidence.items()}}
+    return out
+
+
+def projection(G, vgg: LPIPS, k: int) -> dict[str, float]:
+    rows = []
+    for i in range(k):
+        r = project(G, render(HELD_OUT + i, G.img_resolution)[0], preset="fast", lpips=vgg, seed=i)
+        rows.append((r.lpips, r.psnr, r.seconds))
+        print(f"  held-out render {i}: LPIPS {r.lpips:.4f}, PSNR {r.psnr:.1f} dB, {r.seconds:.1f} s", flush=True)
+    a = np.array(rows)
+    return {"lpips_mean": float(a[:, 0].mean()), "psnr_mean": float(a[:, 1].mean()),
+            "seconds_mean": float(a[:, 2].mean())}  # fmt: skip
+
+
+def edits(G, scorer: PortraitScorer, n: int) -> dict[str, dict[str, float]]:
+    found = supervised(G, scorer.scores, ["smile", "yaw", "glasses"], samples=1000)
+    ws = G.mapping.w_avg.lerp(sample_ws(G, n, seed=7), 0.7)[:, None].expand(-1, G.num_ws, -1)
+    out = {}
+    with torch.no_grad():
+        before = scorer.scores(G.synthesis(ws))
+        for d in found:
+            after = scorer.scores(G.synthesis(edit_ws(ws, d, 2.0)))
+            target = float(np.mean(after[d.name] - before[d.name]))
+            others = [float(np.mean(np.abs(after[f] - before[f]))) for f in CONTINUOUS if f != d.name]
+            out[d.name] = {"target_change": target, "mean_abs_change_of_other_continuous": float(np.mean(others))}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--network", default="demo")
+    parser.add_argument("--scorer", default=str(SCORER_PATH))
+    parser.add_argument("--samples", type=int, default=256)
+    parser.add_argument("--projections", type=int, default=4)
+    parser.add_argument("--json", default=None, help="also write the figures here")
+    args = parser.parse_args()
+    G = load_generator(args.network)
+    scorer = PortraitScorer.load(args.scorer)
+    figures = {
+        "recognition": recognition(G, scorer, LPIPS("alex"), args.samples),
+        "edits": edits(G, scorer, args.samples),
+    }
+    print(json.dumps(figures, indent=1), flush=True)
+    figures["projection_fast"] = projection(G, LPIPS("vgg"), args.projections)
+    print(json.dumps(figures["projection_fast"], indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
