@@ -30,8 +30,37 @@ def _interfacegan_sg1_ffhq() -> dict[str, Direction]:
     return out
 
 
+# GANSpace edits encoder4editing uses with ffhq_pca.pt: (component, first layer, end layer, strength).
+E4E_GANSPACE_EDITS = {
+    "eye_openness": (54, 7, 8, 20), "trimmed_beard": (58, 7, 9, 20), "white_hair": (57, 7, 10, -24),
+    "lipstick": (34, 10, 11, 20), "happiness": (46, 4, 5, -20), "age_pc": (20, 6, 7, 8),
+}  # fmt: skip
+
+
+def _e4e_ffhq() -> dict[str, Direction]:
+    """encoder4editing's (MIT) FFHQ StyleGAN2 config-f directions: InterFaceGAN age / smile, per-layer pose,
+    and its named GANSpace edits (one std of the component per unit of alpha, on the component's layers)."""
+    import torch
+
+    folder = ASSETS / "e4e_ffhq"
+    model = "stylegan2-ffhq-config-f"
+    out: dict[str, Direction] = {}
+    for name in ("age", "smile", "pose"):
+        d = Direction.load(folder / f"{name}.pt", name=name)
+        out[name] = Direction(name, d.vector, "w", model=model, method="interfacegan",
+                              description=f"{name} (encoder4editing's InterFaceGAN direction)")  # fmt: skip
+    pca = torch.load(folder / "ffhq_pca.pt", map_location="cpu", weights_only=True)
+    for name, (comp, start, end, strength) in E4E_GANSPACE_EDITS.items():
+        vector = (pca["comp"][comp, 0] * pca["std"][comp] * (1 if strength > 0 else -1)).numpy()
+        out[name] = Direction(name, vector, "w", layers=tuple(range(start, end)), model=model, method="ganspace",
+                              description=f"GANSpace component {comp} on layers {start}-{end - 1}",
+                              typical_alpha=float(abs(strength)))  # fmt: skip
+    return out
+
+
 BUILTIN_SETS: dict[str, Callable[[], dict[str, Direction]]] = {
     "interfacegan-sg1-ffhq": _interfacegan_sg1_ffhq,
+    "e4e-ffhq": _e4e_ffhq,
 }
 
 

@@ -37,6 +37,7 @@ class Direction:
     model: str = ""  # the model it was made for (its W space is the only one it means anything in)
     method: str = ""  # interfacegan, sefa, ganspace, e4e, ...
     description: str = ""
+    typical_alpha: float = 3.0  # the strength at which the edit is clearly visible (slider range in the app)
 
     def __post_init__(self) -> None:
         vector = np.asarray(self.vector, dtype=np.float32)

@@ -261,7 +261,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     to_pil(result.image).save(outdir / "proj.png")
     to_pil(result.target).save(outdir / "target.png")
     summary = {"lpips": result.lpips, "psnr": result.psnr, "steps": result.steps, "seconds": result.seconds}
-    if args.identity:
+    if not args.no_identity:
         from editing.identity import identity_distance
 
         summary["identity_distance"] = identity_distance(result.target, result.image)
@@ -309,9 +309,9 @@ def cmd_discover(args: argparse.Namespace) -> int:
     elif args.method == "ganspace":
         found = discover.ganspace(G, k=args.k)
     else:
-        from training.scorer import PortraitScorer
+        from training.scorer import SCORER_PATH, PortraitScorer
 
-        scorer = PortraitScorer.load(args.scorer)
+        scorer = PortraitScorer.load(args.scorer or SCORER_PATH)
         found = discover.supervised(G, scorer.scores, args.attributes.split(","), samples=args.samples)
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -405,9 +405,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=cmd_edit)
 
-    d = sub.add_parser("directions", help="list built-in directions (of one model, or all sets)")
-    d.add_argument("network", nargs="?", default=None)
-    d.set_defaults(func=cmd_directions)
+    d = sub.add_parser("directions", help="built-in directions, and discovering new ones")
+    dsub = d.add_subparsers(dest="directions_command", required=True)
+    dl = dsub.add_parser("list", help="built-in directions (of one model, or every set)")
+    dl.add_argument("network", nargs="?", default=None)
+    dl.set_defaults(func=cmd_directions)
+    dd = dsub.add_parser("discover", help="find directions: sefa, ganspace, or supervised (with a scorer)")
+    dd.add_argument("--network", required=True)
+    dd.add_argument("--method", choices=["sefa", "ganspace", "supervised"], default="sefa")
+    dd.add_argument("--k", type=int, default=10, help="components (sefa, ganspace)")
+    dd.add_argument("--layers", default=None, help="sefa: layers to factorise (all, coarse, 0-3, ...)")
+    dd.add_argument("--scorer", default=None, help="supervised: attribute scorer (default: the portrait scorer)")
+    dd.add_argument("--attributes", default="smile,yaw,glasses", help="supervised: comma list")
+    dd.add_argument("--samples", type=int, default=2000)
+    dd.add_argument("--outdir", required=True)
+    dd.add_argument("--device", default="cpu")
+    dd.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("portraits", help="render the procedural portrait dataset (labelled factors)")
     p.add_argument("--dest", required=True, help="output .zip")
@@ -463,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--steps", type=int, default=None)
     pr.add_argument("--face", type=int, default=None)
     pr.add_argument("--no-align", action="store_true", help="the target is already an aligned face")
-    pr.add_argument("--identity", action="store_true", help="report dlib's face-descriptor distance")
+    pr.add_argument("--no-identity", action="store_true", help="skip dlib's face-descriptor distance")
     pr.add_argument("--video", default=None, help="also write the optimisation as proj.mp4 / proj.gif")
     pr.add_argument("--video-every", type=int, default=5)
     pr.add_argument("--seed", type=int, default=0)
@@ -483,18 +496,6 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--out", required=True, help="morph.mp4 or morph.gif")
     it.add_argument("--device", default="cpu")
     it.set_defaults(func=cmd_interpolate)
-
-    dd = sub.add_parser("discover", help="find directions: sefa, ganspace, or supervised (with a scorer)")
-    dd.add_argument("--network", required=True)
-    dd.add_argument("--method", choices=["sefa", "ganspace", "supervised"], default="sefa")
-    dd.add_argument("--k", type=int, default=10, help="components (sefa, ganspace)")
-    dd.add_argument("--layers", default=None, help="sefa: layers to factorise (all, coarse, 0-3, ...)")
-    dd.add_argument("--scorer", default=None, help="supervised: attribute scorer .safetensors")
-    dd.add_argument("--attributes", default="smile,yaw,glasses", help="supervised: comma list")
-    dd.add_argument("--samples", type=int, default=2000)
-    dd.add_argument("--outdir", required=True)
-    dd.add_argument("--device", default="cpu")
-    dd.set_defaults(func=cmd_discover)
 
     c = sub.add_parser("convert", help="any supported checkpoint -> config.json + model.safetensors")
     c.add_argument("--input", required=True, help="NVIDIA .pkl, rosinality .pt, safetensors, registry name")

@@ -54,7 +54,7 @@ REGISTRY: dict[str, ModelEntry] = {
     e.name: e
     for e in [
         ModelEntry("ffhq", "StyleGAN2 config-f, FFHQ faces (official weights, rosinality format)", 1024,
-                   "aaronb/StyleGAN2", "stylegan2-ffhq-config-f.pt", "rosinality"),
+                   "aaronb/StyleGAN2", "stylegan2-ffhq-config-f.pt", "rosinality", directions="e4e-ffhq"),
         ModelEntry("car", "StyleGAN2 config-f, LSUN cars", 512,
                    "aaronb/StyleGAN2", "stylegan2-car-config-f.pt", "rosinality"),
         ModelEntry("cat", "StyleGAN2 config-f, LSUN cats", 256,
@@ -78,7 +78,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry("ffhq-512", "StyleGAN2, FFHQ at 512 px (official pickle)", 512,
                    "DragGan/DragGan-Models", "stylegan2-ffhq-512x512.pkl", "nvidia-pickle"),
         ModelEntry("ffhq-1024", "StyleGAN2, FFHQ at 1024 px (official pickle)", 1024,
-                   "DragGan/DragGan-Models", "stylegan2-ffhq1024x1024.pkl", "nvidia-pickle"),
+                   "DragGan/DragGan-Models", "stylegan2-ffhq1024x1024.pkl", "nvidia-pickle", directions="e4e-ffhq"),
         ModelEntry("human", "StyleGAN-Human v2, full-body people", 1024,
                    "public-data/StyleGAN-Human", "models/stylegan_human_v2_1024.pkl", "nvidia-pickle"),
         ModelEntry("demo", "Small demo generator bundled with StyleGAN Studio (works offline)", 64,
@@ -195,8 +195,29 @@ def _resolve_entry(entry: ModelEntry) -> Path:
     return verify_pinned(entry, download(entry.repo_id, entry.filename or "", entry.revision))
 
 
+def default_model_name() -> str:
+    """FFHQ when the Hub can be reached (or FFHQ is cached), else the bundled demo model."""
+    forced = os.environ.get("STUDIO_MODEL")
+    if forced:
+        return forced
+    entry = REGISTRY[DEFAULT_ONLINE_MODEL]
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(entry.repo_id, entry.filename or ""), str):
+            return DEFAULT_ONLINE_MODEL
+    except ImportError:
+        pass
+    return DEFAULT_ONLINE_MODEL if hub_reachable() else DEFAULT_OFFLINE_MODEL
+
+
 def resolve(name_or_path: str) -> Path:
-    """Local path for a file / directory / registry name / Hub repo id; clear errors otherwise."""
+    """Local path for a file / directory / registry name / Hub repo id; clear errors otherwise.
+
+    `default` picks FFHQ when the Hub is reachable and the bundled demo model when it is not.
+    """
+    if name_or_path == "default":
+        name_or_path = default_model_name()
     local = Path(name_or_path).expanduser()
     if local.exists():
         return local

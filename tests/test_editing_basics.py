@@ -143,3 +143,24 @@ def test_official_stylegan1_entry_explains_where_to_get_the_file(tmp_path, monke
     pinned = hub.ModelEntry("pinned", "", 4, None, "karras2019stylegan-ffhq-1024x1024.pkl", sha256="0" * 64)
     with pytest.raises(CheckpointError, match="sha256 mismatch"):
         hub.verify_pinned(pinned, tmp_path / "karras2019stylegan-ffhq-1024x1024.pkl")
+
+
+def test_builtin_e4e_set_for_ffhq_stylegan2():
+    directions = builtin_directions("e4e-ffhq")
+    assert {"age", "smile", "pose", "eye_openness", "white_hair", "happiness"} <= set(directions)
+    assert directions["pose"].vector.shape == (18, 512)
+    assert directions["white_hair"].layers == (7, 8, 9) and directions["white_hair"].typical_alpha == 24
+    ws = torch.zeros(1, 18, 512)
+    moved = edit_ws(ws, directions["white_hair"], 1.0)
+    assert moved[:, [7, 8, 9]].abs().sum() > 0 and moved[:, :7].abs().sum() == 0 and moved[:, 10:].abs().sum() == 0
+    assert hub.entry_for("ffhq").directions == "e4e-ffhq"
+    assert resolve_direction("smile", "e4e-ffhq").method == "interfacegan"
+
+
+def test_default_model_is_demo_offline_and_can_be_forced(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("STUDIO_MODEL", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", "/nonexistent-cache")
+    assert hub.default_model_name() == "demo"
+    monkeypatch.setenv("STUDIO_MODEL", "stylegan1-ffhq")
+    assert hub.default_model_name() == "stylegan1-ffhq"

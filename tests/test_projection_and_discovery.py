@@ -96,7 +96,7 @@ def test_cli_align_project_interpolate(G, reference, tmp_path):
     assert not (tmp_path / "al" / "dogs.png").exists()
     assert main(["align", str(photos / "dogs.jpg"), "--outdir", str(tmp_path / "al")]) == 2
     pkl = str(reference / "nv_sg2_64_snapshot.pkl")
-    assert main(["project", "--target", str(photos / "obama.jpg"), "--network", pkl, "--steps", "4", "--identity",
+    assert main(["project", "--target", str(photos / "obama.jpg"), "--network", pkl, "--steps", "4",
                  "--video", "proj.gif", "--video-every", "2", "--outdir", str(tmp_path / "pr")]) == 0  # fmt: skip
     summary = json.loads((tmp_path / "pr" / "projection.json").read_text())
     assert {"lpips", "psnr", "identity_distance"} <= set(summary)

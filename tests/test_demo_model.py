@@ -1,0 +1,39 @@
+"""The bundled demo model and attribute scorer: load offline by name, make portraits the scorer can read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from stylegan_core.formats import load_generator
+from stylegan_core.hub import DEFAULT_OFFLINE_MODEL
+from training.portraits import CATEGORICAL, render
+from training.scorer import SCORER_PATH, PortraitScorer
+
+
+@pytest.fixture(scope="module")
+def G():  # noqa: N802
+    return load_generator(DEFAULT_OFFLINE_MODEL)
+
+
+def test_demo_model_loads_offline_and_is_small(G, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert load_generator("demo").config == G.config
+    assert G.img_resolution == 64 and G.num_parameters() < 2_000_000
+    with torch.no_grad():
+        img = G(torch.randn(4, G.z_dim), truncation_psi=0.7)
+    assert img.shape == (4, 3, 64, 64) and torch.isfinite(img).all()
+    assert img.std(dim=(1, 2, 3)).min() > 0.1  # not a flat image
+
+
+def test_scorer_reads_real_renders():
+    scorer = PortraitScorer.load(SCORER_PATH)
+    renders = [render(950_000 + i) for i in range(64)]  # held out from the scorer's training seeds
+    imgs = torch.from_numpy(np.stack([np.asarray(r[0]) for r in renders])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    preds = scorer.predict(imgs)
+    truth = {f: np.array([getattr(r[1], f) for r in renders]) for f in ("glasses", "yaw", "smile")}
+    assert (preds["glasses"] == truth["glasses"]).mean() > 0.9
+    assert np.abs(preds["yaw"] - truth["yaw"]).mean() < 0.15
+    assert np.corrcoef(preds["smile"], truth["smile"])[0, 1] > 0.8
+    assert set(CATEGORICAL) <= set(preds)
