@@ -1,0 +1,358 @@
+"""StyleGAN Studio web app: generate, project, edit, mix and morph faces (Gradio; Hugging Face Spaces ready).
+
+A thin layer: layout, event wiring and per-visitor `gr.State`. The work happens in `studio.service`.
+Run `python app.py` (or `STUDIO_MODEL=demo python app.py` to force the bundled model).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import tempfile
+import traceback
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from editing.align import align_face, detect_faces
+from studio import service
+from stylegan_core.hub import REGISTRY, default_model_name
+from stylegan_core.imaging import read_image
+
+try:  # ZeroGPU Spaces: run the GPU-bound functions on a borrowed GPU; elsewhere a no-op
+    import spaces
+
+    gpu = spaces.GPU
+except ImportError:
+
+    def gpu(fn=None, **_kwargs):
+        return fn if fn is not None else (lambda f: f)
+
+
+log = logging.getLogger("studio.app")
+DEVICE = os.environ.get("STUDIO_DEVICE", "cuda" if __import__("torch").cuda.is_available() else "cpu")
+MODELS = service.ModelCache(size=2, device=DEVICE)
+SLIDERS = 6  # direction slider slots; labelled after the active model's directions
+PER_PAGE = 8
+PROJECTION_STEPS = {"fast": 100, "classic": 1000}
+
+
+def _as_message(exc: Exception, where: str) -> gr.Error:
+    if isinstance(exc, ValueError | OSError | RuntimeError):  # expected: bad input, missing file, offline Hub
+        return gr.Error(str(exc).split("\n")[0])
+    log.error("unexpected error in %s:\n%s", where, traceback.format_exc())
+    return gr.Error("Something went wrong on our side; please try again.")
+
+
+def friendly(fn):
+    """Every expected failure becomes a message in the page; anything else a short notice, never a traceback."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as exc:
+                raise _as_message(exc, fn.__name__) from None
+
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise _as_message(exc, fn.__name__) from None
+
+    return call
+
+
+def _model_choices() -> list[str]:
+    return [name for name, e in REGISTRY.items() if e.repo_id or e.bundled]
+
+
+# --- handlers -------------------------------------------------------------------------------------------------
+
+
+@friendly
+@gpu
+def generate_page(model: str, page: int, psi: float, noise_mode: str):
+    G = MODELS.get(model)
+    items, latents = service.seed_page(G, model, int(page), PER_PAGE, psi, noise_mode)
+    return items, latents, f"Seeds {int(page) * PER_PAGE}-{(int(page) + 1) * PER_PAGE - 1} of **{model}**"
+
+
+@friendly
+def pick_from_gallery(latents: list, evt: gr.SelectData):
+    if not latents:
+        raise gr.Error("Generate a page of faces first.")
+    latent = latents[evt.index]
+    return latent, f"In the editor: {latent.label}"
+
+
+@friendly
+def detect(photo_path: str | None):
+    if not photo_path:
+        raise gr.Error("Upload a photo first.")
+    photo = read_image(photo_path)
+    boxes = detect_faces(photo)
+    if not boxes:
+        raise gr.Error("No face found in the photo (try a frontal, well-lit photo with the face at least 80 px wide).")
+    chosen = max(range(len(boxes)), key=lambda i: boxes[i].area)
+    choices = [str(i) for i in range(len(boxes))]
+    return service.boxes_preview(photo, boxes, chosen), gr.update(choices=choices, value=str(chosen))
+
+
+@friendly
+@gpu
+def run_projection(model: str, photo_path: str | None, face: str | None, preset: str, space: str, steps: int,
+                   progress=gr.Progress()):  # noqa: B008  (Gradio injects progress through this default)  # fmt: skip
+    if not photo_path:
+        raise gr.Error("Upload a photo first.")
+    G = MODELS.get(model)
+    aligned = align_face(read_image(photo_path), size=G.img_resolution, face=int(face) if face else None).image
+    yield aligned, None, None, None, gr.update()
+    for step, total, preview, latent, summary in service.project_steps(
+        G, model, aligned, preset=preset, space=space, steps=int(steps)
+    ):
+        progress(step / total, desc=f"projecting: step {step}/{total}")
+        if latent is None:
+            if preview is not None:
+                yield gr.update(), preview, None, None, gr.update()
+            continue
+        npz = Path(tempfile.mkdtemp(prefix="studio-")) / "projected_w.npz"
+        np.savez(npz, w=latent.ws)
+        yield gr.update(), preview, summary, str(npz), latent
+
+
+@friendly
+@gpu
+def pick_seed(model: str, seed: int, psi: float):
+    G = MODELS.get(model)
+    latent = service.seed_latents(G, model, [int(seed)], psi)[0]
+    return latent, f"In the editor: {latent.label}", service.render(G, latent)[0]
+
+
+@friendly
+def use_projection(latent):
+    if latent is None:
+        raise gr.Error("Project a photo first.")
+    return latent, "In the editor: your projected photo"
+
+
+@friendly
+def direction_labels(model: str):
+    names = list(MODELS.directions(model))[:SLIDERS]
+    updates = []
+    for i in range(SLIDERS):
+        if i < len(names):
+            d = MODELS.directions(model)[names[i]]
+            r = max(3.0, d.typical_alpha * 1.5)
+            updates.append(gr.update(label=names[i], visible=True, minimum=-r, maximum=r, value=0))
+        else:
+            updates.append(gr.update(visible=False, value=0))
+    return updates
+
+
+def _edited(model: str, latent, layers: str, values, preview: bool):
+    if latent is None:
+        raise gr.Error("Pick a face first: click one in Generate, or project a photo.")
+    G = MODELS.get(model)
+    directions = MODELS.directions(model)
+    names = list(directions)[:SLIDERS]
+    edited = service.apply_edits(G, latent, directions, dict(zip(names, values, strict=False)), layers)
+    size = min(G.img_resolution, 256) if preview else None
+    return service.render(G, edited, size=size)[0]
+
+
+@friendly
+@gpu
+def edit_preview(model: str, latent, layers: str, *values):
+    return _edited(model, latent, layers, values, preview=True)
+
+
+@friendly
+@gpu
+def edit_full(model: str, latent, layers: str, *values):
+    return _edited(model, latent, layers, values, preview=False)
+
+
+@friendly
+def reset_sliders():
+    return [gr.update(value=0) for _ in range(SLIDERS)]
+
+
+@friendly
+def set_slot(latent, _which: str):
+    if latent is None:
+        raise gr.Error("Pick a face first (Generate or Project).")
+    return latent, f"{latent.label}"
+
+
+@friendly
+@gpu
+def run_mix(model: str, a, b, presets: list[str]):
+    if a is None or b is None:
+        raise gr.Error("Set both face A and face B from the editor's current face.")
+    G = MODELS.get(model)
+    mixed = service.mix(G, a, b, presets)
+    images = service.render(G, [a, b, mixed])
+    return images[2], service.grid(images, cols=3)
+
+
+@friendly
+def add_to_morph(latent, keys: list):
+    if latent is None:
+        raise gr.Error("Pick a face first (Generate or Project).")
+    keys = [*keys, latent]
+    return keys, f"{len(keys)} face(s): " + ", ".join(k.label for k in keys)
+
+
+@friendly
+@gpu
+def run_morph(model: str, keys: list, frames: int, fps: int):
+    if len(keys) < 2:
+        raise gr.Error("Add at least two faces to morph between.")
+    G = MODELS.get(model)
+    path = Path(tempfile.mkdtemp(prefix="studio-")) / "morph.mp4"
+    return str(service.morph_video(G, keys, int(frames), int(fps), path))
+
+
+# --- layout ---------------------------------------------------------------------------------------------------
+
+
+def build(default_model: str | None = None) -> gr.Blocks:
+    default_model = default_model or default_model_name()
+    with gr.Blocks(title="StyleGAN Studio") as demo:
+        gr.Markdown("# StyleGAN Studio\nGenerate, project, edit, mix and morph StyleGAN faces.")
+        with gr.Row():
+            model = gr.Dropdown(_model_choices(), value=default_model, label="Model", scale=2)
+            status = gr.Markdown(f"Active model: **{default_model}**")
+        current = gr.State(None)  # the face in the editor (a service.Latent)
+        page_latents = gr.State([])
+        with gr.Tab("Generate"):
+            with gr.Row():
+                psi = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Truncation psi")
+                noise = gr.Radio(["const", "random", "none"], value="const", label="Noise")
+                page = gr.Number(value=0, precision=0, label="Page", minimum=0)
+            with gr.Row():
+                prev_btn, gen_btn, next_btn = gr.Button("Previous"), gr.Button("Generate", variant="primary"), \
+                    gr.Button("Next")  # fmt: skip
+                rand_btn = gr.Button("Random page")
+            gallery = gr.Gallery(label="Click a face to edit it", columns=4, height="auto", elem_id="gallery")
+            with gr.Row():
+                seed_box = gr.Number(value=0, precision=0, label="or edit seed", minimum=0)
+                seed_btn = gr.Button("Seed -> editor")
+            picked = gr.Markdown()
+            picked_image = gr.Image(label="Face in the editor", interactive=False, height=160)
+        with gr.Tab("Project"):
+            with gr.Row():
+                photo = gr.Image(type="filepath", label="Photo (upload or webcam)", sources=["upload", "webcam"])
+                boxes = gr.Image(label="Faces found", interactive=False)
+            with gr.Row():
+                face = gr.Dropdown([], label="Face (largest by default)", interactive=True, allow_custom_value=True)
+                preset = gr.Radio(["fast", "classic"], value="fast", label="Preset")
+                space = gr.Radio(["w", "w+"], value="w+", label="Latent space")
+                steps = gr.Slider(10, 1000, value=PROJECTION_STEPS["fast"], step=10, label="Steps")
+            proj_btn = gr.Button("Project", variant="primary")
+            with gr.Row():
+                aligned = gr.Image(label="Aligned photo", interactive=False)
+                recon = gr.Image(label="Reconstruction", interactive=False)
+            metrics = gr.JSON(label="Result")
+            latent_file = gr.File(label="projected_w.npz")
+            projected = gr.State(None)
+            use_btn = gr.Button("Edit this face")
+        with gr.Tab("Edit"):
+            layers = gr.Radio(list(service.LAYER_CHOICES), value="all", label="Layers")
+            sliders = [gr.Slider(-3, 3, value=0, step=0.1, label=f"direction {i}", visible=False)
+                       for i in range(SLIDERS)]  # fmt: skip
+            with gr.Row():
+                reset_btn = gr.Button("Reset")
+            edited = gr.Image(label="Edited face", interactive=False)
+        with gr.Tab("Mix"):
+            with gr.Row():
+                set_a, set_b = gr.Button("Editor face -> A"), gr.Button("Editor face -> B")
+            a_label, b_label = gr.Markdown("A: (none)"), gr.Markdown("B: (none)")
+            face_a, face_b = gr.State(None), gr.State(None)
+            presets = gr.CheckboxGroup(["coarse", "middle", "fine"], value=["fine"], label="Styles taken from B")
+            mix_btn = gr.Button("Mix", variant="primary")
+            with gr.Row():
+                mixed = gr.Image(label="A with B's styles", interactive=False)
+                strip = gr.Image(label="A | B | mix", interactive=False)
+        with gr.Tab("Morph"):
+            keys = gr.State([])
+            add_btn = gr.Button("Add the editor face")
+            keys_label = gr.Markdown("0 faces")
+            with gr.Row():
+                frames = gr.Slider(8, 240, value=48, step=1, label="Frames")
+                fps = gr.Slider(4, 60, value=24, step=1, label="fps")
+            morph_btn = gr.Button("Make the video", variant="primary")
+            video = gr.Video(label="Morph")
+
+        gen_inputs = [model, page, psi, noise]
+        gen_outputs = [gallery, page_latents, picked]
+        gen_btn.click(generate_page, gen_inputs, gen_outputs, api_name="generate")
+        next_btn.click(lambda p: p + 1, page, page, api_visibility="private").then(
+            generate_page, gen_inputs, gen_outputs, api_visibility="private"
+        )
+        prev_btn.click(lambda p: max(p - 1, 0), page, page, api_visibility="private").then(
+            generate_page, gen_inputs, gen_outputs, api_visibility="private"
+        )
+        rand_btn.click(lambda: int(np.random.randint(0, 10_000)), None, page, api_visibility="private").then(
+            generate_page, gen_inputs, gen_outputs, api_visibility="private"
+        )
+        gallery.select(pick_from_gallery, page_latents, [current, picked], api_visibility="private")
+        seed_btn.click(pick_seed, [model, seed_box, psi], [current, picked, picked_image], api_name="pick_seed")
+        model.change(lambda m: f"Active model: **{m}**", model, status, api_visibility="private").then(
+            direction_labels, model, sliders, api_visibility="private"
+        )
+        demo.load(direction_labels, model, sliders, api_visibility="private")
+
+        photo.change(detect, photo, [boxes, face], api_name="detect")
+        preset.change(lambda p: PROJECTION_STEPS[p], preset, steps, api_visibility="private")
+        proj_btn.click(run_projection, [model, photo, face, preset, space, steps],
+                       [aligned, recon, metrics, latent_file, projected], api_name="project")  # fmt: skip
+        use_btn.click(use_projection, projected, [current, picked], api_name="use_projection")
+
+        edit_inputs = [model, current, layers, *sliders]
+        for s in sliders:
+            s.change(
+                edit_preview,
+                edit_inputs,
+                edited,
+                trigger_mode="always_last",
+                show_progress="hidden",
+                api_visibility="private",
+            )
+            s.release(edit_full, edit_inputs, edited, api_visibility="private")
+        layers.change(edit_full, edit_inputs, edited, api_visibility="private")
+        current.change(edit_full, edit_inputs, edited, api_visibility="private")
+        reset_btn.click(reset_sliders, None, sliders, api_visibility="private").then(
+            edit_full, edit_inputs, edited, api_visibility="private"
+        )
+        gr.Button("Render", visible=False).click(edit_full, edit_inputs, edited, api_name="edit")
+
+        set_a.click(set_slot, [current, gr.State("A")], [face_a, a_label], api_name="set_a")
+        set_b.click(set_slot, [current, gr.State("B")], [face_b, b_label], api_name="set_b")
+        mix_btn.click(run_mix, [model, face_a, face_b, presets], [mixed, strip], api_name="mix")
+        add_btn.click(add_to_morph, [current, keys], [keys, keys_label], api_name="add_to_morph")
+        morph_btn.click(run_morph, [model, keys, frames, fps], video, api_name="morph")
+    return demo
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO)
+    demo = build()
+    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo.launch(max_file_size="15mb", show_error=False, server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"))
+
+
+if __name__ == "__main__":
+    main()

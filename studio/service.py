@@ -1,0 +1,200 @@
+"""The service layer the web app and tests call: numpy / PIL in, numpy / PIL out, no Gradio.
+
+Models are shared read-only through a small cache keyed by name; everything that belongs to one
+visitor (their latents) is passed in and returned, never stored here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from editing.builtin import builtin_directions
+from editing.directions import Direction, edit_ws
+from editing.edit import parse_layers
+from editing.mixing import layer_preset, mix_ws
+from stylegan_core import Generator
+from stylegan_core.formats import load_generator
+from stylegan_core.hub import entry_for
+from stylegan_core.imaging import make_grid, to_uint8
+from stylegan_core.seeds import z_from_seed
+
+LAYER_CHOICES = ("all", "coarse", "middle", "fine", "coarse+middle", "middle+fine")
+
+
+class ModelCache:
+    """Loaded generators by name (at most `size`, least recently used dropped); safe across threads."""
+
+    def __init__(self, size: int = 2, device: str = "cpu") -> None:
+        self.size = size
+        self.device = device
+        self._models: OrderedDict[str, Generator] = OrderedDict()
+        self._lock = threading.Lock()
+        self._directions: dict[str, dict[str, Direction]] = {}
+
+    def get(self, name: str) -> Generator:
+        with self._lock:
+            if name in self._models:
+                self._models.move_to_end(name)
+                return self._models[name]
+        G = load_generator(name, device=self.device)  # outside the lock: loading can take a while
+        with self._lock:
+            self._models[name] = G
+            while len(self._models) > self.size:
+                self._models.popitem(last=False)
+        return G
+
+    def directions(self, name: str) -> dict[str, Direction]:
+        """Built-in directions of a registry model, else SeFa components discovered once and kept."""
+        if name not in self._directions:
+            entry = entry_for(name)
+            if entry is not None and entry.directions:
+                found = builtin_directions(entry.directions)
+                found = {k: d for k, d in found.items() if d.space == "w"}
+            else:
+                from editing.discover import sefa
+
+                found = {d.name: d for d in sefa(self.get(name), k=8, samples=1000)}
+            self._directions[name] = found
+        return self._directions[name]
+
+
+@dataclass
+class Latent:
+    """One face in W+: what a visitor keeps in their session."""
+
+    ws: np.ndarray  # [1, num_ws, w_dim] float32
+    model: str
+    label: str
+
+    def tensor(self, G: Generator) -> torch.Tensor:
+        if self.ws.shape[1:] != (G.num_ws, G.w_dim):
+            raise ValueError(f"this face was made with another model ({self.model}); pick or project it again")
+        return torch.from_numpy(self.ws).to(G.device)
+
+
+@torch.no_grad()
+def seed_latents(G: Generator, model: str, seeds: list[int], psi: float) -> list[Latent]:
+    z = torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in seeds])).to(G.device)
+    ws = G.mapping(z, None)
+    ws = G.mapping.truncate(ws, psi) if psi != 1 else ws
+    return [Latent(w[None].cpu().numpy(), model, f"seed {s}") for s, w in zip(seeds, ws, strict=True)]
+
+
+@torch.no_grad()
+def render(G: Generator, latents: list[Latent] | Latent, noise_mode: str = "const", size: int | None = None
+           ) -> list[np.ndarray]:  # fmt: skip
+    """[H, W, C] uint8 per latent; `size` downsamples (for quick previews)."""
+    latents = [latents] if isinstance(latents, Latent) else latents
+    ws = torch.cat([lat.tensor(G) for lat in latents])
+    img = G.synthesis(ws, noise_mode=noise_mode)
+    if size and size < img.shape[-1]:
+        img = torch.nn.functional.interpolate(img, size=(size, size), mode="area")
+    return list(to_uint8(img))
+
+
+def seed_page(G: Generator, model: str, page: int, per_page: int, psi: float, noise_mode: str = "const"
+              ) -> tuple[list[tuple[np.ndarray, str]], list[Latent]]:  # fmt: skip
+    seeds = list(range(page * per_page, (page + 1) * per_page))
+    latents = seed_latents(G, model, seeds, psi)
+    images = render(G, latents, noise_mode)
+    return [(img, lat.label) for img, lat in zip(images, latents, strict=True)], latents
+
+
+def apply_edits(G: Generator, latent: Latent, directions: dict[str, Direction], strengths: dict[str, float],
+                layers: str = "all") -> Latent:  # fmt: skip
+    ws = latent.tensor(G)
+    chosen = parse_layers(layers, G.num_ws)
+    for name, alpha in strengths.items():
+        if alpha:
+            ws = edit_ws(ws, directions[name], float(alpha), chosen)
+    return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)")
+
+
+def mix(G: Generator, a: Latent, b: Latent, presets: list[str]) -> Latent:
+    """A with the chosen coarse / middle / fine layers taken from B."""
+    layers = sorted({i for p in presets for i in layer_preset(G.num_ws, p)})
+    ws = mix_ws(a.tensor(G), b.tensor(G), layers)
+    return Latent(ws.cpu().numpy(), a.model, f"{a.label} + {'/'.join(presets) or 'no'} styles of {b.label}")
+
+
+def morph_video(G: Generator, latents: list[Latent], frames: int, fps: int, path: Path) -> Path:
+    from editing.interpolate import path_ws
+    from editing.interpolate import render as render_frames
+    from editing.video import save_video
+
+    with torch.no_grad():
+        ws = path_ws(G, [lat.tensor(G) for lat in latents], frames)
+    save_video(render_frames(G, ws), str(path), fps=fps)
+    return path
+
+
+def boxes_preview(photo: Image.Image, boxes: list, chosen: int) -> Image.Image:
+    """The photo with numbered face boxes (the chosen one in green), at most 768 px wide."""
+    img = photo.copy()
+    scale = min(1.0, 768 / img.width)
+    if scale < 1:
+        img = img.resize((round(img.width * scale), round(img.height * scale)))
+    draw = ImageDraw.Draw(img)
+    for i, b in enumerate(boxes):
+        xy = [b.left * scale, b.top * scale, b.right * scale, b.bottom * scale]
+        draw.rectangle(xy, outline=(40, 200, 60) if i == chosen else (230, 60, 40), width=3)
+        draw.text((xy[0] + 4, xy[1] + 2), str(i), fill=(255, 255, 0))
+    return img
+
+
+def project_steps(
+    G: Generator, model: str, aligned: Image.Image, *, preset: str, space: str, steps: int, every: int = 10,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[tuple[int, int, np.ndarray | None, Latent | None, dict | None]]:  # fmt: skip
+    """Run a projection in a thread and yield (step, steps, preview, latent, summary) as it goes;
+    the last item carries the latent and the summary (LPIPS, PSNR, identity distance)."""
+    import queue
+
+    from editing.project import project
+
+    events: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    outcome: dict = {}
+
+    def worker() -> None:
+        try:
+            outcome["result"] = project(
+                G, aligned, preset=preset, space=space, steps=steps, preview_every=every,
+                callback=lambda s, n, p: events.put((s, n, p)),
+                should_stop=lambda: stop.is_set() or (should_stop is not None and should_stop()),
+            )  # fmt: skip
+        except Exception as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+        events.put(None)
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    try:
+        while (item := events.get()) is not None:
+            yield (*item, None, None)
+    finally:
+        stop.set()  # the visitor went away or cancelled: stop the optimisation at its next step
+    if "error" in outcome:
+        raise outcome["error"]
+    r = outcome["result"]
+    summary = {"LPIPS": round(r.lpips, 4), "PSNR dB": round(r.psnr, 2), "steps": r.steps,
+               "seconds": round(r.seconds, 1)}  # fmt: skip
+    try:
+        from editing.identity import identity_distance
+
+        summary["identity distance (< 0.6 same person)"] = round(identity_distance(r.target, r.image), 3)
+    except Exception:  # no face found in a tiny or stylised render: report without it
+        summary["identity distance (< 0.6 same person)"] = None
+    yield r.steps, r.steps, r.image, Latent(r.ws.numpy(), model, "projected photo"), summary
+
+
+def grid(images: list[np.ndarray], cols: int) -> np.ndarray:
+    return make_grid(images, cols=cols)
