@@ -13,9 +13,7 @@
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from bench.generate import timed  # noqa: E402
 from editing.lpips import LPIPS  # noqa: E402
 from editing.project import project  # noqa: E402
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
@@ -50,16 +49,7 @@ def step_time(resolution: int, repeats: int) -> None:
         with torch.no_grad():
             G.synthesis(w, noise_mode="const")
 
-    def timed(fn) -> float:
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times)
-
-    step, fwd = timed(full_step), timed(forward_only)
+    step, fwd = timed(full_step, repeats), timed(forward_only, repeats)
     print(
         f"config-f {resolution}px: {step:.2f} s per projection step (G fwd+bwd, LPIPS-VGG fwd+bwd, Adam); "
         f"G forward alone {fwd:.2f} s; step / forward = {step / fwd:.1f}; 1000 steps = {step * 1000 / 60:.1f} min"
