@@ -233,7 +233,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
     with gr.Blocks(title="StyleGAN Studio") as demo:
         gr.Markdown("# StyleGAN Studio\nGenerate, project, edit, mix and morph StyleGAN faces.")
         with gr.Row():
-            model = gr.Dropdown(_model_choices(), value=default_model, label="Model", scale=2)
+            choices = _model_choices() + ([default_model] if default_model not in _model_choices() else [])
+            model = gr.Dropdown(choices, value=default_model, label="Model (a name, a local file or a Hub repo)",
+                                allow_custom_value=True, scale=2)  # fmt: skip
             status = gr.Markdown(f"Active model: **{default_model}**")
         current = gr.State(None)  # the face in the editor (a service.Latent)
         page_latents = gr.State([])

@@ -103,3 +103,21 @@ def test_concurrent_visitors_get_their_own_faces(url):
     for _seed, picked, edited in outcomes:
         assert np.array_equal(picked, edited)  # each session edits its own face, not someone else's
     assert len({o[1].tobytes() for o in outcomes}) == 4
+
+
+def test_stylegan1_model_through_the_app(url, reference):
+    """A StyleGAN v1 TF pickle works in the app with the same controls: generate, edit, mix."""
+    sg1 = str(reference / "stylegan1" / "sg1_tiny_synthetic.pkl")
+    c = Client(url, verbose=False)
+    gallery, _ = c.predict(sg1, 0, 0.7, "const", api_name="/generate")
+    assert len(gallery) == 8 and _image(gallery[0]["image"]).shape == (128, 128, 3)
+    _, picked = c.predict(sg1, 42, 0.7, api_name="/pick_seed")
+    expected = np.asarray(Image.open(reference / "stylegan1" / "seed42_psi0.7.png")).astype(int)
+    assert np.abs(_image(picked).astype(int) - expected).max() <= 1  # the official image of seed 42
+    moved = c.predict(sg1, "all", 2.0, *([0.0] * 5), api_name="/edit")  # a SeFa direction of this model
+    assert np.abs(_image(moved).astype(int) - _image(picked).astype(int)).mean() > 1
+    c.predict(api_name="/set_a")
+    c.predict(sg1, 7, 0.7, api_name="/pick_seed")
+    c.predict(api_name="/set_b")
+    mixed, _ = c.predict(sg1, ["fine"], api_name="/mix")
+    assert _image(mixed).shape == (128, 128, 3)
