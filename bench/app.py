@@ -1,0 +1,75 @@
+"""Latency of the web app as a visitor sees it: the app is launched and driven through gradio_client.
+
+For the bundled demo model and for the FFHQ-sized StyleGAN2 architecture (config-f, 1024 px, random
+weights): a page of 8 seeds, an edit-slider preview (what runs while dragging) and a full-resolution edit
+(on release). Median of several requests each, after one warm-up.
+
+    python bench/app.py [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+from gradio_client import Client  # noqa: E402
+
+import app  # noqa: E402
+from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _median(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    ffhq_like = Path(tempfile.mkdtemp()) / "config-f-random"
+    Generator(GeneratorConfig("stylegan2", 1024, 3, MappingConfig(), StyleGAN2SynthesisConfig())).save_pretrained(
+        ffhq_like
+    )
+    demo = app.build("demo")
+    demo.queue(default_concurrency_limit=2)
+    port = _port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    print(f"{'model':<22} {'seed page (8)':>14} {'edit preview':>13} {'edit full':>10}")
+    for name, model in (("demo (64 px)", "demo"), ("config-f 1024 random", str(ffhq_like))):
+        page = _median(lambda m=model: client.predict(m, 0, 0.7, "const", api_name="/generate"), args.repeats)
+        client.predict(model, 3, 0.7, api_name="/pick_seed")
+        strengths = iter(0.1 * (i % 30) for i in range(10_000))  # a new value each time, as while dragging
+
+        def edit(endpoint: str, m: str = model, values=strengths) -> None:
+            client.predict(m, "all", next(values), *([0.0] * 5), api_name=endpoint)
+
+        preview = _median(lambda: edit("/edit_preview"), args.repeats)
+        full = _median(lambda: edit("/edit"), args.repeats)
+        print(f"{name:<22} {page:>13.2f}s {preview:>12.2f}s {full:>9.2f}s", flush=True)
+    demo.close()
+
+
+if __name__ == "__main__":
+    main()
