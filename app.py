@@ -129,7 +129,7 @@ def run_projection(model: str, photo_path: str | None, face: str | None, preset:
             continue
         npz = Path(tempfile.mkdtemp(prefix="studio-")) / "projected_w.npz"
         np.savez(npz, w=latent.ws)
-        yield gr.update(), preview, summary, str(npz), latent
+        yield aligned, preview, summary, str(npz), latent
 
 
 @friendly
@@ -248,16 +248,18 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 prev_btn, gen_btn, next_btn = gr.Button("Previous"), gr.Button("Generate", variant="primary"), \
                     gr.Button("Next")  # fmt: skip
                 rand_btn = gr.Button("Random page")
-            gallery = gr.Gallery(label="Click a face to edit it", columns=4, height="auto", elem_id="gallery")
+            gallery = gr.Gallery(
+                label="Click a face to edit it", columns=4, height="auto", elem_id="gallery", format="png"
+            )
             with gr.Row():
                 seed_box = gr.Number(value=0, precision=0, label="or edit seed", minimum=0)
                 seed_btn = gr.Button("Seed -> editor")
             picked = gr.Markdown()
-            picked_image = gr.Image(label="Face in the editor", interactive=False, height=160)
+            picked_image = gr.Image(label="Face in the editor", interactive=False, format="png", height=160)
         with gr.Tab("Project"):
             with gr.Row():
                 photo = gr.Image(type="filepath", label="Photo (upload or webcam)", sources=["upload", "webcam"])
-                boxes = gr.Image(label="Faces found", interactive=False)
+                boxes = gr.Image(label="Faces found", interactive=False, format="png")
             with gr.Row():
                 face = gr.Dropdown([], label="Face (largest by default)", interactive=True, allow_custom_value=True)
                 preset = gr.Radio(["fast", "classic"], value="fast", label="Preset")
@@ -265,8 +267,8 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 steps = gr.Slider(10, 1000, value=PROJECTION_STEPS["fast"], step=10, label="Steps")
             proj_btn = gr.Button("Project", variant="primary")
             with gr.Row():
-                aligned = gr.Image(label="Aligned photo", interactive=False)
-                recon = gr.Image(label="Reconstruction", interactive=False)
+                aligned = gr.Image(label="Aligned photo", interactive=False, format="png")
+                recon = gr.Image(label="Reconstruction", interactive=False, format="png")
             metrics = gr.JSON(label="Result")
             latent_file = gr.File(label="projected_w.npz")
             projected = gr.State(None)
@@ -277,7 +279,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
                        for i in range(SLIDERS)]  # fmt: skip
             with gr.Row():
                 reset_btn = gr.Button("Reset")
-            edited = gr.Image(label="Edited face", interactive=False)
+            edited = gr.Image(label="Edited face", interactive=False, format="png")
         with gr.Tab("Mix"):
             with gr.Row():
                 set_a, set_b = gr.Button("Editor face -> A"), gr.Button("Editor face -> B")
@@ -286,8 +288,8 @@ def build(default_model: str | None = None) -> gr.Blocks:
             presets = gr.CheckboxGroup(["coarse", "middle", "fine"], value=["fine"], label="Styles taken from B")
             mix_btn = gr.Button("Mix", variant="primary")
             with gr.Row():
-                mixed = gr.Image(label="A with B's styles", interactive=False)
-                strip = gr.Image(label="A | B | mix", interactive=False)
+                mixed = gr.Image(label="A with B's styles", interactive=False, format="png")
+                strip = gr.Image(label="A | B | mix", interactive=False, format="png")
         with gr.Tab("Morph"):
             keys = gr.State([])
             add_btn = gr.Button("Add the editor face")
