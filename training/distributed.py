@@ -27,23 +27,27 @@ def _backend() -> str:
     return "nccl" if torch.cuda.is_available() else "gloo"
 
 
+def _run_and_finish(fn: Callable[[int, int, Any], None], rank: int, world: int, args: Any) -> None:
+    """Run, then wait for every process before tearing the group down: a process that leaves while
+    rank 0 still writes its snapshot kills gloo's threads (SIGABRT at exit)."""
+    try:
+        fn(rank, world, args)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
 def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: int, port: int) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group(_backend(), rank=rank, world_size=world)
-    try:
-        fn(rank, world, args)
-    finally:
-        dist.destroy_process_group()
+    _run_and_finish(fn, rank, world, args)
 
 
 def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int) -> None:
     """Run fn(rank, world_size, args) in every process."""
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # started by torchrun
         dist.init_process_group(_backend())
-        try:
-            fn(dist.get_rank(), dist.get_world_size(), args)
-        finally:
-            dist.destroy_process_group()
+        _run_and_finish(fn, dist.get_rank(), dist.get_world_size(), args)
     elif processes > 1:
         mp.spawn(_worker, args=(fn, args, processes, _free_port()), nprocs=processes, join=True)
     else:
