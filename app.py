@@ -342,7 +342,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
             edit_full, edit_inputs, edited, api_visibility="private"
         )
         gr.Button("Render", visible=False).click(edit_full, edit_inputs, edited, api_name="edit")
-        gr.Button("Preview", visible=False).click(edit_preview, edit_inputs, edited, api_name="edit_preview")
+        gr.Button("Preview", visible=False).click(edit_preview, edit_inputs, edited, api_name="preview")
 
         set_a.click(set_slot, [current, gr.State("A")], [face_a, a_label], api_name="set_a")
         set_b.click(set_slot, [current, gr.State("B")], [face_b, b_label], api_name="set_b")

@@ -65,7 +65,7 @@ def main() -> None:
         def edit(endpoint: str, m: str = model, values=strengths) -> None:
             client.predict(m, "all", next(values), *([0.0] * 5), api_name=endpoint)
 
-        preview = _median(lambda: edit("/edit_preview"), args.repeats)
+        preview = _median(lambda: edit("/preview"), args.repeats)
         full = _median(lambda: edit("/edit"), args.repeats)
         print(f"{name:<22} {page:>13.2f}s {preview:>12.2f}s {full:>9.2f}s", flush=True)
     demo.close()
