@@ -17,7 +17,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from editing.align import align_face, detect_faces
+from editing.align import align_face, detect_faces, largest_face
 from studio import service
 from stylegan_core.hub import REGISTRY, default_model_name
 from stylegan_core.imaging import read_image
@@ -105,7 +105,7 @@ def detect(photo_path: str | None):
     boxes = detect_faces(photo)
     if not boxes:
         raise gr.Error("No face found in the photo (try a frontal, well-lit photo with the face at least 80 px wide).")
-    chosen = max(range(len(boxes)), key=lambda i: boxes[i].area)
+    chosen = largest_face(boxes)
     choices = [str(i) for i in range(len(boxes))]
     return service.boxes_preview(photo, boxes, chosen), gr.update(choices=choices, value=str(chosen))
 

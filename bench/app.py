@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import socket
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,6 +21,7 @@ import torch  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 import app  # noqa: E402
+from bench.generate import timed  # noqa: E402
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
 
 
@@ -30,16 +29,6 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _median(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -58,15 +47,15 @@ def main() -> None:
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
     print(f"{'model':<22} {'seed page (8)':>14} {'edit preview':>13} {'edit full':>10}")
     for name, model in (("demo (64 px)", "demo"), ("config-f 1024 random", str(ffhq_like))):
-        page = _median(lambda m=model: client.predict(m, 0, 0.7, "const", api_name="/generate"), args.repeats)
+        page = timed(lambda m=model: client.predict(m, 0, 0.7, "const", api_name="/generate"), args.repeats)
         client.predict(model, 3, 0.7, api_name="/pick_seed")
         strengths = iter(0.1 * (i % 30) for i in range(10_000))  # a new value each time, as while dragging
 
         def edit(endpoint: str, m: str = model, values=strengths) -> None:
             client.predict(m, "all", next(values), *([0.0] * 5), api_name=endpoint)
 
-        preview = _median(lambda: edit("/preview"), args.repeats)
-        full = _median(lambda: edit("/edit"), args.repeats)
+        preview = timed(lambda: edit("/preview"), args.repeats)
+        full = timed(lambda: edit("/edit"), args.repeats)
         print(f"{name:<22} {page:>13.2f}s {preview:>12.2f}s {full:>9.2f}s", flush=True)
     demo.close()
 

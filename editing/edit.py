@@ -10,7 +10,7 @@ from torch import Tensor
 
 from stylegan_core import Generator
 from stylegan_core.imaging import to_uint8
-from stylegan_core.seeds import z_from_seed
+from stylegan_core.seeds import z_batch
 
 from .directions import Direction, DirectionError, edit_ws, edit_z, move_to_distance
 from .mixing import PRESETS, layer_preset
@@ -37,7 +37,7 @@ def parse_layers(text: str | None, num_ws: int) -> list[int] | None:
 
 
 def z_for_seeds(G: Generator, seeds: Sequence[int]) -> Tensor:  # [len(seeds), z_dim]
-    return torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in seeds])).to(G.device)
+    return z_batch(seeds, G.z_dim, G.device)
 
 
 @torch.no_grad()

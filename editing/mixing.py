@@ -10,7 +10,7 @@ from torch import Tensor
 
 from stylegan_core import Generator
 from stylegan_core.imaging import to_uint8
-from stylegan_core.seeds import z_from_seed
+from stylegan_core.seeds import z_batch
 
 PRESETS = ("coarse", "middle", "fine")
 
@@ -44,7 +44,7 @@ def mix_ws(ws_a: Tensor, ws_b: Tensor, layers_from_b: Sequence[int]) -> Tensor:
 @torch.no_grad()
 def seed_ws(G: Generator, seeds: Sequence[int], truncation_psi: float = 1.0) -> Tensor:
     """ws [len(seeds), num_ws, w_dim] with the model's truncation (all layers; the first 8 for StyleGAN v1)."""
-    z = torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in seeds])).to(G.device)
+    z = z_batch(seeds, G.z_dim, G.device)
     ws = G.mapping(z, None)
     return G.mapping.truncate(ws, truncation_psi) if truncation_psi != 1 else ws
 

@@ -24,7 +24,7 @@ from stylegan_core import Generator
 from stylegan_core.formats import load_generator
 from stylegan_core.hub import entry_for
 from stylegan_core.imaging import make_grid, to_uint8
-from stylegan_core.seeds import z_from_seed
+from stylegan_core.seeds import z_batch
 
 LAYER_CHOICES = ("all", "coarse", "middle", "fine", "coarse+middle", "middle+fine")
 
@@ -82,7 +82,7 @@ class Latent:
 
 @torch.no_grad()
 def seed_latents(G: Generator, model: str, seeds: list[int], psi: float) -> list[Latent]:
-    z = torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in seeds])).to(G.device)
+    z = z_batch(seeds, G.z_dim, G.device)
     ws = G.mapping(z, None)
     ws = G.mapping.truncate(ws, psi) if psi != 1 else ws
     return [Latent(w[None].cpu().numpy(), model, f"seed {s}") for s, w in zip(seeds, ws, strict=True)]

@@ -9,7 +9,7 @@ import torch
 
 from .generator import Generator
 from .imaging import to_uint8
-from .seeds import class_label, input_transform, z_from_seed
+from .seeds import class_label, input_transform, z_batch
 
 ProgressCallback = Callable[[int, int], None]  # (done, total)
 
@@ -38,7 +38,7 @@ def generate_from_seeds(
     images: list[np.ndarray] = []
     for start in range(0, len(seeds), batch_size):
         chunk = seeds[start : start + batch_size]
-        z = torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in chunk])).to(device)
+        z = z_batch(chunk, G.z_dim, device)
         c = class_label(G.c_dim, class_idx, len(chunk)).to(device)
         img = G(z, c, truncation_psi, truncation_cutoff, noise_mode=noise_mode, transform=transform)
         images.extend(to_uint8(img))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -34,6 +35,11 @@ def parse_seeds(text: str) -> list[int]:
 def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
     """[1, z_dim] float64, exactly `np.random.RandomState(seed).randn(1, z_dim)` as gen_images.py."""
     return np.random.RandomState(seed).randn(1, z_dim)
+
+
+def z_batch(seeds: Sequence[int], z_dim: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """z [len(seeds), z_dim] (float64, as gen_images.py draws it) for a batch of seeds."""
+    return torch.from_numpy(np.concatenate([z_from_seed(s, z_dim) for s in seeds])).to(device)
 
 
 def class_label(c_dim: int, class_idx: int | None, batch: int = 1) -> torch.Tensor:

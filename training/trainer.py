@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
 from stylegan_core.imaging import make_grid, to_pil, to_uint8
-from stylegan_core.seeds import z_from_seed
+from stylegan_core.seeds import z_batch
 
 from .augment import AdaptiveAugment
 from .dataset_tool import load_dataset_arrays
@@ -245,7 +245,7 @@ def _update_ema(G_ema: Generator, G: Generator, beta: float) -> None:
 
 @torch.no_grad()
 def sample_grid(G: Generator, n: int) -> np.ndarray:
-    z = torch.from_numpy(np.concatenate([z_from_seed(s, G.z_dim) for s in range(n)])).to(G.device)
+    z = z_batch(range(n), G.z_dim, G.device)
     images = to_uint8(G(z, noise_mode="const"))
     return make_grid(list(images), cols=int(math.ceil(math.sqrt(n))))
 
