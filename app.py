@@ -6,11 +6,13 @@ Run `python app.py` (or `STUDIO_MODEL=demo python app.py` to force the bundled m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 import os
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -74,6 +76,22 @@ def friendly(fn):
     return call
 
 
+SCRATCH = Path(tempfile.gettempdir()) / "stylegan-studio"
+SCRATCH_MAX_AGE_S = 3600
+
+
+def _scratch_file(name: str) -> Path:
+    """A fresh path for a file handed to a visitor; files older than an hour are removed on the way."""
+
+    SCRATCH.mkdir(exist_ok=True)
+    for old in SCRATCH.glob("*/*"):
+        if time.time() - old.stat().st_mtime > SCRATCH_MAX_AGE_S:
+            old.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                old.parent.rmdir()
+    return Path(tempfile.mkdtemp(dir=SCRATCH)) / name
+
+
 def _model_choices() -> list[str]:
     return [name for name, e in REGISTRY.items() if e.repo_id or e.bundled]
 
@@ -90,11 +108,12 @@ def generate_page(model: str, page: int, psi: float, noise_mode: str):
 
 
 @friendly
-def pick_from_gallery(latents: list, evt: gr.SelectData):
+@gpu
+def pick_from_gallery(model: str, latents: list, evt: gr.SelectData):
     if not latents:
         raise gr.Error("Generate a page of faces first.")
     latent = latents[evt.index]
-    return latent, f"In the editor: {latent.label}"
+    return latent, f"In the editor: {latent.label}", service.render(MODELS.get(model), latent)[0]
 
 
 @friendly
@@ -127,7 +146,7 @@ def run_projection(model: str, photo_path: str | None, face: str | None, preset:
             if preview is not None:
                 yield gr.update(), preview, None, None, gr.update()
             continue
-        npz = Path(tempfile.mkdtemp(prefix="studio-")) / "projected_w.npz"
+        npz = _scratch_file("projected_w.npz")
         np.savez(npz, w=latent.ws)
         yield aligned, preview, summary, str(npz), latent
 
@@ -221,7 +240,7 @@ def run_morph(model: str, keys: list, frames: int, fps: int):
     if len(keys) < 2:
         raise gr.Error("Add at least two faces to morph between.")
     G = MODELS.get(model)
-    path = Path(tempfile.mkdtemp(prefix="studio-")) / "morph.mp4"
+    path = _scratch_file("morph.mp4")
     return str(service.morph_video(G, keys, int(frames), int(fps), path))
 
 
@@ -230,7 +249,8 @@ def run_morph(model: str, keys: list, frames: int, fps: int):
 
 def build(default_model: str | None = None) -> gr.Blocks:
     default_model = default_model or default_model_name()
-    with gr.Blocks(title="StyleGAN Studio") as demo:
+    # delete_cache: Gradio's copies of visitors' uploads and our outputs go after an hour
+    with gr.Blocks(title="StyleGAN Studio", delete_cache=(SCRATCH_MAX_AGE_S, SCRATCH_MAX_AGE_S)) as demo:
         gr.Markdown("# StyleGAN Studio\nGenerate, project, edit, mix and morph StyleGAN faces.")
         with gr.Row():
             choices = _model_choices() + ([default_model] if default_model not in _model_choices() else [])
@@ -249,7 +269,12 @@ def build(default_model: str | None = None) -> gr.Blocks:
                     gr.Button("Next")  # fmt: skip
                 rand_btn = gr.Button("Random page")
             gallery = gr.Gallery(
-                label="Click a face to edit it", columns=4, height="auto", elem_id="gallery", format="png"
+                label="Click a face to edit it",
+                columns=4,
+                height="auto",
+                elem_id="gallery",
+                format="png",
+                allow_preview=False,
             )
             with gr.Row():
                 seed_box = gr.Number(value=0, precision=0, label="or edit seed", minimum=0)
@@ -265,7 +290,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 preset = gr.Radio(["fast", "classic"], value="fast", label="Preset")
                 space = gr.Radio(["w", "w+"], value="w+", label="Latent space")
                 steps = gr.Slider(10, 1000, value=PROJECTION_STEPS["fast"], step=10, label="Steps")
-            proj_btn = gr.Button("Project", variant="primary")
+            with gr.Row():
+                proj_btn = gr.Button("Project", variant="primary", scale=3)
+                stop_btn = gr.Button("Stop", variant="stop", scale=1)
             with gr.Row():
                 aligned = gr.Image(label="Aligned photo", interactive=False, format="png")
                 recon = gr.Image(label="Reconstruction", interactive=False, format="png")
@@ -312,7 +339,8 @@ def build(default_model: str | None = None) -> gr.Blocks:
         rand_btn.click(lambda: int(np.random.randint(0, 10_000)), None, page, api_visibility="private").then(
             generate_page, gen_inputs, gen_outputs, api_visibility="private"
         )
-        gallery.select(pick_from_gallery, page_latents, [current, picked], api_visibility="private")
+        gallery.select(pick_from_gallery, [model, page_latents], [current, picked, picked_image],
+                       api_visibility="private")  # fmt: skip
         seed_btn.click(pick_seed, [model, seed_box, psi], [current, picked, picked_image], api_name="pick_seed")
         model.change(lambda m: f"Active model: **{m}**", model, status, api_visibility="private").then(
             direction_labels, model, sliders, api_visibility="private"
@@ -321,8 +349,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
 
         photo.change(detect, photo, [boxes, face], api_name="detect")
         preset.change(lambda p: PROJECTION_STEPS[p], preset, steps, api_visibility="private")
-        proj_btn.click(run_projection, [model, photo, face, preset, space, steps],
-                       [aligned, recon, metrics, latent_file, projected], api_name="project")  # fmt: skip
+        projecting = proj_btn.click(run_projection, [model, photo, face, preset, space, steps],
+                                    [aligned, recon, metrics, latent_file, projected], api_name="project")  # fmt: skip
+        stop_btn.click(None, None, None, cancels=[projecting], api_visibility="private")
         use_btn.click(use_projection, projected, [current, picked], api_name="use_projection")
 
         edit_inputs = [model, current, layers, *sliders]

@@ -91,10 +91,14 @@ def seed_latents(G: Generator, model: str, seeds: list[int], psi: float) -> list
 @torch.no_grad()
 def render(G: Generator, latents: list[Latent] | Latent, noise_mode: str = "const", size: int | None = None
            ) -> list[np.ndarray]:  # fmt: skip
-    """[H, W, C] uint8 per latent; `size` downsamples (for quick previews)."""
+    """[H, W, C] uint8 per latent; `size` gives a quick preview: synthesis stops at that resolution where the
+    architecture allows it (StyleGAN2 skip), else the full image is downsampled."""
     latents = [latents] if isinstance(latents, Latent) else latents
     ws = torch.cat([lat.tensor(G) for lat in latents])
-    img = G.synthesis(ws, noise_mode=noise_mode)
+    if size and size in getattr(G.synthesis, "early_exit_resolutions", ()):
+        img = G.synthesis(ws, noise_mode=noise_mode, max_resolution=size)
+    else:
+        img = G.synthesis(ws, noise_mode=noise_mode)
     if size and size < img.shape[-1]:
         img = torch.nn.functional.interpolate(img, size=(size, size), mode="area")
     return list(to_uint8(img))
@@ -175,7 +179,7 @@ def project_steps(
             outcome["error"] = exc
         events.put(None)
 
-    thread = threading.Thread(target=worker, daemon=True)
+    thread = threading.Thread(target=worker, daemon=True, name="studio-projection")
     thread.start()
     try:
         while (item := events.get()) is not None:

@@ -192,10 +192,21 @@ class SynthesisNetworkSG2(nn.Module):
             self.num_ws += block.num_conv + (block.num_torgb if is_last else 0)
             setattr(self, f"b{res}", block)
 
-    def forward(self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None) -> Tensor:
+    @property
+    def early_exit_resolutions(self) -> tuple[int, ...]:
+        """Resolutions `forward(max_resolution=...)` can stop at: every block's in the skip architecture,
+        whose image is the running sum of per-block ToRGB outputs (a cheap, slightly soft preview)."""
+        return tuple(self.block_resolutions) if self.config.architecture == "skip" else (self.img_resolution,)
+
+    def forward(self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None,
+                max_resolution: int | None = None) -> Tensor:  # fmt: skip
+        """ws [N, num_ws, w_dim] -> img [N, C, R, R], R = max_resolution (one of early_exit_resolutions) or full."""
         check_noise_mode(noise_mode)
         if transform is not None:
             raise ValueError("translate / rotate need a StyleGAN3 generator")
+        stop_at = max_resolution or self.img_resolution
+        if stop_at not in self.early_exit_resolutions:
+            raise ValueError(f"cannot stop at {stop_at} px; possible: {self.early_exit_resolutions}")
         ws = ws.to(torch.float32)
         x = img = None
         w_idx = 0
@@ -204,4 +215,6 @@ class SynthesisNetworkSG2(nn.Module):
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             w_idx += block.num_conv
             x, img = block(x, img, block_ws, noise_mode=noise_mode)
+            if res == stop_at:
+                break
         return img

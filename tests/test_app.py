@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -10,26 +9,15 @@ import pytest
 from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
+from browser import launched_app  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def url():
-    import app
-
-    demo = app.build("demo")
-    demo.queue(default_concurrency_limit=4)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=False)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with launched_app("demo") as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
@@ -92,17 +80,74 @@ def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_
 
 
 def test_concurrent_visitors_get_their_own_faces(url):
-    def visitor(seed: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """4 visitors x 10 mixed requests at once: every result belongs to the visitor who asked for it."""
+
+    def visitor(seed: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray]:
         c = Client(url, verbose=False)
         _, picked = c.predict("demo", seed, 0.7, api_name="/pick_seed")
-        results = [c.predict("demo", "all", *([0.0] * 6), api_name="/edit") for _ in range(3)]
-        return seed, _image(picked), _image(results[-1])
+        edits = []
+        for i in range(3):
+            edits.append(_image(c.predict("demo", "all", *([0.0] * 6), api_name="/edit")))
+            c.predict("demo", i, 0.7, "const", api_name="/generate")  # someone browsing between edits
+        c.predict(api_name="/set_a")
+        c.predict(api_name="/set_b")
+        mixed, _ = c.predict("demo", ["coarse", "middle", "fine"], api_name="/mix")
+        moved = c.predict("demo", "all", 2.0, *([0.0] * 5), api_name="/preview")
+        return _image(picked), edits, _image(mixed), _image(moved)
 
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(visitor, [11, 22, 33, 44]))
-    for _seed, picked, edited in outcomes:
-        assert np.array_equal(picked, edited)  # each session edits its own face, not someone else's
-    assert len({o[1].tobytes() for o in outcomes}) == 4
+    for picked, edits, mixed, moved in outcomes:
+        assert all(np.array_equal(picked, e) for e in edits)  # each session edits its own face
+        assert np.array_equal(picked, mixed)  # A and B are both this visitor's face
+        assert np.abs(moved.astype(int) - picked.astype(int)).mean() > 1
+    assert len({o[0].tobytes() for o in outcomes}) == 4
+
+
+def _projection_threads() -> int:
+    import threading
+
+    return sum(t.name == "studio-projection" for t in threading.enumerate())
+
+
+def test_cancelled_projection_stops_working(url, photos):
+    """Stop (or a visitor leaving) ends the optimisation itself, not just the page's view of it."""
+    import time
+
+    c = Client(url, verbose=False)
+    job = c.submit("demo", handle_file(str(photos / "obama.jpg")), None, "classic", "w+", 1000, api_name="/project")
+    deadline = time.time() + 60
+    while _projection_threads() == 0 and time.time() < deadline:
+        time.sleep(0.2)
+    assert _projection_threads() == 1
+    job.cancel()
+    deadline = time.time() + 30
+    while _projection_threads() and time.time() < deadline:
+        time.sleep(0.2)
+    assert _projection_threads() == 0
+    gallery, _ = c.predict("demo", 0, 0.7, "const", api_name="/generate")  # the session goes on
+    assert len(gallery) == 8
+
+
+def _rss_mb() -> float:
+    from pathlib import Path
+
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip("no /proc/self/status on this system")
+
+
+def test_memory_does_not_grow_across_projections(url, photos):
+    c = Client(url, verbose=False)
+    photo = handle_file(str(photos / "obama.jpg"))
+    for _ in range(3):  # warm up: model, LPIPS network, allocator pools
+        c.predict("demo", photo, None, "fast", "w+", 20, api_name="/project")
+    before = _rss_mb()
+    for _ in range(8):
+        c.predict("demo", photo, None, "fast", "w+", 20, api_name="/project")
+    growth = _rss_mb() - before
+    assert growth < 40, f"resident memory grew {growth:.0f} MB over 8 projections"
 
 
 def test_stylegan1_model_through_the_app(url, reference):

@@ -128,3 +128,24 @@ def test_truncation_and_noise_modes():
         assert not torch.equal(G.synthesis(full, noise_mode="none"), const1)
         with pytest.raises(ValueError, match="noise_mode"):
             G.synthesis(full, noise_mode="loud")
+
+
+def test_skip_synthesis_stops_early_for_previews():
+    torch.manual_seed(0)
+    G = Generator(_sg2()).eval()
+    ws = G.mapping(torch.randn(2, 16), None)
+    with torch.no_grad():
+        full = G.synthesis(ws)
+        assert torch.equal(G.synthesis(ws, max_resolution=32), full)
+        seen = []  # the running ToRGB sum the full forward pass had after the 16 px block
+        hook = G.synthesis.b16.register_forward_hook(lambda _m, _i, out: seen.append(out[1].clone()))
+        G.synthesis(ws)
+        hook.remove()
+        partial = G.synthesis(ws, max_resolution=16)
+        assert partial.shape == (2, 3, 16, 16) and torch.equal(partial, seen[0])
+    with pytest.raises(ValueError, match="cannot stop at 12"):
+        G.synthesis(ws, max_resolution=12)
+    resnet = Generator(_sg2(architecture="resnet"))
+    assert resnet.synthesis.early_exit_resolutions == (32,)
+    with pytest.raises(ValueError, match="cannot stop at 16"):
+        resnet.synthesis(ws, max_resolution=16)
