@@ -122,12 +122,17 @@ class LPIPS(nn.Module):
             conv_idx += 1
         return taps
 
-    def forward(self, x: Tensor, y: Tensor, *, spatial: bool = False, per_layer: bool = False) -> Tensor:
-        fx, fy = self.features(x), self.features(y)
+    def unit_features(self, x: Tensor) -> list[Tensor]:
+        """The tapped features, each scaled to unit length over channels (in float32): what distances compare.
+        Pass them as `y` to compare many images with one fixed target without recomputing it."""
+        return [_unit(f.float()) for f in self.features(x)]
+
+    def forward(self, x: Tensor, y: Tensor | list[Tensor], *, spatial: bool = False, per_layer: bool = False
+                ) -> Tensor:  # fmt: skip
+        """x [N, 3, H, W]; y: images like x, or `unit_features` of them (a batch of N or of 1)."""
+        fx, fy = self.unit_features(x), (y if isinstance(y, list) else self.unit_features(y))
         layers = []
         for lin, a, b in zip(self.lins, fx, fy, strict=True):
-            a = a / (a.square().sum(dim=1, keepdim=True).sqrt() + 1e-10)
-            b = b / (b.square().sum(dim=1, keepdim=True).sqrt() + 1e-10)
             d = lin((a - b).square())  # [N, 1, h, w]
             if spatial:
                 layers.append(F.interpolate(d, size=x.shape[-2:], mode="bilinear", align_corners=False))
@@ -137,6 +142,10 @@ class LPIPS(nn.Module):
             return torch.cat(layers, dim=1).flatten(1) if not spatial else torch.cat(layers, dim=1)
         total = torch.stack(layers).sum(dim=0)
         return total if spatial else total.flatten()
+
+
+def _unit(f: Tensor) -> Tensor:
+    return f / (f.square().sum(dim=1, keepdim=True).sqrt() + 1e-10)
 
 
 # --- trunk weights ------------------------------------------------------------------------------------------

@@ -4,16 +4,21 @@
 the first 75%, noise maps optimised and regularised with weight 1e5, w statistics from 10k samples).
 `fast` is designed for CPUs: start from the best of a few hundred sampled latents instead of the mean,
 measure the loss at half resolution for the first steps, optimise W first and then W+, keep the noise
-maps fixed (so later edits render with the same noise), and stop after 100 steps.
+maps fixed (so later edits render with the same noise), compute in bfloat16 where the hardware does it
+natively, and stop after 100 steps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,12 +50,14 @@ class ProjectionPreset:
     low_res_fraction: float = 0.0  # share of the steps measured at half resolution
     w_then_wplus: float = 0.0  # share of the steps optimised in W before switching to W+
     mse_weight: float = 0.0
+    reduced_precision: bool = False  # bfloat16 autocast where the hardware computes it natively (~1.7x faster)
 
 
 PRESETS = {
     "classic": ProjectionPreset(steps=1000),
     "fast": ProjectionPreset(steps=100, space="w+", lr=0.05, initial_noise_factor=0.02, optimize_noise=False,
-                             w_avg_samples=2000, init_candidates=256, low_res_fraction=0.4, w_then_wplus=0.3),
+                             w_avg_samples=2000, init_candidates=256, low_res_fraction=0.4, w_then_wplus=0.3,
+                             reduced_precision=True),
 }  # fmt: skip
 
 
@@ -77,6 +84,25 @@ def target_tensor(target: Image.Image | np.ndarray, resolution: int) -> Tensor:
                     (img.height + side) // 2))  # fmt: skip
     img = img.resize((resolution, resolution), Image.Resampling.LANCZOS)
     return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def _reduced_precision(device: torch.device) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast on CUDA and on CPUs with native bfloat16 (AVX512-BF16 / AMX); elsewhere a no-op,
+    since emulated bfloat16 is slower than float32."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and torch.backends.mkldnn.is_available() and _cpu_has_native_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+@functools.cache
+def _cpu_has_native_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags for f in ("avx512_bf16", "amx_bf16"))
 
 
 def _to_loss_res(img: Tensor, half: bool) -> Tensor:
@@ -119,11 +145,11 @@ def _best_start(G: Generator, lpips: LPIPS, target: Tensor, candidates: Tensor) 
     """The sampled w whose (truncated towards the mean) image is closest to the target at low resolution."""
     w_avg = G.mapping.w_avg[None]
     candidates = w_avg.lerp(candidates, 0.7)  # truncated starts are safer: fewer artefacts to undo
-    t = _to_loss_res(target, half=True)
+    t = lpips.unit_features(_to_loss_res(target, half=True))
     best, best_d = None, math.inf
     for chunk in candidates.split(32):
         imgs = G.synthesis(chunk[:, None].expand(-1, G.num_ws, -1), noise_mode="const")
-        d = lpips(_to_loss_res(imgs, half=True), t.expand(len(chunk), -1, -1, -1))
+        d = lpips(_to_loss_res(imgs, half=True), t)
         i = int(d.argmin())
         if d[i] < best_d:
             best, best_d = chunk[i : i + 1], float(d[i])
@@ -169,7 +195,9 @@ def project(
             buf.requires_grad_(True)
     params = [w_opt] + (noises if cfg.optimize_noise else [])
     opt = torch.optim.Adam(params, betas=(0.9, 0.999), lr=cfg.lr)
-    target_full, target_half = _to_loss_res(t, False), _to_loss_res(t, True)
+    with torch.no_grad():  # the target's LPIPS features, computed once
+        target_full, target_half = (lpips.unit_features(_to_loss_res(t, half)) for half in (False, True))
+    precision = _reduced_precision(device) if cfg.reduced_precision else nullcontext()
     result = ProjectionResult(ws=torch.empty(0), image=np.empty(0), target=to_uint8(t)[0], lpips=0.0, psnr=0.0)
     for step in range(cfg.steps):
         if should_stop is not None and should_stop():
@@ -186,9 +214,10 @@ def project(
             group["lr"] = cfg.lr * lr_ramp
         ws = w_opt + torch.randn_like(w_opt) * w_noise_scale
         ws = ws if per_layer else ws[:, None].expand(-1, G.num_ws, -1)
-        synth = G.synthesis(ws, noise_mode="const")
         half = frac < cfg.low_res_fraction
-        loss = lpips(_to_loss_res(synth, half), target_half if half else target_full).sum()
+        with precision:
+            synth = G.synthesis(ws, noise_mode="const").float()
+            loss = lpips(_to_loss_res(synth, half), target_half if half else target_full).sum()
         result.lpips_history.append(loss.item())
         if cfg.mse_weight:
             loss = loss + cfg.mse_weight * F.mse_loss(synth, t)

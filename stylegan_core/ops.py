@@ -244,12 +244,14 @@ def modulated_conv2d(
     x: [N, I, H, W]; weight: [O, I, k, k]; styles: [N, I] -> [N, O, H*up, W*up].
     `fused` folds each sample's styles into its own weights (one grouped convolution); otherwise
     the activations are scaled before and after one shared convolution. Both give the official
-    result to float rounding; the default picks the faster one for the batch size.
+    result to float rounding; the default picks the faster one: fused for a single sample, except
+    when the styles need gradients (projection), where backpropagating into per-sample weights
+    would cost a second convolution.
     """
     N = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
     if fused is None:
-        fused = N == 1
+        fused = N == 1 and not (torch.is_grad_enabled() and styles.requires_grad)
     dcoefs = None
     if demodulate:
         # sum_{i,k} (w[o,i,k] * s[n,i])^2 == (s^2) @ (sum_k w^2)^T: no [N, O, I, k, k] temporary.
