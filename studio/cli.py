@@ -174,8 +174,12 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import os
+
     from training.trainer import TrainOptions, train
 
+    if args.fid_weights:  # read by every training process
+        os.environ["STUDIO_FID_WEIGHTS"] = str(Path(args.fid_weights).resolve())
     opts = TrainOptions(
         data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, mirror=args.mirror, aug=args.aug,
@@ -184,6 +188,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     )  # fmt: skip
     run = train(opts)
     print(f"done: snapshots, samples and log.jsonl in {run}")
+    return 0
+
+
+def cmd_fid(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from training.dataset_tool import load_dataset_arrays
+    from training.fid import fid, load_inception
+    from training.trainer import generated_images
+
+    G = _load(args.network, device=args.device)
+    images, _, _ = load_dataset_arrays(args.data)
+    n = min(len(images), args.images)
+    reals = torch.from_numpy(images[np.random.default_rng(0).permutation(len(images))[:n]])
+    value = fid(load_inception(args.fid_weights, device=str(G.device)), reals, generated_images(G, n))
+    print(f"FID ({n} real vs {n} generated images): {value:.2f}")
     return 0
 
 
@@ -450,10 +471,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--mirror", action="store_true", help="random x-flips of the dataset")
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
     t.add_argument("--pl-weight", type=float, default=2.0, help="path-length regularisation (0 = off)")
-    t.add_argument("--metrics", default="swd", help="comma list: swd, or none")
+    t.add_argument("--metrics", default="swd", help="comma list: swd (offline), fid (Inception from the Hub), none")
+    t.add_argument("--fid-weights", default=None, help="local FID Inception weights (pytorch-fid .pth / safetensors)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", default=None, help="run dir / snapshot (full state) or any generator checkpoint")
     t.set_defaults(func=cmd_train)
+
+    f = sub.add_parser("fid", help="Frechet Inception distance of a generator against a dataset")
+    f.add_argument("--network", required=True)
+    f.add_argument("--data", required=True, help="dataset .zip or folder")
+    f.add_argument("--images", type=int, default=5000, help="real and generated images compared")
+    f.add_argument("--fid-weights", default=None, help="local Inception weights; else the Hub")
+    f.add_argument("--device", default="cpu")
+    f.set_defaults(func=cmd_fid)
 
     sc = sub.add_parser("scorer", help="train the portrait attribute scorer on a `studio portraits` dataset")
     sc.add_argument("--data", required=True)
@@ -515,9 +545,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the input's fault: printed as one line, never as a traceback."""
+    from training.fid import FIDUnavailableError
     from training.trainer import TrainingError
 
-    return (CheckpointError, ValueError, OSError, TrainingError)
+    return (CheckpointError, ValueError, OSError, TrainingError, FIDUnavailableError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

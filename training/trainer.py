@@ -250,19 +250,29 @@ def sample_grid(G: Generator, n: int) -> np.ndarray:
     return make_grid(list(images), cols=int(math.ceil(math.sqrt(n))))
 
 
-def _run_metrics(names: list[str], G: Generator, reals: torch.Tensor) -> dict[str, float]:
-    out: dict[str, float] = {}
+def generated_images(G: Generator, n: int) -> torch.Tensor:  # -> uint8 [n, C, H, W]
+    with torch.no_grad():
+        batches = [to_uint8(G(torch.randn(64, G.z_dim, device=G.device))) for _ in range(math.ceil(n / 64))]
+    return torch.from_numpy(np.concatenate(batches)[:n]).permute(0, 3, 1, 2)
+
+
+def _run_metrics(names: list[str], G: Generator, reals: torch.Tensor, fid_images: int = 1000) -> dict[str, Any]:
+    """The requested metrics of G against the dataset's images (uint8 [N, C, H, W])."""
+    out: dict[str, Any] = {}
+    order = torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))
     if "swd" in names:
         from .metrics import swd
 
         n = min(len(reals), 1024)
-        idx = torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))[:n]
-        with torch.no_grad():
-            fakes = torch.cat([
-                torch.from_numpy(to_uint8(G(torch.randn(64, G.z_dim, device=G.device)))).permute(0, 3, 1, 2)
-                for _ in range(math.ceil(n / 64))
-            ])[:n]  # fmt: skip
-        out.update(swd(reals[idx], fakes))
+        out.update(swd(reals[order[:n]], generated_images(G, n)))
+    if "fid" in names:
+        from .fid import FIDUnavailableError, fid, load_inception
+
+        n = min(len(reals), fid_images)
+        try:
+            out[f"fid{n}"] = fid(load_inception(device=str(G.device)), reals[order[:n]], generated_images(G, n))
+        except FIDUnavailableError as exc:
+            out["fid_skipped"] = str(exc)
     return out
 
 
@@ -384,9 +394,10 @@ def train(opts: TrainOptions) -> Path:
     """Train (or resume) and return the run directory."""
     if opts.aug not in ("ada", "noaug"):
         raise TrainingError(f"--aug must be 'ada' or 'noaug', got {opts.aug!r}")
-    unknown = [m for m in opts.metrics if m not in ("swd",)]
+    unknown = [m for m in opts.metrics if m not in ("swd", "fid")]
     if unknown:
-        raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network)")
+        raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
+                            "fid (Inception weights from the Hub or --fid-weights)")  # fmt: skip
     load_dataset_arrays(opts.data)  # fail early, in the parent, on a bad dataset
     launch(train_process, opts, opts.gpus)
     return Path(opts.outdir)
