@@ -37,9 +37,11 @@ except ImportError:
 log = logging.getLogger("studio.app")
 DEVICE = os.environ.get("STUDIO_DEVICE", "cuda" if __import__("torch").cuda.is_available() else "cpu")
 MODELS = service.ModelCache(size=2, device=DEVICE)
-SLIDERS = 6  # direction slider slots; labelled after the active model's directions
+SLIDERS = 8  # direction slider slots; labelled after the active model's directions
 PER_PAGE = 8
 PROJECTION_STEPS = {"fast": 100, "classic": 1000}
+FACE_PX = 320  # faces are shown at least this tall, whatever the model's resolution
+CSS = ".face img { width: 100%; height: 100%; object-fit: contain; }"
 
 
 def _as_message(exc: Exception, where: str) -> gr.Error:
@@ -280,7 +282,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 seed_box = gr.Number(value=0, precision=0, label="or edit seed", minimum=0)
                 seed_btn = gr.Button("Seed -> editor")
             picked = gr.Markdown()
-            picked_image = gr.Image(label="Face in the editor", interactive=False, format="png", height=160)
+            picked_image = gr.Image(
+                label="Face in the editor", interactive=False, format="png", height=200, elem_classes="face"
+            )
         with gr.Tab("Project"):
             with gr.Row():
                 photo = gr.Image(type="filepath", label="Photo (upload or webcam)", sources=["upload", "webcam"])
@@ -294,8 +298,12 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 proj_btn = gr.Button("Project", variant="primary", scale=3)
                 stop_btn = gr.Button("Stop", variant="stop", scale=1)
             with gr.Row():
-                aligned = gr.Image(label="Aligned photo", interactive=False, format="png")
-                recon = gr.Image(label="Reconstruction", interactive=False, format="png")
+                aligned = gr.Image(
+                    label="Aligned photo", interactive=False, format="png", height=FACE_PX, elem_classes="face"
+                )
+                recon = gr.Image(
+                    label="Reconstruction", interactive=False, format="png", height=FACE_PX, elem_classes="face"
+                )
             metrics = gr.JSON(label="Result")
             latent_file = gr.File(label="projected_w.npz")
             projected = gr.State(None)
@@ -306,7 +314,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
                        for i in range(SLIDERS)]  # fmt: skip
             with gr.Row():
                 reset_btn = gr.Button("Reset")
-            edited = gr.Image(label="Edited face", interactive=False, format="png")
+            edited = gr.Image(label="Edited face", interactive=False, format="png", height=FACE_PX, elem_classes="face")
         with gr.Tab("Mix"):
             with gr.Row():
                 set_a, set_b = gr.Button("Editor face -> A"), gr.Button("Editor face -> B")
@@ -315,8 +323,12 @@ def build(default_model: str | None = None) -> gr.Blocks:
             presets = gr.CheckboxGroup(["coarse", "middle", "fine"], value=["fine"], label="Styles taken from B")
             mix_btn = gr.Button("Mix", variant="primary")
             with gr.Row():
-                mixed = gr.Image(label="A with B's styles", interactive=False, format="png")
-                strip = gr.Image(label="A | B | mix", interactive=False, format="png")
+                mixed = gr.Image(
+                    label="A with B's styles", interactive=False, format="png", height=FACE_PX, elem_classes="face"
+                )
+                strip = gr.Image(
+                    label="A | B | mix", interactive=False, format="png", height=FACE_PX, elem_classes="face"
+                )
         with gr.Tab("Morph"):
             keys = gr.State([])
             add_btn = gr.Button("Add the editor face")
@@ -385,7 +397,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO)
     demo = build()
     demo.queue(default_concurrency_limit=2, max_size=32)
-    demo.launch(max_file_size="15mb", show_error=False, server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"))
+    demo.launch(
+        max_file_size="15mb", show_error=False, css=CSS, server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
+    )
 
 
 if __name__ == "__main__":

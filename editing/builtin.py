@@ -58,9 +58,22 @@ def _e4e_ffhq() -> dict[str, Direction]:
     return out
 
 
+# The demo model's directions, in the order the app shows them.
+DEMO_ATTRIBUTES = ("smile", "mouth_open", "yaw", "pitch", "glasses", "lighting", "skin_tone", "face_width")
+
+
+def _demo_portraits() -> dict[str, Direction]:
+    """Supervised directions of the bundled demo model: linear boundaries in its W found from the portrait
+    scorer's readings of generated samples (`studio directions discover --network demo --method supervised`)."""
+    folder = ASSETS / "demo_portraits"
+    found = {p.stem: Direction.load(p) for p in folder.glob("*.safetensors")}
+    return {name: found[name] for name in sorted(found, key=lambda n: (DEMO_ATTRIBUTES + (n,)).index(n))}
+
+
 BUILTIN_SETS: dict[str, Callable[[], dict[str, Direction]]] = {
     "interfacegan-sg1-ffhq": _interfacegan_sg1_ffhq,
     "e4e-ffhq": _e4e_ffhq,
+    "demo-portraits": _demo_portraits,
 }
 
 

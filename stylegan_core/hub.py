@@ -82,7 +82,7 @@ REGISTRY: dict[str, ModelEntry] = {
         ModelEntry("human", "StyleGAN-Human v2, full-body people", 1024,
                    "public-data/StyleGAN-Human", "models/stylegan_human_v2_1024.pkl", "nvidia-pickle"),
         ModelEntry("demo", "Small demo generator bundled with StyleGAN Studio (works offline)", 64,
-                   None, "demo", "native", bundled=True),
+                   None, "demo", "native", bundled=True, directions="demo-portraits"),
         *[ModelEntry(f"stylegan1-{name}", f"StyleGAN (v1), {what} (official TF pickle; bring your own file)", res,
                      None, f"karras2019stylegan-{name}-{res}x{h}.pkl", "tf-pickle",
                      directions="interfacegan-sg1-ffhq" if name == "ffhq" else None,

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 # Flags for a closed network: without the background-networking ones Chromium keeps dialling out at start-up.
 CHROMIUM_ARGS = [
@@ -45,7 +46,9 @@ def launched_app(model: str = "demo") -> Iterator[str]:
     demo = app.build(model)
     demo.queue(default_concurrency_limit=4)
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=False)
+    demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=False, css=app.CSS
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -66,3 +69,86 @@ def browser_page(width: int = 1280, height: int = 900):
             yield browser.new_page(viewport={"width": width, "height": height})
         finally:
             browser.close()
+
+
+def _tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(500)
+
+
+def _click(page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Path]:
+    """Drive every tab as a visitor would and save one screenshot per tab (the README's pictures)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    shots = []
+
+    def shoot(name: str) -> None:
+        page.wait_for_timeout(800)
+        shots.append(outdir / f"{name}.png")
+        page.screenshot(path=str(shots[-1]), full_page=True)
+
+    with launched_app(model) as url, browser_page(1280, 900) as page:
+        page.goto(url)
+        page.get_by_text(f"Active model: {model}").wait_for(timeout=60_000)
+        _click(page, "Generate")
+        page.locator("#gallery img").nth(7).wait_for(timeout=60_000)
+        page.locator("#gallery img").nth(2).click()
+        page.get_by_text("In the editor: seed 2").wait_for(timeout=30_000)
+        shoot("generate")
+
+        _tab(page, "Project")
+        page.locator("input[type=file]").first.set_input_files(str(photo))
+        page.get_by_label("Steps").first.fill("60")
+        page.get_by_label("Steps").first.press("Enter")
+        page.wait_for_timeout(3000)  # face detection
+        _click(page, "Project")
+        page.get_by_text("identity distance").wait_for(timeout=180_000)
+        shoot("project")
+        _click(page, "Edit this face")
+
+        _tab(page, "Edit")
+        numbers = page.locator("input[type=number]:visible")
+        numbers.nth(0).fill("2.5")
+        numbers.nth(0).press("Enter")
+        page.wait_for_timeout(2500)
+        shoot("edit")
+
+        _tab(page, "Mix")
+        _click(page, "Editor face -> A")
+        _tab(page, "Generate")
+        page.locator("#gallery img").nth(5).click()
+        page.get_by_text("In the editor: seed 5").wait_for(timeout=30_000)
+        _tab(page, "Mix")
+        _click(page, "Editor face -> B")
+        page.get_by_role("checkbox", name="middle").check()
+        _click(page, "Mix")
+        page.wait_for_timeout(3000)
+        shoot("mix")
+
+        _tab(page, "Morph")
+        _click(page, "Add the editor face")
+        _tab(page, "Generate")
+        page.locator("#gallery img").nth(6).click()
+        page.get_by_text("In the editor: seed 6").wait_for(timeout=30_000)
+        _tab(page, "Morph")
+        _click(page, "Add the editor face")
+        page.get_by_text("2 face(s)").wait_for(timeout=30_000)
+        _click(page, "Make the video")
+        page.locator("video").first.wait_for(timeout=120_000)
+        shoot("morph")
+    return shots
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Screenshots of every tab of the app, for the README.")
+    parser.add_argument("--photo", required=True, help="a photo with a face, for the Project tab")
+    parser.add_argument("--outdir", default="docs/screenshots")
+    parser.add_argument("--model", default="demo")
+    args = parser.parse_args()
+    for path in take_screenshots(Path(args.outdir), Path(args.photo), args.model):
+        print(path)

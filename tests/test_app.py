@@ -13,6 +13,8 @@ from browser import launched_app  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
+from app import SLIDERS  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def url():
@@ -44,8 +46,8 @@ def test_project_then_edit_mix_morph(url, photos):
     w = np.load(npz)["w"]
     assert w.ndim == 3 and w.shape[0] == 1
     c.predict(api_name="/use_projection")
-    zero = c.predict("demo", "all", *([0.0] * 6), api_name="/edit")
-    moved = c.predict("demo", "all", 3.0, *([0.0] * 5), api_name="/edit")
+    zero = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
+    moved = c.predict("demo", "all", 3.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")
     assert np.abs(_image(zero).astype(int) - _image(moved).astype(int)).mean() > 1
     c.predict(api_name="/set_a")
     c.predict("demo", 5, 0.7, api_name="/pick_seed")
@@ -72,7 +74,7 @@ def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_
     with pytest.raises(AppError):
         c.predict("demo", handle_file(str(junk)), None, "fast", "w+", 10, api_name="/project")
     with pytest.raises(AppError, match="Pick a face first"):
-        c.predict("demo", "all", *([1.0] * 6), api_name="/edit")
+        c.predict("demo", "all", *([1.0] * SLIDERS), api_name="/edit")
     with pytest.raises(AppError, match="at least two faces"):
         c.predict("demo", 8, 8, api_name="/morph")
     gallery, _ = c.predict("demo", 0, 0.7, "const", api_name="/generate")  # still fine afterwards
@@ -87,12 +89,12 @@ def test_concurrent_visitors_get_their_own_faces(url):
         _, picked = c.predict("demo", seed, 0.7, api_name="/pick_seed")
         edits = []
         for i in range(3):
-            edits.append(_image(c.predict("demo", "all", *([0.0] * 6), api_name="/edit")))
+            edits.append(_image(c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")))
             c.predict("demo", i, 0.7, "const", api_name="/generate")  # someone browsing between edits
         c.predict(api_name="/set_a")
         c.predict(api_name="/set_b")
         mixed, _ = c.predict("demo", ["coarse", "middle", "fine"], api_name="/mix")
-        moved = c.predict("demo", "all", 2.0, *([0.0] * 5), api_name="/preview")
+        moved = c.predict("demo", "all", 2.0, *([0.0] * (SLIDERS - 1)), api_name="/preview")
         return _image(picked), edits, _image(mixed), _image(moved)
 
     with ThreadPoolExecutor(4) as pool:
@@ -159,7 +161,7 @@ def test_stylegan1_model_through_the_app(url, reference):
     _, picked = c.predict(sg1, 42, 0.7, api_name="/pick_seed")
     expected = np.asarray(Image.open(reference / "stylegan1" / "seed42_psi0.7.png")).astype(int)
     assert np.abs(_image(picked).astype(int) - expected).max() <= 1  # the official image of seed 42
-    moved = c.predict(sg1, "all", 2.0, *([0.0] * 5), api_name="/edit")  # a SeFa direction of this model
+    moved = c.predict(sg1, "all", 2.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")  # a SeFa direction of this model
     assert np.abs(_image(moved).astype(int) - _image(picked).astype(int)).mean() > 1
     c.predict(api_name="/set_a")
     c.predict(sg1, 7, 0.7, api_name="/pick_seed")
