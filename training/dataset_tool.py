@@ -197,15 +197,17 @@ def render_portrait_dataset(
     return dest
 
 
-def load_dataset_arrays(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
-    """All images of a dataset zip / folder as uint8 [N, C, R, R], plus factors [N, F] and their names."""
+def load_dataset_arrays(path: str | Path, limit: int | None = None
+                        ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:  # fmt: skip
+    """All images (or the first `limit`: a quick check) of a dataset zip / folder as uint8 [N, C, R, R],
+    plus factors [N, F] and their names."""
     path = Path(path)
     known = _source_labels(path)
     images, factor_rows = [], []
     with ImageSource(path) as files:
         if not files.names:
             raise DatasetError(f"{path}: no images")
-        for name in files.names:
+        for name in files.names[:limit]:
             img = Image.open(files.read(name))
             arr = np.asarray(img.convert("RGB") if img.mode not in ("RGB", "L") else img)
             images.append((arr[..., None] if arr.ndim == 2 else arr).transpose(2, 0, 1))

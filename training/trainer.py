@@ -398,6 +398,6 @@ def train(opts: TrainOptions) -> Path:
     if unknown:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
                             "fid (Inception weights from the Hub or --fid-weights)")  # fmt: skip
-    load_dataset_arrays(opts.data)  # fail early, in the parent, on a bad dataset
+    load_dataset_arrays(opts.data, limit=256)  # fail early, in the parent, on a bad dataset (a quick look)
     launch(train_process, opts, opts.gpus)
     return Path(opts.outdir)
