@@ -222,10 +222,7 @@ def set_slot(latent, _which: str):
 def run_mix(model: str, a, b, presets: list[str]):
     if a is None or b is None:
         raise gr.Error("Set both face A and face B from the editor's current face.")
-    G = MODELS.get(model)
-    mixed = service.mix(G, a, b, presets)
-    images = service.render(G, [a, b, mixed])
-    return images[2], service.grid(images, cols=3)
+    return service.mix_images(MODELS.get(model), a, b, presets)
 
 
 @friendly

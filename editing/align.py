@@ -66,7 +66,7 @@ class AlignedFace:
         }
 
 
-def _model_file(name: str) -> Path:
+def dlib_model_file(name: str) -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the face-recognition-models package is not installed (pip install face-recognition-models)")
@@ -84,10 +84,10 @@ def _detector():
 
 
 @lru_cache(maxsize=1)
-def _predictor():
+def _landmark_predictor():
     import dlib
 
-    return dlib.shape_predictor(str(_model_file("shape_predictor_68_face_landmarks.dat")))
+    return dlib.shape_predictor(str(dlib_model_file("shape_predictor_68_face_landmarks.dat")))
 
 
 def detect_faces(img: Image.Image) -> list[FaceBox]:
@@ -101,10 +101,15 @@ def detect_faces(img: Image.Image) -> list[FaceBox]:
                     round(r.bottom() / scale), float(s)) for r, s in zip(rects, scores, strict=True)]  # fmt: skip
 
 
-def face_landmarks(img: Image.Image, box: FaceBox) -> np.ndarray:  # [68, 2] int
+def face_shape(rgb: np.ndarray, box: FaceBox):
+    """dlib's 68-point shape of the face in `box` of an [H, W, 3] uint8 image (for landmarks and descriptors)."""
     import dlib
 
-    shape = _predictor()(np.asarray(img.convert("RGB")), dlib.rectangle(box.left, box.top, box.right, box.bottom))
+    return _landmark_predictor()(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom))
+
+
+def face_landmarks(img: Image.Image, box: FaceBox) -> np.ndarray:  # [68, 2] int
+    shape = face_shape(np.asarray(img.convert("RGB")), box)
     return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.int64)
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from .align import FaceBox, _model_file, _predictor, detect_faces, largest_face
+from .align import FaceBox, detect_faces, dlib_model_file, face_shape, largest_face
 
 SAME_PERSON_THRESHOLD = 0.6
 
@@ -20,12 +20,10 @@ SAME_PERSON_THRESHOLD = 0.6
 def _recogniser():
     import dlib
 
-    return dlib.face_recognition_model_v1(str(_model_file("dlib_face_recognition_resnet_model_v1.dat")))
+    return dlib.face_recognition_model_v1(str(dlib_model_file("dlib_face_recognition_resnet_model_v1.dat")))
 
 
 def face_descriptor(img: Image.Image | np.ndarray) -> np.ndarray:  # [128]
-    import dlib
-
     pil = Image.fromarray(img) if isinstance(img, np.ndarray) else img.convert("RGB")
     if min(pil.size) < 150:  # the recogniser wants a face of ~150 px; small renders are upscaled
         scale = 150 / min(pil.size)
@@ -37,8 +35,7 @@ def face_descriptor(img: Image.Image | np.ndarray) -> np.ndarray:  # [128]
         w, h = pil.size
         box = FaceBox(round(0.22 * w), round(0.25 * h), round(0.78 * w), round(0.85 * h))
     arr = np.asarray(pil)
-    shape = _predictor()(arr, dlib.rectangle(box.left, box.top, box.right, box.bottom))
-    return np.asarray(_recogniser().compute_face_descriptor(arr, shape), dtype=np.float64)
+    return np.asarray(_recogniser().compute_face_descriptor(arr, face_shape(arr, box)), dtype=np.float64)
 
 
 def identity_distance(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:

@@ -129,6 +129,12 @@ def mix(G: Generator, a: Latent, b: Latent, presets: list[str]) -> Latent:
     return Latent(ws.cpu().numpy(), a.model, f"{a.label} + {'/'.join(presets) or 'no'} styles of {b.label}")
 
 
+def mix_images(G: Generator, a: Latent, b: Latent, presets: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The mix of A and B, and the strip A | B | mix, as [H, W, C] uint8."""
+    images = render(G, [a, b, mix(G, a, b, presets)])
+    return images[2], make_grid(images, cols=3)
+
+
 def morph_video(G: Generator, latents: list[Latent], frames: int, fps: int, path: Path) -> Path:
     from editing.interpolate import path_ws
     from editing.interpolate import render as render_frames
@@ -198,7 +204,3 @@ def project_steps(
     except Exception:  # no face found in a tiny or stylised render: report without it
         summary["identity distance (< 0.6 same person)"] = None
     yield r.steps, r.steps, r.image, Latent(r.ws.numpy(), model, "projected photo"), summary
-
-
-def grid(images: list[np.ndarray], cols: int) -> np.ndarray:
-    return make_grid(images, cols=cols)
