@@ -100,3 +100,13 @@ def test_awkward_photo_files(tmp_path):
 def _saved(img, path):
     img.save(path)
     return path
+
+
+def test_identity_distance_separates_people(photos):
+    from editing.identity import SAME_PERSON_THRESHOLD, identity_distance
+
+    obama, biden = (Image.open(photos / f"{name}.jpg") for name in ("obama", "biden"))
+    aligned = align_face(obama, size=256).image
+    assert identity_distance(aligned, aligned) == pytest.approx(0, abs=1e-6)
+    assert identity_distance(aligned, obama.convert("L").convert("RGB")) < SAME_PERSON_THRESHOLD
+    assert identity_distance(aligned, align_face(biden, size=256).image) > SAME_PERSON_THRESHOLD
