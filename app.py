@@ -40,6 +40,7 @@ MODELS = service.ModelCache(size=2, device=DEVICE)
 SLIDERS = 8  # direction slider slots; labelled after the active model's directions
 PER_PAGE = 8
 PROJECTION_STEPS = {"fast": 100, "classic": 1000}
+THUMBNAIL_PX = 256  # gallery pages of bigger models stop their synthesis here; a picked face renders in full
 FACE_PX = 320  # faces are shown at least this tall, whatever the model's resolution
 CSS = ".face img { width: 100%; height: 100%; object-fit: contain; }"
 
@@ -105,7 +106,7 @@ def _model_choices() -> list[str]:
 @gpu
 def generate_page(model: str, page: int, psi: float, noise_mode: str):
     G = MODELS.get(model)
-    items, latents = service.seed_page(G, model, int(page), PER_PAGE, psi, noise_mode)
+    items, latents = service.seed_page(G, model, int(page), PER_PAGE, psi, noise_mode, thumbnail=THUMBNAIL_PX)
     return items, latents, f"Seeds {int(page) * PER_PAGE}-{(int(page) + 1) * PER_PAGE - 1} of **{model}**"
 
 

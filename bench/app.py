@@ -1,8 +1,9 @@
 """Latency of the web app as a visitor sees it: the app is launched and driven through gradio_client.
 
 For the bundled demo model and for the FFHQ-sized StyleGAN2 architecture (config-f, 1024 px, random
-weights): a page of 8 seeds, an edit-slider preview (what runs while dragging) and a full-resolution edit
-(on release). Median of several requests each, after one warm-up.
+weights): a page of 8 seeds (thumbnails: synthesis stops at 256 px), picking a face (full resolution),
+an edit-slider preview (what runs while dragging: 256 px) and a full-resolution edit (on release).
+Median of several requests each, after one warm-up.
 
     python bench/app.py [--repeats 5]
 """
@@ -45,18 +46,18 @@ def main() -> None:
     port = _port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-    print(f"{'model':<22} {'seed page (8)':>14} {'edit preview':>13} {'edit full':>10}")
+    print(f"{'model':<22} {'seed page (8)':>14} {'pick a face':>12} {'edit preview':>13} {'edit full':>10}")
     for name, model in (("demo (64 px)", "demo"), ("config-f 1024 random", str(ffhq_like))):
         page = timed(lambda m=model: client.predict(m, 0, 0.7, "const", api_name="/generate"), args.repeats)
-        client.predict(model, 3, 0.7, api_name="/pick_seed")
+        pick = timed(lambda m=model: client.predict(m, 3, 0.7, api_name="/pick_seed"), args.repeats)
         strengths = iter(0.1 * (i % 30) for i in range(10_000))  # a new value each time, as while dragging
 
         def edit(endpoint: str, m: str = model, values=strengths) -> None:
-            client.predict(m, "all", next(values), *([0.0] * 5), api_name=endpoint)
+            client.predict(m, "all", next(values), *([0.0] * (app.SLIDERS - 1)), api_name=endpoint)
 
         preview = timed(lambda: edit("/preview"), args.repeats)
         full = timed(lambda: edit("/edit"), args.repeats)
-        print(f"{name:<22} {page:>13.2f}s {preview:>12.2f}s {full:>9.2f}s", flush=True)
+        print(f"{name:<22} {page:>13.2f}s {pick:>11.2f}s {preview:>12.2f}s {full:>9.2f}s", flush=True)
     demo.close()
 
 

@@ -104,11 +104,12 @@ def render(G: Generator, latents: list[Latent] | Latent, noise_mode: str = "cons
     return list(to_uint8(img))
 
 
-def seed_page(G: Generator, model: str, page: int, per_page: int, psi: float, noise_mode: str = "const"
-              ) -> tuple[list[tuple[np.ndarray, str]], list[Latent]]:  # fmt: skip
+def seed_page(G: Generator, model: str, page: int, per_page: int, psi: float, noise_mode: str = "const",
+              thumbnail: int | None = None) -> tuple[list[tuple[np.ndarray, str]], list[Latent]]:  # fmt: skip
+    """One page of seeds: (image, caption) pairs and their latents; `thumbnail` caps the image size."""
     seeds = list(range(page * per_page, (page + 1) * per_page))
     latents = seed_latents(G, model, seeds, psi)
-    images = render(G, latents, noise_mode)
+    images = render(G, latents, noise_mode, size=thumbnail)
     return [(img, lat.label) for img, lat in zip(images, latents, strict=True)], latents
 
 
