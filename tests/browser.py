@@ -80,6 +80,12 @@ def _click(page, name: str) -> None:
     page.get_by_role("button", name=name, exact=True).click()
 
 
+def _pick_from_gallery(page, seed: int) -> None:
+    """Click a face of the first gallery page (where the index is the seed) and wait until it is in the editor."""
+    page.locator("#gallery img").nth(seed).click()
+    page.get_by_text(f"In the editor: seed {seed}").wait_for(timeout=30_000)
+
+
 def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Path]:
     """Drive every tab as a visitor would and save one screenshot per tab (the README's pictures)."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -95,8 +101,7 @@ def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Pat
         page.get_by_text(f"Active model: {model}").wait_for(timeout=60_000)
         _click(page, "Generate")
         page.locator("#gallery img").nth(7).wait_for(timeout=60_000)
-        page.locator("#gallery img").nth(2).click()
-        page.get_by_text("In the editor: seed 2").wait_for(timeout=30_000)
+        _pick_from_gallery(page, 2)
         shoot("generate")
 
         _tab(page, "Project")
@@ -119,8 +124,7 @@ def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Pat
         _tab(page, "Mix")
         _click(page, "Editor face -> A")
         _tab(page, "Generate")
-        page.locator("#gallery img").nth(5).click()
-        page.get_by_text("In the editor: seed 5").wait_for(timeout=30_000)
+        _pick_from_gallery(page, 5)
         _tab(page, "Mix")
         _click(page, "Editor face -> B")
         page.get_by_role("checkbox", name="middle").check()
@@ -131,8 +135,7 @@ def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Pat
         _tab(page, "Morph")
         _click(page, "Add the editor face")
         _tab(page, "Generate")
-        page.locator("#gallery img").nth(6).click()
-        page.get_by_text("In the editor: seed 6").wait_for(timeout=30_000)
+        _pick_from_gallery(page, 6)
         _tab(page, "Morph")
         _click(page, "Add the editor face")
         page.get_by_text("2 face(s)").wait_for(timeout=30_000)
