@@ -20,6 +20,7 @@ import gradio as gr
 import numpy as np
 
 from editing.align import align_face, detect_faces, largest_face
+from editing.identity import SAME_PERSON_THRESHOLD
 from studio import service
 from stylegan_core.hub import REGISTRY, default_model_name
 from stylegan_core.imaging import read_image
@@ -191,19 +192,25 @@ def _edited(model: str, latent, layers: str, values, preview: bool):
     names = list(directions)[:SLIDERS]
     edited = service.apply_edits(G, latent, directions, dict(zip(names, values, strict=False)), layers)
     size = min(G.img_resolution, 256) if preview else None
-    return service.render(G, edited, size=size)[0]
+    return edited, service.render(G, edited, size=size)[0]
 
 
 @friendly
 @gpu
 def edit_preview(model: str, latent, layers: str, *values):
-    return _edited(model, latent, layers, values, preview=True)
+    return _edited(model, latent, layers, values, preview=True)[1]
 
 
 @friendly
 @gpu
 def edit_full(model: str, latent, layers: str, *values):
-    return _edited(model, latent, layers, values, preview=False)
+    """The edited face at full resolution and, for a projected photo, how far it is from being that person."""
+    edited, image = _edited(model, latent, layers, values, preview=False)
+    distance = service.identity_to_photo(edited, image)
+    if distance is None:
+        return image, ""
+    verdict = "same person" if distance < SAME_PERSON_THRESHOLD else "no longer reads as the same person"
+    return image, f"Identity distance to your photo: **{distance:.3f}** ({verdict}; dlib's threshold 0.6)"
 
 
 @friendly
@@ -313,6 +320,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
             with gr.Row():
                 reset_btn = gr.Button("Reset")
             edited = gr.Image(label="Edited face", interactive=False, format="png", height=FACE_PX, elem_classes="face")
+            identity = gr.Markdown()
         with gr.Tab("Mix"):
             with gr.Row():
                 set_a, set_b = gr.Button("Editor face -> A"), gr.Button("Editor face -> B")
@@ -374,13 +382,13 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 show_progress="hidden",
                 api_visibility="private",
             )
-            s.release(edit_full, edit_inputs, edited, api_visibility="private")
-        layers.change(edit_full, edit_inputs, edited, api_visibility="private")
-        current.change(edit_full, edit_inputs, edited, api_visibility="private")
+            s.release(edit_full, edit_inputs, [edited, identity], api_visibility="private")
+        layers.change(edit_full, edit_inputs, [edited, identity], api_visibility="private")
+        current.change(edit_full, edit_inputs, [edited, identity], api_visibility="private")
         reset_btn.click(reset_sliders, None, sliders, api_visibility="private").then(
-            edit_full, edit_inputs, edited, api_visibility="private"
+            edit_full, edit_inputs, [edited, identity], api_visibility="private"
         )
-        gr.Button("Render", visible=False).click(edit_full, edit_inputs, edited, api_name="edit")
+        gr.Button("Render", visible=False).click(edit_full, edit_inputs, [edited, identity], api_name="edit")
         gr.Button("Preview", visible=False).click(edit_preview, edit_inputs, edited, api_name="preview")
 
         set_a.click(set_slot, [current, gr.State("A")], [face_a, a_label], api_name="set_a")

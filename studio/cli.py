@@ -102,6 +102,17 @@ def cmd_mix(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edit_reference(args: argparse.Namespace):
+    """The photo an edit is compared with: --reference, or the aligned target `studio project` left beside
+    the latent."""
+    from stylegan_core.imaging import read_image
+
+    path = Path(args.reference) if args.reference else (Path(args.w).parent / "target.png" if args.w else None)
+    if path is None or (not args.reference and not path.is_file()):
+        return None
+    return read_image(path)
+
+
 def cmd_edit(args: argparse.Namespace) -> int:
     from editing.builtin import resolve_direction
     from editing.edit import edit_strip, parse_layers, z_for_seeds
@@ -115,6 +126,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
         sources = [(Path(args.w).stem, {"ws": load_w(args.w, G.num_ws, G.w_dim).to(G.device)})]
     else:
         sources = [(f"seed{s:04d}", {"z": z_for_seeds(G, [s])}) for s in args.seeds]
+    reference = _edit_reference(args)
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     for stem, latent in tqdm(sources, desc=f"edit {direction.name}", unit="latent", disable=len(sources) < 2):
@@ -123,6 +135,12 @@ def cmd_edit(args: argparse.Namespace) -> int:
         for alpha, img in zip(args.alpha, images, strict=True):
             to_pil(img).save(outdir / f"{stem}-{direction.name}{alpha:+g}.png")
         to_pil(make_grid(images, cols=len(images))).save(outdir / f"{stem}-{direction.name}.png")
+        if reference is not None:
+            from editing.identity import identity_distance
+
+            distances = ", ".join(f"{a:+g}: {identity_distance(reference, img):.3f}"
+                                  for a, img in zip(args.alpha, images, strict=True))  # fmt: skip
+            print(f"identity distance to {args.reference or 'target.png'} (< 0.6 same person) at alpha {distances}")
     print(f"{direction.name} ({direction.space.upper()}, alphas {args.alpha}) -> {outdir}")
     return 0
 
@@ -422,6 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--absolute", action="store_true", help="InterFaceGAN: alpha is the distance to the boundary")
     e.add_argument("--trunc", type=float, default=1.0, help="truncation psi, applied after the edit (seeds only)")
     e.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
+    e.add_argument(
+        "--reference",
+        default=None,
+        help="aligned photo to report the identity distance to (default with --w: target.png beside it)",
+    )
     e.add_argument("--outdir", required=True)
     e.add_argument("--device", default="cpu")
     e.set_defaults(func=cmd_edit)

@@ -73,6 +73,7 @@ class Latent:
     ws: np.ndarray  # [1, num_ws, w_dim] float32
     model: str
     label: str
+    reference: np.ndarray | None = None  # [H, W, C] uint8: the aligned photo a projected face came from
 
     def tensor(self, G: Generator) -> torch.Tensor:
         if self.ws.shape[1:] != (G.num_ws, G.w_dim):
@@ -120,7 +121,7 @@ def apply_edits(G: Generator, latent: Latent, directions: dict[str, Direction], 
     for name, alpha in strengths.items():
         if alpha:
             ws = edit_ws(ws, directions[name], float(alpha), chosen)
-    return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)")
+    return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)", latent.reference)
 
 
 def mix(G: Generator, a: Latent, b: Latent, presets: list[str]) -> Latent:
@@ -128,6 +129,16 @@ def mix(G: Generator, a: Latent, b: Latent, presets: list[str]) -> Latent:
     layers = sorted({i for p in presets for i in layer_preset(G.num_ws, p)})
     ws = mix_ws(a.tensor(G), b.tensor(G), layers)
     return Latent(ws.cpu().numpy(), a.model, f"{a.label} + {'/'.join(presets) or 'no'} styles of {b.label}")
+
+
+def identity_to_photo(latent: Latent, image: np.ndarray) -> float | None:
+    """dlib's face-descriptor distance between a projected face's photo and an image of it (< 0.6: same
+    person); None for faces that did not come from a photo."""
+    if latent.reference is None:
+        return None
+    from editing.identity import identity_distance
+
+    return identity_distance(latent.reference, image)
 
 
 def mix_images(G: Generator, a: Latent, b: Latent, presets: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -204,4 +215,4 @@ def project_steps(
         summary["identity distance (< 0.6 same person)"] = round(identity_distance(r.target, r.image), 3)
     except Exception:  # no face found in a tiny or stylised render: report without it
         summary["identity distance (< 0.6 same person)"] = None
-    yield r.steps, r.steps, r.image, Latent(r.ws.numpy(), model, "projected photo"), summary
+    yield r.steps, r.steps, r.image, Latent(r.ws.numpy(), model, "projected photo", r.target), summary

@@ -46,8 +46,9 @@ def test_project_then_edit_mix_morph(url, photos):
     w = np.load(npz)["w"]
     assert w.ndim == 3 and w.shape[0] == 1
     c.predict(api_name="/use_projection")
-    zero = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
-    moved = c.predict("demo", "all", 3.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")
+    zero, identity = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
+    assert "Identity distance to your photo" in identity  # a projected face is checked against its photo
+    moved, _ = c.predict("demo", "all", 3.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")
     assert np.abs(_image(zero).astype(int) - _image(moved).astype(int)).mean() > 1
     c.predict(api_name="/set_a")
     c.predict("demo", 5, 0.7, api_name="/pick_seed")
@@ -89,7 +90,9 @@ def test_concurrent_visitors_get_their_own_faces(url):
         _, picked = c.predict("demo", seed, 0.7, api_name="/pick_seed")
         edits = []
         for i in range(3):
-            edits.append(_image(c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")))
+            image, identity = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
+            edits.append(_image(image))
+            assert identity == ""  # a seed has no photo to compare with
             c.predict("demo", i, 0.7, "const", api_name="/generate")  # someone browsing between edits
         c.predict(api_name="/set_a")
         c.predict(api_name="/set_b")
@@ -161,7 +164,7 @@ def test_stylegan1_model_through_the_app(url, reference):
     _, picked = c.predict(sg1, 42, 0.7, api_name="/pick_seed")
     expected = np.asarray(Image.open(reference / "stylegan1" / "seed42_psi0.7.png")).astype(int)
     assert np.abs(_image(picked).astype(int) - expected).max() <= 1  # the official image of seed 42
-    moved = c.predict(sg1, "all", 2.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")  # a SeFa direction of this model
+    moved, _ = c.predict(sg1, "all", 2.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")  # a SeFa direction of this model
     assert np.abs(_image(moved).astype(int) - _image(picked).astype(int)).mean() > 1
     c.predict(api_name="/set_a")
     c.predict(sg1, 7, 0.7, api_name="/pick_seed")

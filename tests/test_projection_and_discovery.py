@@ -87,7 +87,13 @@ def test_morph_and_variations(G, tmp_path):
     assert len(variations(G, keys[0], 3)) == 3
 
 
-def test_cli_align_project_interpolate(G, reference, tmp_path):
+def _sefa_file(network: str, tmp_path) -> str:
+    assert main(["directions", "discover", "--network", network, "--method", "sefa", "--k", "1",
+                 "--outdir", str(tmp_path / "dirs")]) == 0  # fmt: skip
+    return str(next((tmp_path / "dirs").glob("*.safetensors")))
+
+
+def test_cli_align_project_interpolate(G, reference, tmp_path, capsys):
     photos = reference.parent / "fixtures" / "photos"
     assert main(["align", str(photos / "obama.jpg"), str(photos / "dogs.jpg"), "--size", "64",
                  "--outdir", str(tmp_path / "al")]) == 0  # fmt: skip
@@ -102,6 +108,9 @@ def test_cli_align_project_interpolate(G, reference, tmp_path):
     assert {"lpips", "psnr", "identity_distance"} <= set(summary)
     assert load_w(tmp_path / "pr" / "projected_w.npz", G.num_ws, G.w_dim).shape == (1, G.num_ws, G.w_dim)
     assert Image.open(tmp_path / "pr" / "proj.gif").n_frames >= 2
+    assert main(["edit", "--network", pkl, "--w", str(tmp_path / "pr" / "projected_w.npz"), "--direction",
+                 _sefa_file(pkl, tmp_path), "--alpha=0,3", "--outdir", str(tmp_path / "ed")]) == 0  # fmt: skip
+    assert "identity distance to target.png (< 0.6 same person) at alpha +0: " in capsys.readouterr().out
     assert main(["project", "--target", str(photos / "dogs.jpg"), "--network", pkl, "--outdir",
                  str(tmp_path / "pr2")]) == 2  # fmt: skip
     out = tmp_path / "morph.mp4"
