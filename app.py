@@ -18,9 +18,11 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+import torch
 
 from editing.align import align_face, detect_faces, largest_face
 from editing.identity import SAME_PERSON_THRESHOLD
+from editing.latents import LatentError, load_w, save_w
 from studio import service
 from stylegan_core.hub import REGISTRY, default_model_name
 from stylegan_core.imaging import read_image
@@ -36,7 +38,7 @@ except ImportError:
 
 
 log = logging.getLogger("studio.app")
-DEVICE = os.environ.get("STUDIO_DEVICE", "cuda" if __import__("torch").cuda.is_available() else "cpu")
+DEVICE = os.environ.get("STUDIO_DEVICE", "cuda" if torch.cuda.is_available() else "cpu")
 MODELS = service.ModelCache(size=2, device=DEVICE)
 SLIDERS = 8  # direction slider slots; labelled after the active model's directions
 PER_PAGE = 8
@@ -150,8 +152,7 @@ def run_projection(model: str, photo_path: str | None, face: str | None, preset:
             if preview is not None:
                 yield gr.update(), preview, None, None, gr.update()
             continue
-        npz = _scratch_file("projected_w.npz")
-        np.savez(npz, w=latent.ws)
+        npz = save_w(_scratch_file("projected_w.npz"), torch.from_numpy(latent.ws))
         yield aligned, preview, summary, str(npz), latent
 
 
@@ -160,6 +161,20 @@ def run_projection(model: str, photo_path: str | None, face: str | None, preset:
 def pick_seed(model: str, seed: int, psi: float):
     G = MODELS.get(model)
     latent = service.seed_latents(G, model, [int(seed)], psi)[0]
+    return latent, f"In the editor: {latent.label}", service.render(G, latent)[0]
+
+
+@friendly
+def load_latent(model: str, path: str | None):
+    """A visitor's own latent file (`projected_w.npz` from here or from NVIDIA's projector) into the editor."""
+    if not path:
+        raise gr.Error("Choose a projected_w.npz file first.")
+    G = MODELS.get(model)
+    try:
+        ws = load_w(path, G.num_ws, G.w_dim)
+    except LatentError as exc:  # without the server-side path of the upload
+        raise gr.Error(str(exc).replace(f"{path}: ", "")) from None
+    latent = service.Latent(ws.numpy(), model, f"latent {Path(path).name}")
     return latent, f"In the editor: {latent.label}", service.render(G, latent)[0]
 
 
@@ -310,7 +325,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
                     label="Reconstruction", interactive=False, format="png", height=FACE_PX, elem_classes="face"
                 )
             metrics = gr.JSON(label="Result")
-            latent_file = gr.File(label="projected_w.npz")
+            with gr.Row():
+                latent_file = gr.File(label="projected_w.npz")
+                latent_upload = gr.File(label="or load a latent into the editor (.npz)", file_types=[".npz", ".npy"])
             projected = gr.State(None)
             use_btn = gr.Button("Edit this face")
         with gr.Tab("Edit"):
@@ -371,6 +388,8 @@ def build(default_model: str | None = None) -> gr.Blocks:
                                     [aligned, recon, metrics, latent_file, projected], api_name="project")  # fmt: skip
         stop_btn.click(None, None, None, cancels=[projecting], api_visibility="private")
         use_btn.click(use_projection, projected, [current, picked], api_name="use_projection")
+        latent_upload.upload(load_latent, [model, latent_upload], [current, picked, picked_image],
+                             api_name="load_latent")  # fmt: skip
 
         edit_inputs = [model, current, layers, *sliders]
         for s in sliders:

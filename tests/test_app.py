@@ -45,6 +45,8 @@ def test_project_then_edit_mix_morph(url, photos):
     assert summary["steps"] == 10 and 0 < summary["LPIPS"] < 1
     w = np.load(npz)["w"]
     assert w.ndim == 3 and w.shape[0] == 1
+    label, shown = c.predict("demo", handle_file(npz), api_name="/load_latent")  # the file round-trips
+    assert "projected_w.npz" in label and np.abs(_image(shown).astype(int) - _image(recon).astype(int)).mean() < 1
     c.predict(api_name="/use_projection")
     zero, identity = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
     assert "Identity distance to your photo" in identity  # a projected face is checked against its photo
@@ -76,6 +78,16 @@ def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_
         c.predict("demo", handle_file(str(junk)), None, "fast", "w+", 10, api_name="/project")
     with pytest.raises(AppError, match="Pick a face first"):
         c.predict("demo", "all", *([1.0] * SLIDERS), api_name="/edit")
+    wrong = tmp_path / "other_model_w.npz"
+    np.savez(wrong, w=np.zeros((1, 18, 512), np.float32))
+    with pytest.raises(AppError, match=r"^this latent is \[1, 18, 512\] .* made with another model"):
+        c.predict("demo", handle_file(str(wrong)), api_name="/load_latent")
+    junk_npz = tmp_path / "junk.npz"
+    junk_npz.write_bytes(b"not a zip")
+    with pytest.raises(AppError, match="not a latent file"):
+        c.predict("demo", handle_file(str(junk_npz)), api_name="/load_latent")
+    with pytest.raises(AppError, match="Invalid file type"):  # Gradio itself refuses other kinds of file
+        c.predict("demo", handle_file(str(junk)), api_name="/load_latent")
     with pytest.raises(AppError, match="at least two faces"):
         c.predict("demo", 8, 8, api_name="/morph")
     gallery, _ = c.predict("demo", 0, 0.7, "const", api_name="/generate")  # still fine afterwards
