@@ -136,7 +136,7 @@ def detect(photo_path: str | None):
 
 
 @friendly
-@gpu
+@gpu(duration=180)  # ZeroGPU: a classic 1000-step projection needs more than the default 60 s slot
 def run_projection(model: str, photo_path: str | None, face: str | None, preset: str, space: str, steps: int,
                    progress=gr.Progress()):  # noqa: B008  (Gradio injects progress through this default)  # fmt: skip
     if not photo_path:
