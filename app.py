@@ -118,8 +118,7 @@ def generate_page(model: str, page: int, psi: float, noise_mode: str):
 def pick_from_gallery(model: str, latents: list, evt: gr.SelectData):
     if not latents:
         raise gr.Error("Generate a page of faces first.")
-    latent = latents[evt.index]
-    return latent, f"In the editor: {latent.label}", service.render(MODELS.get(model), latent)[0]
+    return _into_editor(model, latents[evt.index])
 
 
 @friendly
@@ -159,9 +158,7 @@ def run_projection(model: str, photo_path: str | None, face: str | None, preset:
 @friendly
 @gpu
 def pick_seed(model: str, seed: int, psi: float):
-    G = MODELS.get(model)
-    latent = service.seed_latents(G, model, [int(seed)], psi)[0]
-    return latent, f"In the editor: {latent.label}", service.render(G, latent)[0]
+    return _into_editor(model, service.seed_latents(MODELS.get(model), model, [int(seed)], psi)[0])
 
 
 @friendly
@@ -174,15 +171,20 @@ def load_latent(model: str, path: str | None):
         ws = load_w(path, G.num_ws, G.w_dim)
     except LatentError as exc:  # without the server-side path of the upload
         raise gr.Error(str(exc).replace(f"{path}: ", "")) from None
-    latent = service.Latent(ws.numpy(), model, f"latent {Path(path).name}")
-    return latent, f"In the editor: {latent.label}", service.render(G, latent)[0]
+    return _into_editor(model, service.Latent(ws.numpy(), model, f"latent {Path(path).name}"))
 
 
 @friendly
-def use_projection(latent):
+@gpu
+def use_projection(model: str, latent):
     if latent is None:
         raise gr.Error("Project a photo first.")
-    return latent, "In the editor: your projected photo"
+    return _into_editor(model, latent)
+
+
+def _into_editor(model: str, latent: service.Latent):
+    """The editor's new face: its state, its label and its picture."""
+    return latent, f"In the editor: {latent.label}", service.render(MODELS.get(model), latent)[0]
 
 
 @friendly
@@ -387,7 +389,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
         projecting = proj_btn.click(run_projection, [model, photo, face, preset, space, steps],
                                     [aligned, recon, metrics, latent_file, projected], api_name="project")  # fmt: skip
         stop_btn.click(None, None, None, cancels=[projecting], api_visibility="private")
-        use_btn.click(use_projection, projected, [current, picked], api_name="use_projection")
+        use_btn.click(use_projection, [model, projected], [current, picked, picked_image], api_name="use_projection")
         latent_upload.upload(load_latent, [model, latent_upload], [current, picked, picked_image],
                              api_name="load_latent")  # fmt: skip
 

@@ -47,7 +47,7 @@ def test_project_then_edit_mix_morph(url, photos):
     assert w.ndim == 3 and w.shape[0] == 1
     label, shown = c.predict("demo", handle_file(npz), api_name="/load_latent")  # the file round-trips
     assert "projected_w.npz" in label and np.abs(_image(shown).astype(int) - _image(recon).astype(int)).mean() < 1
-    c.predict(api_name="/use_projection")
+    c.predict("demo", api_name="/use_projection")
     zero, identity = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
     assert "Identity distance to your photo" in identity  # a projected face is checked against its photo
     moved, _ = c.predict("demo", "all", 3.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")
