@@ -4,8 +4,8 @@
 - recognition: the attribute scorer on real renders vs generated samples: how confident it is on the
   categorical factors, and how close a re-render from its predicted factors comes to the input (LPIPS):
   if the samples are portraits the scorer can read, both figures match those of real renders;
-- edits: supervised directions found with the scorer (smile, yaw, glasses); how far a +2 std edit
-  moves the intended factor and, on average, the other continuous ones.
+- edits: the demo model's shipped supervised directions (or, for another network, ones found here with
+  the scorer); how far a +2 std edit moves the intended factor and, on average, the other continuous ones.
 
     python bench/demo_model.py [--network demo] [--scorer training/assets/portrait_scorer.safetensors]
 """
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from editing.builtin import builtin_directions  # noqa: E402
 from editing.directions import edit_ws  # noqa: E402
 from editing.discover import sample_ws, supervised  # noqa: E402
 from editing.lpips import LPIPS  # noqa: E402
@@ -70,8 +71,12 @@ def projection(G, vgg: LPIPS, k: int) -> dict[str, float]:
             "seconds_mean": float(a[:, 2].mean())}  # fmt: skip
 
 
-def edits(G, scorer: PortraitScorer, n: int) -> dict[str, dict[str, float]]:
-    found = supervised(G, scorer.scores, ["smile", "yaw", "glasses"], samples=1000)
+def edits(G, scorer: PortraitScorer, n: int, network: str) -> dict[str, dict[str, float]]:
+    """+2 std along each direction: the shipped set for the demo model, else ones found here with the scorer."""
+    if network == "demo":
+        found = list(builtin_directions("demo-portraits").values())
+    else:
+        found = supervised(G, scorer.scores, ["smile", "yaw", "glasses"], samples=1000)
     ws = G.mapping.w_avg.lerp(sample_ws(G, n, seed=7), 0.7)[:, None].expand(-1, G.num_ws, -1)
     out = {}
     with torch.no_grad():
@@ -96,7 +101,7 @@ def main() -> None:
     scorer = PortraitScorer.load(args.scorer)
     figures = {
         "recognition": recognition(G, scorer, LPIPS("alex"), args.samples),
-        "edits": edits(G, scorer, args.samples),
+        "edits": edits(G, scorer, args.samples, args.network),
     }
     print(json.dumps(figures, indent=1), flush=True)
     figures["projection_fast"] = projection(G, LPIPS("vgg"), args.projections)
