@@ -2,7 +2,7 @@
 
 `classic` follows NVIDIA's projector (W, 1000 Adam steps, lr 0.1 with ramps, latent noise fading over
 the first 75%, noise maps optimised and regularised with weight 1e5, w statistics from 10k samples).
-`fast` is designed for CPUs: start from the best of a few hundred sampled latents instead of the mean,
+`fast` is designed for CPUs: start from the best of 128 sampled latents instead of the mean,
 measure the loss at half resolution for the first steps, optimise W first and then W+, keep the noise
 maps fixed (so later edits render with the same noise), compute in bfloat16 where the hardware does it
 natively, and stop after 100 steps.
@@ -56,7 +56,7 @@ class ProjectionPreset:
 PRESETS = {
     "classic": ProjectionPreset(steps=1000),
     "fast": ProjectionPreset(steps=100, space="w+", lr=0.05, initial_noise_factor=0.02, optimize_noise=False,
-                             w_avg_samples=2000, init_candidates=256, low_res_fraction=0.4, w_then_wplus=0.3,
+                             w_avg_samples=2000, init_candidates=128, low_res_fraction=0.4, w_then_wplus=0.3,
                              reduced_precision=True),
 }  # fmt: skip
 
