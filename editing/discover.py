@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from stylegan_core import Generator
+from stylegan_core.sampling import sample_ws
 
 from .directions import Direction
 
@@ -41,12 +42,6 @@ def style_affines(G: Generator) -> list[tuple[int, Tensor]]:
         out.append((0, syn.input.affine.weight.detach()))
         out += [(i + 1, getattr(syn, name).affine.weight.detach()) for i, name in enumerate(syn.layer_names)]
     return out
-
-
-@torch.no_grad()
-def sample_ws(G: Generator, n: int, seed: int = 0) -> Tensor:  # [n, w_dim]
-    z = torch.from_numpy(np.random.RandomState(seed).randn(n, G.z_dim)).float().to(G.device)
-    return torch.cat([G.mapping(c, None)[:, 0] for c in z.split(1024)])
 
 
 def _std_scaled(vectors: Tensor, w: Tensor) -> list[Tensor]:

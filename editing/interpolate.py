@@ -10,6 +10,7 @@ from torch import Tensor
 
 from stylegan_core import Generator
 from stylegan_core.imaging import to_uint8
+from stylegan_core.seeds import z_samples
 
 from .mixing import layer_preset, mix_ws
 
@@ -57,7 +58,7 @@ def render(G: Generator, ws_list: Sequence[Tensor], *, noise_mode: str = "const"
 def variations(G: Generator, ws: Tensor, n: int, *, layers: str = "fine", seed: int = 0,
                truncation_psi: float = 0.7, new_noise: bool = False) -> list[np.ndarray]:  # fmt: skip
     """The latent with its `layers` styles resampled from random faces (and optionally random noise)."""
-    z = torch.from_numpy(np.random.RandomState(seed).randn(n, G.z_dim)).float().to(G.device)
+    z = z_samples(n, G.z_dim, seed, G.device)
     others = G.mapping(z, None, truncation_psi=truncation_psi)
     mixed = mix_ws(ws.to(G.device).expand(n, -1, -1), others, layer_preset(G.num_ws, layers))
     torch.manual_seed(seed)

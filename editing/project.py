@@ -28,6 +28,7 @@ from torch import Tensor
 
 from stylegan_core import Generator
 from stylegan_core.imaging import to_uint8
+from stylegan_core.sampling import sample_ws
 
 from .lpips import LPIPS
 
@@ -133,8 +134,7 @@ def _noise_regularisation(noises: list[Tensor]) -> Tensor:
 @torch.no_grad()
 def w_statistics(G: Generator, samples: int, seed: int = 0) -> tuple[Tensor, float, Tensor]:
     """(w_avg [1, w_dim], w_std, sampled ws [samples, w_dim]) from the mapping network."""
-    z = torch.from_numpy(np.random.RandomState(seed).randn(samples, G.z_dim)).float().to(G.device)
-    w = torch.cat([G.mapping(chunk, None)[:, 0] for chunk in z.split(1024)])
+    w = sample_ws(G, samples, seed)
     w_avg = w.mean(dim=0, keepdim=True)
     w_std = float(((w - w_avg).square().sum() / samples) ** 0.5)
     return w_avg, w_std, w

@@ -9,7 +9,7 @@ import torch
 
 from .generator import Generator
 from .imaging import to_uint8
-from .seeds import class_label, input_transform, z_batch
+from .seeds import class_label, input_transform, z_batch, z_samples
 
 ProgressCallback = Callable[[int, int], None]  # (done, total)
 
@@ -45,3 +45,10 @@ def generate_from_seeds(
         if callback is not None:
             callback(len(images), len(seeds))
     return images
+
+
+@torch.no_grad()
+def sample_ws(G: Generator, n: int, seed: int = 0) -> torch.Tensor:
+    """n mapped latents w [n, w_dim] (no truncation) from `z_samples(n, z_dim, seed)`."""
+    z = z_samples(n, G.z_dim, seed, G.device)
+    return torch.cat([G.mapping(chunk, None)[:, 0] for chunk in z.split(1024)])

@@ -42,6 +42,12 @@ def z_batch(seeds: Sequence[int], z_dim: int, device: torch.device | str = "cpu"
     return torch.from_numpy(np.concatenate([z_from_seed(s, z_dim) for s in seeds])).to(device)
 
 
+def z_samples(n: int, z_dim: int, seed: int = 0, device: torch.device | str = "cpu") -> torch.Tensor:
+    """z [n, z_dim] float32 from one random stream, `np.random.RandomState(seed).randn(n, z_dim)`: a sample
+    of many latents (statistics, discovery), where z_batch gives each seed its own official z."""
+    return torch.from_numpy(np.random.RandomState(seed).randn(n, z_dim)).float().to(device)
+
+
 def class_label(c_dim: int, class_idx: int | None, batch: int = 1) -> torch.Tensor:
     """One-hot labels [batch, c_dim] (empty [batch, 0] for unconditional models), as gen_images.py."""
     label = torch.zeros([batch, c_dim])
