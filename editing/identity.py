@@ -40,4 +40,9 @@ def face_descriptor(img: Image.Image | np.ndarray) -> np.ndarray:  # [128]
 
 def identity_distance(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:
     """Euclidean distance of the two faces' descriptors (< 0.6: same person by dlib's convention)."""
-    return float(np.linalg.norm(face_descriptor(a) - face_descriptor(b)))
+    return distance_to_descriptor(face_descriptor(a), b)
+
+
+def distance_to_descriptor(reference: np.ndarray, img: Image.Image | np.ndarray) -> float:
+    """identity_distance with the first face's descriptor [128] already computed (one photo, many edits)."""
+    return float(np.linalg.norm(reference - face_descriptor(img)))

@@ -103,19 +103,21 @@ def cmd_mix(args: argparse.Namespace) -> int:
 
 
 def _edit_reference(args: argparse.Namespace):
-    """The photo an edit is compared with: --reference, or the aligned target `studio project` left beside
-    the latent."""
+    """dlib's descriptor of the photo an edit is compared with: --reference, or the aligned target
+    `studio project` left beside the latent; None when there is none."""
+    from editing.identity import face_descriptor
     from stylegan_core.imaging import read_image
 
     path = Path(args.reference) if args.reference else (Path(args.w).parent / "target.png" if args.w else None)
     if path is None or (not args.reference and not path.is_file()):
         return None
-    return read_image(path)
+    return face_descriptor(read_image(path))
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
     from editing.builtin import resolve_direction
     from editing.edit import edit_strip, parse_layers, z_for_seeds
+    from editing.identity import distance_to_descriptor
     from editing.latents import load_w
     from stylegan_core.imaging import make_grid, to_pil
 
@@ -136,9 +138,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
             to_pil(img).save(outdir / f"{stem}-{direction.name}{alpha:+g}.png")
         to_pil(make_grid(images, cols=len(images))).save(outdir / f"{stem}-{direction.name}.png")
         if reference is not None:
-            from editing.identity import identity_distance
-
-            distances = ", ".join(f"{a:+g}: {identity_distance(reference, img):.3f}"
+            distances = ", ".join(f"{a:+g}: {distance_to_descriptor(reference, img):.3f}"
                                   for a, img in zip(args.alpha, images, strict=True))  # fmt: skip
             print(f"identity distance to {args.reference or 'target.png'} (< 0.6 same person) at alpha {distances}")
     print(f"{direction.name} ({direction.space.upper()}, alphas {args.alpha}) -> {outdir}")

@@ -73,7 +73,7 @@ class Latent:
     ws: np.ndarray  # [1, num_ws, w_dim] float32
     model: str
     label: str
-    reference: np.ndarray | None = None  # [H, W, C] uint8: the aligned photo a projected face came from
+    photo_descriptor: np.ndarray | None = None  # [128] dlib descriptor of the photo a projected face came from
 
     def tensor(self, G: Generator) -> torch.Tensor:
         if self.ws.shape[1:] != (G.num_ws, G.w_dim):
@@ -121,7 +121,7 @@ def apply_edits(G: Generator, latent: Latent, directions: dict[str, Direction], 
     for name, alpha in strengths.items():
         if alpha:
             ws = edit_ws(ws, directions[name], float(alpha), chosen)
-    return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)", latent.reference)
+    return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)", latent.photo_descriptor)
 
 
 def mix(G: Generator, a: Latent, b: Latent, presets: list[str]) -> Latent:
@@ -134,11 +134,11 @@ def mix(G: Generator, a: Latent, b: Latent, presets: list[str]) -> Latent:
 def identity_to_photo(latent: Latent, image: np.ndarray) -> float | None:
     """dlib's face-descriptor distance between a projected face's photo and an image of it (< 0.6: same
     person); None for faces that did not come from a photo."""
-    if latent.reference is None:
+    if latent.photo_descriptor is None:
         return None
-    from editing.identity import identity_distance
+    from editing.identity import distance_to_descriptor
 
-    return identity_distance(latent.reference, image)
+    return distance_to_descriptor(latent.photo_descriptor, image)
 
 
 def mix_images(G: Generator, a: Latent, b: Latent, presets: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -209,10 +209,12 @@ def project_steps(
     r = outcome["result"]
     summary = {"LPIPS": round(r.lpips, 4), "PSNR dB": round(r.psnr, 2), "steps": r.steps,
                "seconds": round(r.seconds, 1)}  # fmt: skip
+    photo = None
     try:
-        from editing.identity import identity_distance
+        from editing.identity import distance_to_descriptor, face_descriptor
 
-        summary["identity distance (< 0.6 same person)"] = round(identity_distance(r.target, r.image), 3)
+        photo = face_descriptor(r.target)  # kept with the latent: later edits compare against it
+        summary["identity distance (< 0.6 same person)"] = round(distance_to_descriptor(photo, r.image), 3)
     except Exception:  # no face found in a tiny or stylised render: report without it
         summary["identity distance (< 0.6 same person)"] = None
-    yield r.steps, r.steps, r.image, Latent(r.ws.numpy(), model, "projected photo", r.target), summary
+    yield r.steps, r.steps, r.image, Latent(r.ws.numpy(), model, "projected photo", photo), summary
