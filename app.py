@@ -19,6 +19,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import torch
+from PIL import Image
 
 from editing.align import align_face, detect_faces, largest_face
 from editing.identity import SAME_PERSON_THRESHOLD
@@ -86,16 +87,30 @@ SCRATCH = Path(tempfile.gettempdir()) / "stylegan-studio"
 SCRATCH_MAX_AGE_S = 3600
 
 
-def _scratch_file(name: str) -> Path:
-    """A fresh path for a file handed to a visitor; files older than an hour are removed on the way."""
+_last_prune = 0.0
 
+
+def _scratch_file(name: str) -> Path:
+    """A fresh path for a file handed to a visitor; files older than an hour go, checked once a minute."""
+    global _last_prune
     SCRATCH.mkdir(exist_ok=True)
-    for old in SCRATCH.glob("*/*"):
-        if time.time() - old.stat().st_mtime > SCRATCH_MAX_AGE_S:
-            old.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                old.parent.rmdir()
+    if time.time() - _last_prune > 60:
+        _last_prune = time.time()
+        for old in SCRATCH.glob("*/*"):
+            if time.time() - old.stat().st_mtime > SCRATCH_MAX_AGE_S:
+                old.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    old.parent.rmdir()
     return Path(tempfile.mkdtemp(dir=SCRATCH)) / name
+
+
+def _png(image: np.ndarray | Image.Image) -> str:
+    """An image as a PNG file for Gradio. Gradio caches files by copy-and-rename, but arrays by rewriting a
+    file named after their content in place, so two visitors given the same picture at once (the same seed
+    page) could be served a half-written file."""
+    path = _scratch_file("face.png")
+    (image if isinstance(image, Image.Image) else Image.fromarray(image)).save(path)
+    return str(path)
 
 
 def _model_choices() -> list[str]:
@@ -110,7 +125,9 @@ def _model_choices() -> list[str]:
 def generate_page(model: str, page: int, psi: float, noise_mode: str):
     G = MODELS.get(model)
     items, latents = service.seed_page(G, model, int(page), PER_PAGE, psi, noise_mode, thumbnail=THUMBNAIL_PX)
-    return items, latents, f"Seeds {int(page) * PER_PAGE}-{(int(page) + 1) * PER_PAGE - 1} of **{model}**"
+    first = int(page) * PER_PAGE
+    gallery = [(_png(img), caption) for img, caption in items]
+    return gallery, latents, f"Seeds {first}-{first + PER_PAGE - 1} of **{model}**"
 
 
 @friendly
@@ -131,7 +148,7 @@ def detect(photo_path: str | None):
         raise gr.Error("No face found in the photo (try a frontal, well-lit photo with the face at least 80 px wide).")
     chosen = largest_face(boxes)
     choices = [str(i) for i in range(len(boxes))]
-    return service.boxes_preview(photo, boxes, chosen), gr.update(choices=choices, value=str(chosen))
+    return _png(service.boxes_preview(photo, boxes, chosen)), gr.update(choices=choices, value=str(chosen))
 
 
 @friendly
@@ -142,17 +159,18 @@ def run_projection(model: str, photo_path: str | None, face: str | None, preset:
         raise gr.Error("Upload a photo first.")
     G = MODELS.get(model)
     aligned = align_face(read_image(photo_path), size=G.img_resolution, face=int(face) if face else None).image
-    yield aligned, None, None, None, gr.update()
+    aligned_png = _png(aligned)
+    yield aligned_png, None, None, None, gr.update()
     for step, total, preview, latent, summary in service.project_steps(
         G, model, aligned, preset=preset, space=space, steps=int(steps)
     ):
         progress(step / total, desc=f"projecting: step {step}/{total}")
         if latent is None:
             if preview is not None:
-                yield gr.update(), preview, None, None, gr.update()
+                yield gr.update(), _png(preview), None, None, gr.update()
             continue
         npz = save_w(_scratch_file("projected_w.npz"), torch.from_numpy(latent.ws))
-        yield aligned, preview, summary, str(npz), latent
+        yield aligned_png, _png(preview), summary, str(npz), latent
 
 
 @friendly
@@ -184,7 +202,7 @@ def use_projection(model: str, latent):
 
 def _into_editor(model: str, latent: service.Latent):
     """The editor's new face: its state, its label and its picture."""
-    return latent, f"In the editor: {latent.label}", service.render(MODELS.get(model), latent)[0]
+    return latent, f"In the editor: {latent.label}", _png(service.render(MODELS.get(model), latent)[0])
 
 
 @friendly
@@ -215,7 +233,7 @@ def _edited(model: str, latent, layers: str, values, preview: bool):
 @friendly
 @gpu
 def edit_preview(model: str, latent, layers: str, *values):
-    return _edited(model, latent, layers, values, preview=True)[1]
+    return _png(_edited(model, latent, layers, values, preview=True)[1])
 
 
 @friendly
@@ -225,9 +243,9 @@ def edit_full(model: str, latent, layers: str, *values):
     edited, image = _edited(model, latent, layers, values, preview=False)
     distance = service.identity_to_photo(edited, image)
     if distance is None:
-        return image, ""
+        return _png(image), ""
     verdict = "same person" if distance < SAME_PERSON_THRESHOLD else "no longer reads as the same person"
-    return image, f"Identity distance to your photo: **{distance:.3f}** ({verdict}; dlib's threshold 0.6)"
+    return _png(image), f"Identity distance to your photo: **{distance:.3f}** ({verdict}; dlib's threshold 0.6)"
 
 
 @friendly
@@ -247,7 +265,8 @@ def set_slot(latent, _which: str):
 def run_mix(model: str, a, b, presets: list[str]):
     if a is None or b is None:
         raise gr.Error("Set both face A and face B from the editor's current face.")
-    return service.mix_images(MODELS.get(model), a, b, presets)
+    mixed, strip = service.mix_images(MODELS.get(model), a, b, presets)
+    return _png(mixed), _png(strip)
 
 
 @friendly
