@@ -439,13 +439,20 @@ def build(default_model: str | None = None) -> gr.Blocks:
     return demo
 
 
+def serve(default_model: str | None = None, *, server_name: str = "0.0.0.0", block: bool = True,
+          quiet: bool = False) -> gr.Blocks:  # fmt: skip
+    """Build and launch the app with its production settings; `block=False` returns at once (tests, benchmarks),
+    the address being `demo.local_url`. Gradio picks a free port from 7860 unless GRADIO_SERVER_PORT says."""
+    demo = build(default_model)
+    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo.launch(max_file_size="15mb", show_error=False, css=CSS, server_name=server_name,
+                prevent_thread_lock=not block, quiet=quiet)  # fmt: skip
+    return demo
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
-    demo = build()
-    demo.queue(default_concurrency_limit=2, max_size=32)
-    demo.launch(
-        max_file_size="15mb", show_error=False, css=CSS, server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
-    )
+    serve(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Median of several requests each, after one warm-up.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -26,12 +25,6 @@ from bench.generate import timed  # noqa: E402
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
@@ -41,11 +34,8 @@ def main() -> None:
     Generator(GeneratorConfig("stylegan2", 1024, 3, MappingConfig(), StyleGAN2SynthesisConfig())).save_pretrained(
         ffhq_like
     )
-    demo = app.build("demo")
-    demo.queue(default_concurrency_limit=2)
-    port = _port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    demo = app.serve("demo", server_name="127.0.0.1", block=False, quiet=True)
+    client = Client(demo.local_url, verbose=False)
     print(f"{'model':<22} {'seed page (8)':>14} {'pick a face':>12} {'edit preview':>13} {'edit full':>10}")
     for name, model in (("demo (64 px)", "demo"), ("config-f 1024 random", str(ffhq_like))):
         page = timed(lambda m=model: client.predict(m, 0, 0.7, "const", api_name="/generate"), args.repeats)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,25 +31,14 @@ def chromium_path() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def launched_app(model: str = "demo") -> Iterator[str]:
-    """Start the Gradio app in this process on a free port; yields its URL."""
+    """Start the Gradio app in this process (production settings, a free port); yields its URL."""
     import app
 
-    demo = app.build(model)
-    demo.queue(default_concurrency_limit=4)
-    port = free_port()
-    demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=False, css=app.CSS
-    )
+    demo = app.serve(model, server_name="127.0.0.1", block=False, quiet=True)
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield demo.local_url
     finally:
         demo.close()
 
