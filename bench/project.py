@@ -25,7 +25,7 @@ import torch  # noqa: E402
 
 from bench.generate import timed  # noqa: E402
 from editing.lpips import LPIPS  # noqa: E402
-from editing.project import _reduced_precision, project  # noqa: E402
+from editing.project import project, reduced_precision_context  # noqa: E402
 from stylegan_core import (  # noqa: E402
     Generator,
     GeneratorConfig,
@@ -66,7 +66,7 @@ def step_time(resolution: int, repeats: int) -> None:
     with _fused_modconv():
         official = timed(lambda: step(target_features), repeats)
     classic = timed(lambda: step(target_features), repeats)
-    fast = timed(lambda: step(target_features, lambda: _reduced_precision(w.device)), repeats)
+    fast = timed(lambda: step(target_features, lambda: reduced_precision_context(w.device)), repeats)
     fwd = timed(forward_only, repeats)
     print(f"config-f {resolution}px, seconds per projection step (G fwd+bwd, LPIPS-VGG fwd+bwd, Adam):")
     print(

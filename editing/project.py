@@ -87,7 +87,7 @@ def target_tensor(target: Image.Image | np.ndarray, resolution: int) -> Tensor:
     return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
 
 
-def _reduced_precision(device: torch.device) -> contextlib.AbstractContextManager:
+def reduced_precision_context(device: torch.device) -> contextlib.AbstractContextManager:
     """bfloat16 autocast on CUDA and on CPUs with native bfloat16 (AVX512-BF16 / AMX); elsewhere a no-op,
     since emulated bfloat16 is slower than float32."""
     if device.type == "cuda":
@@ -198,7 +198,9 @@ def project(
     with torch.no_grad():  # the target's LPIPS features, computed once
         target_full, target_half = (lpips.unit_features(_to_loss_res(t, half)) for half in (False, True))
     # bfloat16 pays off where convolutions dominate; a small model would only lose accuracy
-    precision = _reduced_precision(device) if cfg.reduced_precision and G.img_resolution >= 256 else nullcontext()
+    precision = (
+        reduced_precision_context(device) if cfg.reduced_precision and G.img_resolution >= 256 else nullcontext()
+    )
     result = ProjectionResult(ws=torch.empty(0), image=np.empty(0), target=to_uint8(t)[0], lpips=0.0, psnr=0.0)
     for step in range(cfg.steps):
         if should_stop is not None and should_stop():

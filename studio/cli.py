@@ -288,14 +288,11 @@ def cmd_project(args: argparse.Namespace) -> int:
     target = photo if args.no_align else align_face(photo, size=G.img_resolution, face=args.face).image
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    with tqdm(desc=f"project ({args.preset}, {args.space or 'preset'})", unit="step") as bar:
-
-        def progress(step: int, total: int, _preview) -> None:
-            bar.total = total
-            bar.update(step - bar.n)
-
+    bar, update = _bar(f"project ({args.preset}, {args.space or 'preset'})", "step")
+    with bar:
         result = project(G, target, preset=args.preset, space=args.space, steps=args.steps, seed=args.seed,
-                         preview_every=args.video_every if args.video else 0, callback=progress)  # fmt: skip
+                         preview_every=args.video_every if args.video else 0,
+                         callback=lambda step, total, _preview: update(step, total))  # fmt: skip
     save_w(outdir / "projected_w.npz", result.ws)
     to_pil(result.image).save(outdir / "proj.png")
     to_pil(result.target).save(outdir / "target.png")
@@ -317,14 +314,14 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     from editing.interpolate import path_ws, render
     from editing.latents import load_w
     from editing.video import save_video
-    from stylegan_core.seeds import z_from_seed
+    from stylegan_core.seeds import z_batch
 
     G = _load(args.network, device=args.device)
     if args.space == "z" and args.w:
         raise ValueError("--space z interpolates seeds; projected latents (--w) live in W")
     keys = []
     for seed in args.seeds or []:
-        z = torch.from_numpy(z_from_seed(seed, G.z_dim)).to(G.device)
+        z = z_batch([seed], G.z_dim, G.device)
         keys.append(z if args.space == "z" else G.mapping(z, None, truncation_psi=args.trunc))
     keys += [load_w(p, G.num_ws, G.w_dim).to(G.device) for p in (args.w or [])]
     with torch.no_grad():
