@@ -106,11 +106,23 @@ def _cpu_has_native_bf16() -> bool:
     return any(f in flags for f in ("avx512_bf16", "amx_bf16"))
 
 
-def _to_loss_res(img: Tensor, half: bool) -> Tensor:
-    size = min(img.shape[-1], 256)
-    if half:
-        size = max(size // 2, 32)
+def _loss_resolution(G: Generator, coarse: bool) -> int:
+    """The side the LPIPS loss is measured at: the image's, at most 256 (as NVIDIA's projector), halved
+    (down to 32) in the coarse phase."""
+    size = min(G.img_resolution, 256)
+    return max(size // 2, 32) if coarse else size
+
+
+def _area_resize(img: Tensor, size: int) -> Tensor:  # [N, C, H, W] -> [N, C, size, size]
     return F.interpolate(img, size=(size, size), mode="area") if img.shape[-1] != size else img
+
+
+def _synthesize_at(G: Generator, ws: Tensor, size: int) -> Tensor:
+    """ws [N, num_ws, w_dim] -> image [N, C, size, size]. Generators that can stop early (StyleGAN2 skip)
+    stop at `size`, skipping the finer blocks; others render in full and are area-downsampled."""
+    if size < G.img_resolution and size in G.synthesis.early_exit_resolutions:
+        return G.synthesis(ws, noise_mode="const", max_resolution=size)
+    return _area_resize(G.synthesis(ws, noise_mode="const"), size)
 
 
 def _noise_buffers(G: Generator) -> dict[str, Tensor]:
@@ -132,6 +144,12 @@ def _noise_regularisation(noises: list[Tensor]) -> Tensor:
 
 
 @torch.no_grad()
+def _full_image(G: Generator, ws: Tensor, precision: contextlib.AbstractContextManager) -> Tensor:
+    with precision:
+        return G.synthesis(ws, noise_mode="const").float()
+
+
+@torch.no_grad()
 def w_statistics(G: Generator, samples: int, seed: int = 0) -> tuple[Tensor, float, Tensor]:
     """(w_avg [1, w_dim], w_std, sampled ws [samples, w_dim]) from the mapping network."""
     w = sample_ws(G, samples, seed)
@@ -141,15 +159,18 @@ def w_statistics(G: Generator, samples: int, seed: int = 0) -> tuple[Tensor, flo
 
 
 @torch.no_grad()
-def _best_start(G: Generator, lpips: LPIPS, target: Tensor, candidates: Tensor) -> Tensor:  # -> [1, w_dim]
-    """The sampled w whose (truncated towards the mean) image is closest to the target at low resolution."""
+def _best_start(G: Generator, lpips: LPIPS, target: Tensor, candidates: Tensor,
+                precision: contextlib.AbstractContextManager) -> Tensor:  # fmt: skip
+    """The sampled w [1, w_dim] whose (truncated towards the mean) image is closest to the target, compared
+    at 64 px at most: the start only has to get pose, colours and layout right."""
     w_avg = G.mapping.w_avg[None]
     candidates = w_avg.lerp(candidates, 0.7)  # truncated starts are safer: fewer artefacts to undo
-    t = lpips.unit_features(_to_loss_res(target, half=True))
+    size = min(_loss_resolution(G, coarse=True), 64)
+    t = lpips.unit_features(_area_resize(target, size))
     best, best_d = None, math.inf
     for chunk in candidates.split(32):
-        imgs = G.synthesis(chunk[:, None].expand(-1, G.num_ws, -1), noise_mode="const")
-        d = lpips(_to_loss_res(imgs, half=True), t)
+        with precision:
+            d = lpips(_synthesize_at(G, chunk[:, None].expand(-1, G.num_ws, -1), size).float(), t)
         i = int(d.argmin())
         if d[i] < best_d:
             best, best_d = chunk[i : i + 1], float(d[i])
@@ -183,9 +204,13 @@ def project(
     t = target if isinstance(target, Tensor) else target_tensor(target, G.img_resolution)
     t = t.to(device)
     w_avg, w_std, w_samples = w_statistics(G, cfg.w_avg_samples, seed)
+    # bfloat16 pays off where convolutions dominate; a small model would only lose accuracy
+    precision = (
+        reduced_precision_context(device) if cfg.reduced_precision and G.img_resolution >= 256 else nullcontext()
+    )
     w_start = w_avg
     if cfg.init_candidates:
-        w_start = _best_start(G, lpips, t, w_samples[: cfg.init_candidates])
+        w_start = _best_start(G, lpips, t, w_samples[: cfg.init_candidates], precision)
     per_layer = cfg.space == "w+" and cfg.w_then_wplus == 0
     w_opt = (w_start[:, None].repeat(1, G.num_ws, 1) if per_layer else w_start.clone()).requires_grad_(True)
     noises = list(_noise_buffers(G).values())
@@ -195,12 +220,9 @@ def project(
             buf.requires_grad_(True)
     params = [w_opt] + (noises if cfg.optimize_noise else [])
     opt = torch.optim.Adam(params, betas=(0.9, 0.999), lr=cfg.lr)
-    with torch.no_grad():  # the target's LPIPS features, computed once
-        target_full, target_half = (lpips.unit_features(_to_loss_res(t, half)) for half in (False, True))
-    # bfloat16 pays off where convolutions dominate; a small model would only lose accuracy
-    precision = (
-        reduced_precision_context(device) if cfg.reduced_precision and G.img_resolution >= 256 else nullcontext()
-    )
+    with torch.no_grad():  # the target's LPIPS features at both loss resolutions, computed once
+        target_features = {coarse: lpips.unit_features(_area_resize(t, _loss_resolution(G, coarse)))
+                           for coarse in (False, True)}  # fmt: skip
     result = ProjectionResult(ws=torch.empty(0), image=np.empty(0), target=to_uint8(t)[0], lpips=0.0, psnr=0.0)
     for step in range(cfg.steps):
         if should_stop is not None and should_stop():
@@ -217,10 +239,11 @@ def project(
             group["lr"] = cfg.lr * lr_ramp
         ws = w_opt + torch.randn_like(w_opt) * w_noise_scale
         ws = ws if per_layer else ws[:, None].expand(-1, G.num_ws, -1)
-        half = frac < cfg.low_res_fraction
-        with precision:
-            synth = G.synthesis(ws, noise_mode="const").float()
-            loss = lpips(_to_loss_res(synth, half), target_half if half else target_full).sum()
+        coarse = frac < cfg.low_res_fraction and not cfg.mse_weight  # a pixel loss needs the full image
+        size = _loss_resolution(G, coarse)
+        with precision:  # the coarse phase renders only what its loss sees
+            synth = (_synthesize_at(G, ws, size) if coarse else G.synthesis(ws, noise_mode="const")).float()
+            loss = lpips(_area_resize(synth, size), target_features[coarse]).sum()
         result.lpips_history.append(loss.item())
         if cfg.mse_weight:
             loss = loss + cfg.mse_weight * F.mse_loss(synth, t)
@@ -237,7 +260,8 @@ def project(
                     buf *= buf.square().mean().rsqrt()
         preview = None
         if preview_every and (step % preview_every == 0 or step == cfg.steps - 1):
-            preview = to_uint8(synth.detach())[0]
+            full = synth.detach() if synth.shape[-1] == G.img_resolution else _full_image(G, ws.detach(), precision)
+            preview = to_uint8(full)[0]
             result.frames.append(preview)
         if callback is not None:
             callback(step + 1, cfg.steps, preview)
@@ -246,7 +270,7 @@ def project(
         final = G.synthesis(ws, noise_mode="const")
         result.ws = ws.cpu()
         result.image = to_uint8(final)[0]
-        result.lpips = float(lpips(_to_loss_res(final, False), target_full))
+        result.lpips = float(lpips(_area_resize(final, _loss_resolution(G, False)), target_features[False]))
         mse = float(((torch.from_numpy(result.image).float() - torch.from_numpy(result.target).float()) ** 2).mean())
         result.psnr = 10 * math.log10(255.0**2 / max(mse, 1e-10))
     result.steps = len(result.losses)

@@ -154,7 +154,8 @@ def bias_act(
     inplace = inplace and can_run_inplace(x)
     if bias is not None:
         shape = [1, -1] + [1] * (x.ndim - 2)
-        x = x.add_(bias.reshape(shape)) if inplace else x + bias.reshape(shape)
+        bias = bias.to(x.dtype).reshape(shape)
+        x = x.add_(bias) if inplace else x + bias
     if act == "lrelu":
         x = F.leaky_relu_(x, alpha) if inplace else F.leaky_relu(x, alpha)
     elif act != "linear":
@@ -162,7 +163,8 @@ def bias_act(
     if gain != 1:
         x = x.mul_(gain) if inplace else x * gain
     if clamp is not None and clamp >= 0:
-        x = x.clamp_(-clamp, clamp) if inplace else x.clamp(-clamp, clamp)
+        # hardtanh == clamp, with a one-pass backward (clamp's takes four)
+        x = x.clamp_(-clamp, clamp) if inplace else F.hardtanh(x, -clamp, clamp)
     return x
 
 
@@ -264,10 +266,12 @@ def modulated_conv2d(
         w = w.reshape(N * out_ch, in_ch, kh, kw)
         x = conv2d_resample(x, w, f=resample_filter, up=up, padding=padding, groups=N)
         return x.reshape(N, out_ch, *x.shape[2:])
-    x = x * styles.reshape(N, -1, 1, 1)
+    # the scales take the activations' dtype, so that under bfloat16 autocast the chain stays bfloat16
+    x = x * styles.to(x.dtype).reshape(N, -1, 1, 1)
     x = conv2d_resample(x, weight, f=resample_filter, up=up, padding=padding)
     if dcoefs is not None:
-        x = x * dcoefs.reshape(N, -1, 1, 1) if not can_run_inplace(x) else x.mul_(dcoefs.reshape(N, -1, 1, 1))
+        dcoefs = dcoefs.to(x.dtype).reshape(N, -1, 1, 1)
+        x = x.mul_(dcoefs) if can_run_inplace(x) else x * dcoefs
     return x
 
 

@@ -72,6 +72,7 @@ class SynthesisLayer(nn.Module):
                 noise = noise * self.noise_strength
             else:
                 noise = self.noise_const * self.noise_strength
+            noise = noise.to(x.dtype)
             x = x.add_(noise) if can_run_inplace(x) else x + noise
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         return bias_act(x, self.bias, act="lrelu", gain=LRELU_GAIN * gain, clamp=clamp, inplace=True)
