@@ -117,14 +117,6 @@ def _area_resize(img: Tensor, size: int) -> Tensor:  # [N, C, H, W] -> [N, C, si
     return F.interpolate(img, size=(size, size), mode="area") if img.shape[-1] != size else img
 
 
-def _synthesize_at(G: Generator, ws: Tensor, size: int) -> Tensor:
-    """ws [N, num_ws, w_dim] -> image [N, C, size, size]. Generators that can stop early (StyleGAN2 skip)
-    stop at `size`, skipping the finer blocks; others render in full and are area-downsampled."""
-    if size < G.img_resolution and size in G.synthesis.early_exit_resolutions:
-        return G.synthesis(ws, noise_mode="const", max_resolution=size)
-    return _area_resize(G.synthesis(ws, noise_mode="const"), size)
-
-
 def _noise_buffers(G: Generator) -> dict[str, Tensor]:
     return {name: buf for name, buf in G.synthesis.named_buffers() if name.endswith("noise_const")}
 
@@ -170,7 +162,7 @@ def _best_start(G: Generator, lpips: LPIPS, target: Tensor, candidates: Tensor,
     best, best_d = None, math.inf
     for chunk in candidates.split(32):
         with precision:
-            d = lpips(_synthesize_at(G, chunk[:, None].expand(-1, G.num_ws, -1), size).float(), t)
+            d = lpips(G.synthesize_at(chunk[:, None].expand(-1, G.num_ws, -1), size).float(), t)
         i = int(d.argmin())
         if d[i] < best_d:
             best, best_d = chunk[i : i + 1], float(d[i])
@@ -242,7 +234,7 @@ def project(
         coarse = frac < cfg.low_res_fraction and not cfg.mse_weight  # a pixel loss needs the full image
         size = _loss_resolution(G, coarse)
         with precision:  # the coarse phase renders only what its loss sees
-            synth = (_synthesize_at(G, ws, size) if coarse else G.synthesis(ws, noise_mode="const")).float()
+            synth = (G.synthesize_at(ws, size) if coarse else G.synthesis(ws, noise_mode="const")).float()
             loss = lpips(_area_resize(synth, size), target_features[coarse]).sum()
         result.lpips_history.append(loss.item())
         if cfg.mse_weight:

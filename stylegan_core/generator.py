@@ -57,6 +57,15 @@ class Generator(nn.Module):
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, transform=transform)
 
+    def synthesize_at(self, ws: Tensor, size: int, noise_mode: str = "const") -> Tensor:
+        """ws [N, num_ws, w_dim] -> img [N, C, size, size] for a quick or low-resolution look: StyleGAN2 skip
+        synthesis stops at that block (its running ToRGB sum, skipping the costly fine blocks); other
+        generators render in full and are area-downsampled."""
+        if size < self.img_resolution and size in self.synthesis.early_exit_resolutions:
+            return self.synthesis(ws, noise_mode=noise_mode, max_resolution=size)
+        img = self.synthesis(ws, noise_mode=noise_mode)
+        return torch.nn.functional.interpolate(img, size=(size, size), mode="area") if size < img.shape[-1] else img
+
     @property
     def device(self) -> torch.device:
         return self.mapping.w_avg.device

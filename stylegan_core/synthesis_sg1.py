@@ -145,6 +145,11 @@ class SynthesisNetworkSG1(nn.Module):
         self.torgb_bias = nn.Parameter(torch.zeros([img_channels]))
         self.torgb_gain = 1 / math.sqrt(last)
 
+    @property
+    def early_exit_resolutions(self) -> tuple[int, ...]:
+        """Only the full resolution: one ToRGB at the end, no per-block image (see `Generator.synthesize_at`)."""
+        return (self.img_resolution,)
+
     def forward(self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None) -> Tensor:
         check_noise_mode(noise_mode)
         if transform is not None:

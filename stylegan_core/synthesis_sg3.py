@@ -257,6 +257,12 @@ class SynthesisNetworkSG3(nn.Module):
             setattr(self, name, layer)
             self.layer_names.append(name)
 
+    @property
+    def early_exit_resolutions(self) -> tuple[int, ...]:
+        """Only the full resolution: every layer carries the whole frame's signal, there is no smaller image to
+        stop at (see `Generator.synthesize_at`)."""
+        return (self.img_resolution,)
+
     def forward(
         self,
         ws: Tensor,

@@ -101,6 +101,8 @@ def test_configurations_run_and_backpropagate(config):
     img = G.synthesis(ws)
     assert img.shape == (2, config.img_channels, config.img_resolution, config.img_resolution)
     assert torch.isfinite(img).all()
+    half = config.img_resolution // 2  # every architecture answers a low-resolution look
+    assert G.synthesize_at(ws, half).shape == (2, config.img_channels, half, half)
     img.square().mean().backward()
     grads = [p.grad for p in G.parameters()]
     assert all(g is not None for g in grads)
@@ -145,7 +147,11 @@ def test_skip_synthesis_stops_early_for_previews():
         assert partial.shape == (2, 3, 16, 16) and torch.equal(partial, seen[0])
     with pytest.raises(ValueError, match="cannot stop at 12"):
         G.synthesis(ws, max_resolution=12)
-    resnet = Generator(_sg2(architecture="resnet"))
+        assert torch.equal(G.synthesize_at(ws, 16), partial)  # what previews and coarse projection use
+        assert torch.equal(G.synthesize_at(ws, 32), full)
+    resnet = Generator(_sg2(architecture="resnet")).eval()
     assert resnet.synthesis.early_exit_resolutions == (32,)
     with pytest.raises(ValueError, match="cannot stop at 16"):
         resnet.synthesis(ws, max_resolution=16)
+    with torch.no_grad():  # architectures that cannot stop early are rendered in full and downsampled
+        assert torch.allclose(resnet.synthesize_at(ws, 16), F.avg_pool2d(resnet.synthesis(ws), 2), atol=1e-6)

@@ -38,7 +38,7 @@ def test_projection_recovers_a_generated_face(G, vgg, space):
                 torch.from_numpy(target).permute(2, 0, 1)[None].float() / 127.5 - 1).item()  # fmt: skip
     previews = []
     result = project(G, target, preset="fast", space=space, steps=100, lpips=vgg, preview_every=10,
-                     callback=lambda s, n, p: previews.append(p is not None))  # fmt: skip
+                     callback=lambda s, n, p: previews.append(p is not None and p.shape == target.shape))  # fmt: skip
     assert result.ws.shape == (1, G.num_ws, G.w_dim)
     assert result.lpips < 0.2 and result.lpips < start / 2.5, (result.lpips, start)
     assert result.psnr > 18 and len(result.losses) == 100 and sum(previews) == 11
