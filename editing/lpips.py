@@ -110,7 +110,7 @@ class LPIPS(nn.Module):
 
     def features(self, x: Tensor) -> list[Tensor]:  # [N, 3, H, W] in [-1, 1] -> the 5 tapped feature maps
         arch = _ARCH[self.net]
-        x = (x - self.shift) / self.scale
+        x = ((x - self.shift) / self.scale).contiguous(memory_format=torch.channels_last)
         taps, conv_idx = [], 0
         for layer in arch["layers"]:
             if layer == "M":
