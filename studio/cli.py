@@ -210,19 +210,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_fid(args: argparse.Namespace) -> int:
-    import numpy as np
     import torch
 
     from training.dataset_tool import load_dataset_arrays
-    from training.fid import fid, load_inception
-    from training.trainer import generated_images
+    from training.fid import FIDMetric
 
     G = _load(args.network, device=args.device)
     images, _, _ = load_dataset_arrays(args.data)
-    n = min(len(images), args.images)
-    reals = torch.from_numpy(images[np.random.default_rng(0).permutation(len(images))[:n]])
-    value = fid(load_inception(args.fid_weights, device=str(G.device)), reals, generated_images(G, n))
-    print(f"FID ({n} real vs {n} generated images): {value:.2f}")
+    metric = FIDMetric(torch.from_numpy(images), args.images, args.fid_weights)
+    value = metric(G)
+    print(f"FID ({metric.images} real vs {metric.images} generated images): {value:.2f}")
     return 0
 
 

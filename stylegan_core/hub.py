@@ -123,8 +123,10 @@ def hub_reachable(timeout: float = CONNECT_TIMEOUT_S) -> bool:
         return False
 
 
-def download(repo_id: str, filename: str, revision: str | None = None) -> Path:
-    """A file of a Hub repo through the huggingface_hub cache; fails within seconds when offline."""
+def download(repo_id: str, filename: str, revision: str | None = None, *,
+             instead: str = f"use a local file or the bundled '{DEFAULT_OFFLINE_MODEL}' model") -> Path:  # fmt: skip
+    """A file of a Hub repo through the huggingface_hub cache; fails within seconds when offline, saying what
+    to do `instead`."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 
@@ -138,7 +140,7 @@ def download(repo_id: str, filename: str, revision: str | None = None) -> Path:
     if not hub_reachable():
         raise HubUnavailableError(
             f"cannot reach the Hugging Face Hub to fetch {where} (no connection within {CONNECT_TIMEOUT_S:.0f} s); "
-            f"use a local file or the bundled '{DEFAULT_OFFLINE_MODEL}' model"
+            + instead
         )
     try:
         return Path(hf_hub_download(repo_id, filename, revision=revision, etag_timeout=CONNECT_TIMEOUT_S))

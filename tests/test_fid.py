@@ -11,6 +11,7 @@ from stylegan_core.hub import hub_reachable
 from training import fid as fid_module
 from training.fid import (
     FEATURES,
+    FIDMetric,
     FIDUnavailableError,
     InceptionFeatures,
     frechet_distance,
@@ -65,7 +66,7 @@ def test_local_weights_load_safely_and_wrong_files_are_refused(random_inception,
 
 def test_offline_fid_metric_is_skipped_with_its_reason(monkeypatch):
     from stylegan_core.formats import load_generator
-    from training.trainer import _run_metrics
+    from training.trainer import SnapshotMetrics
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("STUDIO_FID_WEIGHTS", raising=False)
@@ -73,8 +74,28 @@ def test_offline_fid_metric_is_skipped_with_its_reason(monkeypatch):
     load_inception.cache_clear()
     G = load_generator("demo")
     reals = torch.randint(0, 256, (16, 3, 64, 64), dtype=torch.uint8)
-    out = _run_metrics(["fid"], G, reals)
+    metrics = SnapshotMetrics(["fid"], reals)
+    out = metrics(G)
     assert "fid16" not in out and "HF_HUB_OFFLINE" in out["fid_skipped"]
+    attempts = []  # the next snapshot reports the same reason without trying the Hub again
+    monkeypatch.setattr(fid_module, "load_inception", lambda *a, **k: attempts.append(1))
+    assert metrics(G)["fid_skipped"] == out["fid_skipped"] and not attempts
+
+
+def test_fid_metric_computes_the_real_statistics_once(monkeypatch, random_inception):
+    monkeypatch.setattr(fid_module, "load_inception", lambda *a, **k: random_inception)
+    calls = []
+    real_statistics = fid_module.inception_statistics
+    monkeypatch.setattr(
+        fid_module, "inception_statistics", lambda net, x: calls.append(len(x)) or real_statistics(net, x)
+    )
+    from stylegan_core.formats import load_generator
+
+    G = load_generator("demo")
+    metric = FIDMetric(torch.randint(0, 256, (12, 3, 64, 64), dtype=torch.uint8), images=8)
+    first, second = metric(G), metric(G)
+    assert metric.images == 8 and calls == [8, 8, 8]  # reals once, fakes twice
+    assert first > 0 and second > 0
 
 
 @pytest.mark.skipif(not hub_reachable(), reason="needs the Hugging Face Hub for the FID Inception weights")

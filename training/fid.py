@@ -20,6 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from stylegan_core import Generator
+
+from .metrics import generated_images
+
 HUB_REPO = "nikhilr01/sen-bridge-weights"
 HUB_FILE = "fid_inception.safetensors"
 HUB_SHA256 = "b7a528bf4051f62c057bc14657865abf180a23eb1748d00ff0933d84698202ed"
@@ -187,7 +191,8 @@ def _weights_file(weights: str | Path | None) -> Path:
     from stylegan_core.hub import HubUnavailableError, download, sha256_of
 
     try:
-        path = download(HUB_REPO, HUB_FILE)
+        path = download(HUB_REPO, HUB_FILE, instead="give pytorch-fid's weights file with --fid-weights or "
+                        "$STUDIO_FID_WEIGHTS")  # fmt: skip
     except HubUnavailableError as exc:
         raise FIDUnavailableError(f"FID needs Inception weights: {exc}") from None
     if sha256_of(path) != HUB_SHA256:
@@ -239,3 +244,29 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 def fid(net: InceptionFeatures, reals: Tensor, fakes: Tensor) -> float:
     """FID between two sets of uint8 images [N, C, H, W]."""
     return frechet_distance(*inception_statistics(net, reals), *inception_statistics(net, fakes))
+
+
+class FIDMetric:
+    """FID of generators against one real set (uint8 [N, C, H, W]; `images` of them, a fixed random choice):
+    the network and the real statistics are computed once; an unavailable network raises the same error again
+    without another download attempt."""
+
+    def __init__(self, reals: Tensor, images: int = 1000, weights: str | Path | None = None) -> None:
+        order = torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))
+        self.reals = reals[order[:images]]
+        self.images = len(self.reals)
+        self.weights = weights
+        self._real_statistics: tuple[np.ndarray, np.ndarray] | None = None
+        self._unavailable: FIDUnavailableError | None = None
+
+    def __call__(self, G: Generator) -> float:
+        if self._unavailable is not None:
+            raise self._unavailable
+        try:
+            net = load_inception(self.weights, device=str(G.device))
+        except FIDUnavailableError as exc:
+            self._unavailable = exc
+            raise
+        if self._real_statistics is None:
+            self._real_statistics = inception_statistics(net, self.reals)
+        return frechet_distance(*self._real_statistics, *inception_statistics(net, generated_images(G, self.images)))

@@ -8,9 +8,15 @@ and on any image domain; lower is better, reported x1e3 averaged over pyramid le
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from stylegan_core import Generator
+from stylegan_core.imaging import to_uint8
 
 _GAUSS = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
 
@@ -70,3 +76,10 @@ def swd(real: Tensor, fake: Tensor, *, patches_per_image: int = 64, seed: int = 
         out[f"swd{lr.shape[-1]}"] = sliced_wasserstein(pr, pf, seed=seed) * 1e3
     out["swd_mean"] = sum(out.values()) / len(out)
     return out
+
+
+@torch.no_grad()
+def generated_images(G: Generator, n: int) -> Tensor:  # -> uint8 [n, C, H, W]
+    """n images of random latents (no truncation), what the metrics compare with the real set."""
+    batches = [to_uint8(G(torch.randn(64, G.z_dim, device=G.device))) for _ in range(math.ceil(n / 64))]
+    return torch.from_numpy(np.concatenate(batches)[:n]).permute(0, 3, 1, 2)

@@ -31,7 +31,9 @@ from .augment import AdaptiveAugment
 from .dataset_tool import load_dataset_arrays
 from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator
 from .distributed import all_mean, average_gradients, broadcast_module, launch
+from .fid import FIDMetric, FIDUnavailableError
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
+from .metrics import generated_images, swd
 
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -250,30 +252,26 @@ def sample_grid(G: Generator, n: int) -> np.ndarray:
     return make_grid(list(images), cols=int(math.ceil(math.sqrt(n))))
 
 
-def generated_images(G: Generator, n: int) -> torch.Tensor:  # -> uint8 [n, C, H, W]
-    with torch.no_grad():
-        batches = [to_uint8(G(torch.randn(64, G.z_dim, device=G.device))) for _ in range(math.ceil(n / 64))]
-    return torch.from_numpy(np.concatenate(batches)[:n]).permute(0, 3, 1, 2)
+class SnapshotMetrics:
+    """The requested metrics of successive snapshots against one real set (uint8 [N, C, H, W]); FID keeps its
+    network and the real statistics between snapshots, and an unavailable network is reported, not retried."""
 
+    def __init__(self, names: list[str], reals: torch.Tensor, fid_images: int = 1000) -> None:
+        self.names = names
+        order = torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))
+        self.swd_reals = reals[order[:1024]]
+        self.fid = FIDMetric(reals, fid_images) if "fid" in names else None
 
-def _run_metrics(names: list[str], G: Generator, reals: torch.Tensor, fid_images: int = 1000) -> dict[str, Any]:
-    """The requested metrics of G against the dataset's images (uint8 [N, C, H, W])."""
-    out: dict[str, Any] = {}
-    order = torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))
-    if "swd" in names:
-        from .metrics import swd
-
-        n = min(len(reals), 1024)
-        out.update(swd(reals[order[:n]], generated_images(G, n)))
-    if "fid" in names:
-        from .fid import FIDUnavailableError, fid, load_inception
-
-        n = min(len(reals), fid_images)
-        try:
-            out[f"fid{n}"] = fid(load_inception(device=str(G.device)), reals[order[:n]], generated_images(G, n))
-        except FIDUnavailableError as exc:
-            out["fid_skipped"] = str(exc)
-    return out
+    def __call__(self, G: Generator) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if "swd" in self.names:
+            out.update(swd(self.swd_reals, generated_images(G, len(self.swd_reals))))
+        if self.fid is not None:
+            try:
+                out[f"fid{self.fid.images}"] = self.fid(G)
+            except FIDUnavailableError as exc:
+                out["fid_skipped"] = str(exc)
+        return out
 
 
 def train_process(rank: int, world: int, opts: TrainOptions) -> None:
@@ -295,6 +293,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     broadcast_module(state.G_ema, world)
     G, D, G_ema = state.G, state.D, state.G_ema
     augment = AdaptiveAugment(target=opts.ada_target, p=state.ada_p) if opts.aug == "ada" else (lambda x: x)
+    metrics = SnapshotMetrics(opts.metrics, reals_u8) if rank == 0 and opts.metrics else None
     pl = PathLengthPenalty(opts.pl_weight)
     pl.mean = state.pl_mean
     data_rng = torch.Generator().manual_seed(opts.seed * 1000 + rank + state.cur_nimg)
@@ -366,7 +365,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                 if state.tick % opts.snap == 0 or done:
                     state.pl_mean, state.ada_p = pl.mean, getattr(augment, "p", 0.0)
                     if rank == 0:
-                        record.update(_snapshot(run, opts, state, info, reals_u8))
+                        record.update(_snapshot(run, opts, state, info, metrics))
                 if rank == 0 and log is not None:
                     log.write(json.dumps(record) + "\n")
                     log.flush()
@@ -377,7 +376,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             log.close()
 
 
-def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, reals: torch.Tensor) -> dict[str, Any]:
+def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics: SnapshotMetrics | None
+              ) -> dict[str, Any]:  # fmt: skip
     kimg = state.cur_nimg / 1000
     counters = {"cur_nimg": state.cur_nimg, "tick": state.tick, "pl_mean": state.pl_mean, "ada_p": state.ada_p,
                 "G_config": info["G_config"], "D_config": info["D_config"], "options": opts.to_dict()}  # fmt: skip
@@ -385,8 +385,8 @@ def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, reals: t
                          {"opt_G": (state.opt_G, state.G), "opt_D": (state.opt_D, state.D)}, counters)  # fmt: skip
     to_pil(sample_grid(state.G_ema, opts.sample_seeds)).save(run / f"samples-{kimg:010.3f}.png")
     record: dict[str, Any] = {"snapshot": path.name}
-    if opts.metrics:
-        record.update(_run_metrics(opts.metrics, state.G_ema, reals))
+    if metrics is not None:
+        record.update(metrics(state.G_ema))
     return record
 
 
