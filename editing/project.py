@@ -2,8 +2,9 @@
 
 `classic` follows NVIDIA's projector (W, 1000 Adam steps, lr 0.1 with ramps, latent noise fading over
 the first 75%, noise maps optimised and regularised with weight 1e5, w statistics from 10k samples).
-`fast` is designed for CPUs: start from the best of 128 sampled latents instead of the mean,
-measure the loss at half resolution for the first steps, optimise W first and then W+, keep the noise
+`fast` is designed for CPUs: start from the best of 128 sampled latents instead of the mean (compared
+at <= 64 px), measure the loss at half resolution for the first 40% of the steps (StyleGAN2 skip generators
+then stop their synthesis there), optimise W first and then W+, keep the noise
 maps fixed (so later edits render with the same noise), compute in bfloat16 where the hardware does it
 natively, and stop after 100 steps.
 """
