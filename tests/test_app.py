@@ -117,7 +117,9 @@ def test_concurrent_visitors_get_their_own_faces(url):
         outcomes = list(pool.map(visitor, [11, 22, 33, 44]))
     for picked, edits, mixed, moved in outcomes:
         assert all(np.array_equal(picked, e) for e in edits)  # each session edits its own face
-        assert np.array_equal(picked, mixed)  # A and B are both this visitor's face
+        # A and B are both this visitor's face (the mix renders A, B and the mix as one batch, whose float
+        # rounding may move a pixel by one grey level; another visitor's face differs everywhere)
+        assert np.abs(picked.astype(int) - mixed.astype(int)).max() <= 1
         assert np.abs(moved.astype(int) - picked.astype(int)).mean() > 1
     assert len({o[0].tobytes() for o in outcomes}) == 4
 
