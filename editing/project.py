@@ -28,7 +28,7 @@ from PIL import Image
 from torch import Tensor
 
 from stylegan_core import Generator
-from stylegan_core.imaging import to_uint8
+from stylegan_core.imaging import area_resize, to_uint8
 from stylegan_core.sampling import sample_ws
 
 from .lpips import LPIPS
@@ -114,10 +114,6 @@ def _loss_resolution(G: Generator, coarse: bool) -> int:
     return max(size // 2, 32) if coarse else size
 
 
-def _area_resize(img: Tensor, size: int) -> Tensor:  # [N, C, H, W] -> [N, C, size, size]
-    return F.interpolate(img, size=(size, size), mode="area") if img.shape[-1] != size else img
-
-
 def _noise_buffers(G: Generator) -> dict[str, Tensor]:
     return {name: buf for name, buf in G.synthesis.named_buffers() if name.endswith("noise_const")}
 
@@ -159,7 +155,7 @@ def _best_start(G: Generator, lpips: LPIPS, target: Tensor, candidates: Tensor,
     w_avg = G.mapping.w_avg[None]
     candidates = w_avg.lerp(candidates, 0.7)  # truncated starts are safer: fewer artefacts to undo
     size = min(_loss_resolution(G, coarse=True), 64)
-    t = lpips.unit_features(_area_resize(target, size))
+    t = lpips.unit_features(area_resize(target, size))
     best, best_d = None, math.inf
     for chunk in candidates.split(32):
         with precision:
@@ -214,7 +210,7 @@ def project(
     params = [w_opt] + (noises if cfg.optimize_noise else [])
     opt = torch.optim.Adam(params, betas=(0.9, 0.999), lr=cfg.lr)
     with torch.no_grad():  # the target's LPIPS features at both loss resolutions, computed once
-        target_features = {coarse: lpips.unit_features(_area_resize(t, _loss_resolution(G, coarse)))
+        target_features = {coarse: lpips.unit_features(area_resize(t, _loss_resolution(G, coarse)))
                            for coarse in (False, True)}  # fmt: skip
     result = ProjectionResult(ws=torch.empty(0), image=np.empty(0), target=to_uint8(t)[0], lpips=0.0, psnr=0.0)
     for step in range(cfg.steps):
@@ -236,7 +232,7 @@ def project(
         size = _loss_resolution(G, coarse)
         with precision:  # the coarse phase renders only what its loss sees
             synth = (G.synthesize_at(ws, size) if coarse else G.synthesis(ws, noise_mode="const")).float()
-            loss = lpips(_area_resize(synth, size), target_features[coarse]).sum()
+            loss = lpips(area_resize(synth, size), target_features[coarse]).sum()
         result.lpips_history.append(loss.item())
         if cfg.mse_weight:
             loss = loss + cfg.mse_weight * F.mse_loss(synth, t)
@@ -263,7 +259,7 @@ def project(
         final = G.synthesis(ws, noise_mode="const")
         result.ws = ws.cpu()
         result.image = to_uint8(final)[0]
-        result.lpips = float(lpips(_area_resize(final, _loss_resolution(G, False)), target_features[False]))
+        result.lpips = float(lpips(area_resize(final, _loss_resolution(G, False)), target_features[False]))
         mse = float(((torch.from_numpy(result.image).float() - torch.from_numpy(result.target).float()) ** 2).mean())
         result.psnr = 10 * math.log10(255.0**2 / max(mse, 1e-10))
     result.steps = len(result.losses)

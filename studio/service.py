@@ -96,7 +96,7 @@ def render(G: Generator, latents: list[Latent] | Latent, noise_mode: str = "cons
     architecture allows it (StyleGAN2 skip), else the full image is downsampled."""
     latents = [latents] if isinstance(latents, Latent) else latents
     ws = torch.cat([lat.tensor(G) for lat in latents])
-    return list(to_uint8(G.synthesize_at(ws, min(size or G.img_resolution, G.img_resolution), noise_mode)))
+    return list(to_uint8(G.synthesize_at(ws, size or G.img_resolution, noise_mode)))
 
 
 def seed_page(G: Generator, model: str, page: int, per_page: int, psi: float, noise_mode: str = "const",

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import GeneratorConfig
+from .imaging import area_resize
 from .mapping import MappingNetwork
 from .synthesis_sg1 import SynthesisNetworkSG1
 from .synthesis_sg2 import SynthesisNetworkSG2
@@ -58,13 +59,13 @@ class Generator(nn.Module):
         return self.synthesis(ws, noise_mode=noise_mode, transform=transform)
 
     def synthesize_at(self, ws: Tensor, size: int, noise_mode: str = "const") -> Tensor:
-        """ws [N, num_ws, w_dim] -> img [N, C, size, size] for a quick or low-resolution look: StyleGAN2 skip
-        synthesis stops at that block (its running ToRGB sum, skipping the costly fine blocks); other
-        generators render in full and are area-downsampled."""
+        """ws [N, num_ws, w_dim] -> img [N, C, S, S], S = min(size, img_resolution), for a quick or
+        low-resolution look: StyleGAN2 skip synthesis stops at that block (its running ToRGB sum, skipping the
+        costly fine blocks); other generators render in full and are area-downsampled."""
         if size < self.img_resolution and size in self.synthesis.early_exit_resolutions:
             return self.synthesis(ws, noise_mode=noise_mode, max_resolution=size)
         img = self.synthesis(ws, noise_mode=noise_mode)
-        return torch.nn.functional.interpolate(img, size=(size, size), mode="area") if size < img.shape[-1] else img
+        return area_resize(img, size) if size < img.shape[-1] else img
 
     @property
     def device(self) -> torch.device:

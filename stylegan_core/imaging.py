@@ -11,6 +11,11 @@ import torch
 from PIL import Image
 
 
+def area_resize(img: torch.Tensor, size: int) -> torch.Tensor:  # [N, C, H, W] -> [N, C, size, size]
+    """Downsample by averaging (what NVIDIA's projector does before its VGG loss); a no-op at `size`."""
+    return torch.nn.functional.interpolate(img, size=(size, size), mode="area") if img.shape[-1] != size else img
+
+
 def to_uint8(img: torch.Tensor) -> np.ndarray:
     """[N, C, H, W] in about [-1, 1] -> [N, H, W, C] uint8, as gen_images.py: (x * 127.5 + 128) clamped, truncated."""
     return (img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy()

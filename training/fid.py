@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from stylegan_core import Generator
 
-from .metrics import generated_images
+from .metrics import generated_images, real_subset
 
 HUB_REPO = "nikhilr01/sen-bridge-weights"
 HUB_FILE = "fid_inception.safetensors"
@@ -252,8 +252,7 @@ class FIDMetric:
     without another download attempt."""
 
     def __init__(self, reals: Tensor, images: int = 1000, weights: str | Path | None = None) -> None:
-        order = torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))
-        self.reals = reals[order[:images]]
+        self.reals = real_subset(reals, images)
         self.images = len(self.reals)
         self.weights = weights
         self._real_statistics: tuple[np.ndarray, np.ndarray] | None = None

@@ -78,6 +78,11 @@ def swd(real: Tensor, fake: Tensor, *, patches_per_image: int = 64, seed: int = 
     return out
 
 
+def real_subset(reals: Tensor, n: int) -> Tensor:
+    """A fixed random choice of n of the real images (the same for every snapshot and for `studio fid`)."""
+    return reals[torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))[:n]]
+
+
 @torch.no_grad()
 def generated_images(G: Generator, n: int) -> Tensor:  # -> uint8 [n, C, H, W]
     """n images of random latents (no truncation), what the metrics compare with the real set."""

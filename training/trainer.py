@@ -33,7 +33,7 @@ from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidi
 from .distributed import all_mean, average_gradients, broadcast_module, launch
 from .fid import FIDMetric, FIDUnavailableError
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
-from .metrics import generated_images, swd
+from .metrics import generated_images, real_subset, swd
 
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -258,8 +258,7 @@ class SnapshotMetrics:
 
     def __init__(self, names: list[str], reals: torch.Tensor, fid_images: int = 1000) -> None:
         self.names = names
-        order = torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))
-        self.swd_reals = reals[order[:1024]]
+        self.swd_reals = real_subset(reals, 1024)
         self.fid = FIDMetric(reals, fid_images) if "fid" in names else None
 
     def __call__(self, G: Generator) -> dict[str, Any]:
