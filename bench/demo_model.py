@@ -4,6 +4,9 @@
 - recognition: the attribute scorer on real renders vs generated samples: how confident it is on the
   categorical factors, and how close a re-render from its predicted factors comes to the input (LPIPS):
   if the samples are portraits the scorer can read, both figures match those of real renders;
+- distribution: do untruncated samples vary like the renders? Per factor, as the scorer reads it: class
+  frequencies and their total variation distance (categorical), mean / std and the 1-D Wasserstein
+  distance (continuous). Dropped modes (no glasses, one head pose) show up here and nowhere else;
 - edits: the demo model's shipped supervised directions (or, for another network, ones found here with
   the scorer); how far a +2 std edit moves the intended factor and, on average, the other continuous ones.
 
@@ -60,6 +63,25 @@ def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dic
     return out
 
 
+def distribution(G, scorer: PortraitScorer, n: int) -> dict[str, dict]:
+    """Factor statistics of n real renders vs n untruncated samples, both as the scorer reads them."""
+    real = _tensor([np.asarray(render(HELD_OUT + 2000 + i)[0]) for i in range(n)])
+    with torch.no_grad():
+        z = torch.from_numpy(np.random.RandomState(1).randn(n, G.z_dim)).float()
+        fake = torch.cat([G(c, truncation_psi=1.0) for c in z.split(64)]).clamp(-1, 1)
+    pr, pf = scorer.predict(real), scorer.predict(fake)
+    out: dict[str, dict] = {}
+    for f, k in CATEGORICAL.items():
+        hr, hf = (np.bincount(p[f], minlength=k) / n for p in (pr, pf))
+        out[f] = {"real_frequencies": hr.round(3).tolist(), "generated_frequencies": hf.round(3).tolist(),
+                  "total_variation": float(0.5 * np.abs(hr - hf).sum())}  # fmt: skip
+    for f in CONTINUOUS:
+        out[f] = {"real_mean_std": [float(pr[f].mean()), float(pr[f].std())],
+                  "generated_mean_std": [float(pf[f].mean()), float(pf[f].std())],
+                  "wasserstein": float(np.abs(np.sort(pr[f]) - np.sort(pf[f])).mean())}  # fmt: skip
+    return out
+
+
 def projection(G, vgg: LPIPS, k: int) -> dict[str, float]:
     rows = []
     for i in range(k):
@@ -101,6 +123,7 @@ def main() -> None:
     scorer = PortraitScorer.load(args.scorer)
     figures = {
         "recognition": recognition(G, scorer, LPIPS("alex"), args.samples),
+        "distribution": distribution(G, scorer, args.samples),
         "edits": edits(G, scorer, args.samples, args.network),
     }
     print(json.dumps(figures, indent=1), flush=True)
