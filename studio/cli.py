@@ -201,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     opts = TrainOptions(
         data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, mirror=args.mirror, aug=args.aug,
-        pl_weight=args.pl_weight, seed=args.seed, resume=args.resume, gpus=args.gpus,
+        precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume, gpus=args.gpus,
         metrics=[m for m in args.metrics.split(",") if m and m != "none"],
     )  # fmt: skip
     run = train(opts)
@@ -487,6 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=0.0025)
     t.add_argument("--mirror", action="store_true", help="random x-flips of the dataset")
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
+    t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "
+                   "recent GPUs; mapping, D's last block, weights and optimiser stay fp32")  # fmt: skip
     t.add_argument("--pl-weight", type=float, default=2.0, help="path-length regularisation (0 = off)")
     t.add_argument("--metrics", default="swd", help="comma list: swd (offline), fid (Inception from the Hub), none")
     t.add_argument("--fid-weights", default=None, help="local FID Inception weights (pytorch-fid .pth / safetensors)")

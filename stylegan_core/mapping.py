@@ -55,8 +55,9 @@ class MappingNetwork(nn.Module):
                 raise ValueError(f"this generator is conditional: pass c of shape [N, {self.c_dim}]")
             y = normalize_2nd_moment(self.embed(c.to(torch.float32)))
             x = torch.cat([x, y], dim=1) if x is not None else y
-        for idx in range(self.num_layers):
-            x = getattr(self, f"fc{idx}")(x)
+        with torch.autocast(x.device.type, enabled=False):  # always float32, as officially: w and w_avg stay exact
+            for idx in range(self.num_layers):
+                x = getattr(self, f"fc{idx}")(x)
         if update_emas:
             self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.config.w_avg_beta))
         x = x.unsqueeze(1).repeat([1, self.num_ws, 1])

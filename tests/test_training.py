@@ -14,7 +14,10 @@ from PIL import Image
 from stylegan_core.formats import load_checkpoint
 from training.dataset_tool import DatasetError, load_dataset_arrays, make_dataset, render_portrait_dataset
 from training.portraits import FACTOR_NAMES, render
-from training.trainer import STATE_FILE, TrainingError, TrainOptions, latest_snapshot, save_snapshot, train
+from training.discriminator import Discriminator
+from training.trainer import (
+    STATE_FILE, TrainingError, TrainOptions, discriminator_config, latest_snapshot, save_snapshot, train,
+)
 
 
 def _photo(seed: int, size=(40, 30)) -> Image.Image:
@@ -95,6 +98,23 @@ def test_same_seed_same_weights(tiny_data, tmp_path):
     b = train(_opts(tiny_data, tmp_path / "b", kimg=0.004, metrics=[]))
     sa, sb = (load_checkpoint(latest_snapshot(r)).state_dict() for r in (a, b))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_bfloat16_mixed_precision_trains_with_float32_weights_and_logits(tiny_data, tmp_path):
+    run = train(_opts(tiny_data, tmp_path / "bf16", kimg=0.008, metrics=[], precision="bf16"))
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert {"loss_G", "loss_D", "loss_r1", "loss_pl"} <= set(log[0])  # the regularisers ran in bf16 too
+    assert all(np.isfinite(v) for r in log for k, v in r.items() if k.startswith("loss_"))
+    G = load_checkpoint(latest_snapshot(run))
+    assert all(v.dtype == torch.float32 for v in G.state_dict().values())
+    fp32 = load_checkpoint(latest_snapshot(train(_opts(tiny_data, tmp_path / "fp32", kimg=0.008, metrics=[]))))
+    assert any(not torch.equal(v, fp32.state_dict()[k]) for k, v in G.state_dict().items())  # bf16 really ran
+    D = Discriminator(discriminator_config("demo", 16, 3))
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # mapping and D's epilogue stay float32, as officially
+        assert G.mapping(torch.randn(2, G.z_dim)).dtype == torch.float32
+        assert D(G(torch.randn(2, G.z_dim))).dtype == torch.float32
+    with pytest.raises(TrainingError, match="precision"):
+        train(_opts(tiny_data, tmp_path / "bad", precision="fp16"))
 
 
 def test_two_processes_over_gloo(tiny_data, tmp_path):

@@ -93,10 +93,11 @@ class DiscriminatorEpilogue(nn.Module):
         self.fc = FullyConnectedLayer(channels * 16, channels, activation="lrelu")
         self.out = FullyConnectedLayer(channels, 1)
 
-    def forward(self, x: Tensor) -> Tensor:  # [N, C, 4, 4] -> [N, 1]
-        x = minibatch_std(x, self.config.mbstd_group_size, self.config.mbstd_num_channels)
-        x = self.conv(x)
-        return self.out(self.fc(x.flatten(1)))
+    def forward(self, x: Tensor) -> Tensor:  # [N, C, 4, 4] -> [N, 1] float32
+        with torch.autocast(x.device.type, enabled=False):  # float32 under mixed precision, as officially: the
+            x = minibatch_std(x.float(), self.config.mbstd_group_size, self.config.mbstd_num_channels)  # batch
+            x = self.conv(x)  # statistics and the logits the losses take softplus of stay exact
+            return self.out(self.fc(x.flatten(1)))
 
 
 class Discriminator(nn.Module):

@@ -2,8 +2,8 @@
 
 Per step: G main (non-saturating loss, style mixing), G path-length penalty every 4 steps, D main,
 D R1 every 16 steps (lazy regularisation with Adam's lr / betas adjusted), generator EMA, ADA-style
-augmentation. Snapshots are our native format (G_ema, loadable anywhere) plus the full training
-state in safetensors (G, D, optimisers, counters): no pickles.
+augmentation, optional bfloat16 mixed precision. Snapshots are our native format (G_ema, loadable
+anywhere) plus the full training state in safetensors (G, D, optimisers, counters): no pickles.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class TrainOptions:
     lr: float = 0.0025
     mirror: bool = False
     aug: str = "ada"  # 'ada' or 'noaug'
+    precision: str = "fp32"  # 'bf16': bfloat16 autocast for synthesis and D (mapping, D epilogue, weights stay fp32)
     ada_target: float = 0.6
     pl_weight: float = 2.0
     style_mixing: float = 0.9
@@ -318,7 +320,10 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             x = torch.where(flip, x.flip(3), x)
         return x
 
-    def phase(name: str, loss: torch.Tensor, net: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+    def phase(name: str, compute_loss: Callable[[], torch.Tensor], net: torch.nn.Module,
+              opt: torch.optim.Optimizer) -> None:  # fmt: skip
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16"):
+            loss = compute_loss()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         average_gradients(net.parameters(), world)
@@ -330,17 +335,18 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         while state.cur_nimg < total_nimg:
             z = torch.randn(batch, G.z_dim, device=device)
             D.requires_grad_(False)
-            phase("loss_G", generator_loss(G, D, z, augment, opts.style_mixing), G, state.opt_G)
+            phase("loss_G", lambda: generator_loss(G, D, z, augment, opts.style_mixing), G, state.opt_G)
             if opts.pl_weight > 0 and step % G_REG_INTERVAL == 0:
                 pl_z = torch.randn(max(batch // 2, 1), G.z_dim, device=device)
-                phase("loss_pl", pl(G, pl_z, opts.style_mixing) * G_REG_INTERVAL, G, state.opt_G)
+                phase("loss_pl", lambda: pl(G, pl_z, opts.style_mixing) * G_REG_INTERVAL, G, state.opt_G)
             D.requires_grad_(True)
             G.requires_grad_(False)
             real = real_batch()
             observe = augment.observe if isinstance(augment, AdaptiveAugment) else None
-            phase("loss_D", discriminator_loss(G, D, z, real, augment, opts.style_mixing, observe), D, state.opt_D)
+            phase("loss_D", lambda: discriminator_loss(G, D, z, real, augment, opts.style_mixing, observe), D,
+                  state.opt_D)  # fmt: skip
             if step % D_REG_INTERVAL == 0:
-                phase("loss_r1", r1_penalty(D, real, augment, gamma) * D_REG_INTERVAL, D, state.opt_D)
+                phase("loss_r1", lambda: r1_penalty(D, real, augment, gamma) * D_REG_INTERVAL, D, state.opt_D)
             G.requires_grad_(True)
             state.cur_nimg += opts.batch
             step += 1
@@ -393,6 +399,8 @@ def train(opts: TrainOptions) -> Path:
     """Train (or resume) and return the run directory."""
     if opts.aug not in ("ada", "noaug"):
         raise TrainingError(f"--aug must be 'ada' or 'noaug', got {opts.aug!r}")
+    if opts.precision not in ("fp32", "bf16"):
+        raise TrainingError(f"--precision must be 'fp32' or 'bf16', got {opts.precision!r}")
     unknown = [m for m in opts.metrics if m not in ("swd", "fid")]
     if unknown:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
