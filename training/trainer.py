@@ -306,6 +306,10 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         run.mkdir(parents=True, exist_ok=True)
         (run / "options.json").write_text(json.dumps({**opts.to_dict(), "gamma_used": gamma, **info}, indent=1))
         log = open(run / "log.jsonl", "a")  # noqa: SIM115  (closed in finally)
+        if info["snapshot"]:
+            tqdm.write(f"resuming {info['snapshot']} at {state.cur_nimg / 1000:g} kimg")
+        elif opts.resume:
+            tqdm.write(f"starting from the weights of {opts.resume} (transfer learning)")
     bar = tqdm(total=total_nimg, initial=state.cur_nimg, unit="img", unit_scale=True, disable=rank != 0,
                desc="train")  # fmt: skip
     step = state.cur_nimg // opts.batch
