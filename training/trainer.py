@@ -405,6 +405,8 @@ def train(opts: TrainOptions) -> Path:
         raise TrainingError(f"--aug must be 'ada' or 'noaug', got {opts.aug!r}")
     if opts.precision not in ("fp32", "bf16"):
         raise TrainingError(f"--precision must be 'fp32' or 'bf16', got {opts.precision!r}")
+    if opts.precision == "bf16" and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+        raise TrainingError("this GPU has no bfloat16 (it needs an Ampere or newer card): use --precision fp32")
     unknown = [m for m in opts.metrics if m not in ("swd", "fid")]
     if unknown:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
