@@ -41,11 +41,15 @@ def _tensor(images: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
+def _samples(G, n: int, psi: float, seed: int) -> torch.Tensor:  # [n, C, H, W] in [-1, 1]
+    with torch.no_grad():
+        z = torch.from_numpy(np.random.RandomState(seed).randn(n, G.z_dim)).float()
+        return torch.cat([G(c, truncation_psi=psi) for c in z.split(64)]).clamp(-1, 1)
+
+
 def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dict[str, float]]:
     real = _tensor([np.asarray(render(HELD_OUT + 1000 + i)[0]) for i in range(n)])
-    with torch.no_grad():
-        z = torch.from_numpy(np.random.RandomState(0).randn(n, G.z_dim)).float()
-        fake = torch.cat([G(c, truncation_psi=0.7) for c in z.split(64)]).clamp(-1, 1)
+    fake = _samples(G, n, psi=0.7, seed=0)
     out = {}
     for name, imgs in (("real renders", real), ("generated", fake)):
         with torch.no_grad():
@@ -66,9 +70,7 @@ def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dic
 def distribution(G, scorer: PortraitScorer, n: int) -> dict[str, dict]:
     """Factor statistics of n real renders vs n untruncated samples, both as the scorer reads them."""
     real = _tensor([np.asarray(render(HELD_OUT + 2000 + i)[0]) for i in range(n)])
-    with torch.no_grad():
-        z = torch.from_numpy(np.random.RandomState(1).randn(n, G.z_dim)).float()
-        fake = torch.cat([G(c, truncation_psi=1.0) for c in z.split(64)]).clamp(-1, 1)
+    fake = _samples(G, n, psi=1.0, seed=1)
     pr, pf = scorer.predict(real), scorer.predict(fake)
     out: dict[str, dict] = {}
     for f, k in CATEGORICAL.items():
