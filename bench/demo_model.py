@@ -41,6 +41,10 @@ def _tensor(images: list[np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
+def _renders(first_seed: int, n: int) -> torch.Tensor:  # [n, C, 64, 64] in [-1, 1]
+    return _tensor([np.asarray(render(first_seed + i)[0]) for i in range(n)])
+
+
 def _samples(G, n: int, psi: float, seed: int) -> torch.Tensor:  # [n, C, H, W] in [-1, 1]
     with torch.no_grad():
         z = torch.from_numpy(np.random.RandomState(seed).randn(n, G.z_dim)).float()
@@ -48,7 +52,7 @@ def _samples(G, n: int, psi: float, seed: int) -> torch.Tensor:  # [n, C, H, W] 
 
 
 def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dict[str, float]]:
-    real = _tensor([np.asarray(render(HELD_OUT + 1000 + i)[0]) for i in range(n)])
+    real = _renders(HELD_OUT + 1000, n)
     fake = _samples(G, n, psi=0.7, seed=0)
     out = {}
     for name, imgs in (("real renders", real), ("generated", fake)):
@@ -69,7 +73,7 @@ def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dic
 
 def distribution(G, scorer: PortraitScorer, n: int) -> dict[str, dict]:
     """Factor statistics of n real renders vs n untruncated samples, both as the scorer reads them."""
-    real = _tensor([np.asarray(render(HELD_OUT + 2000 + i)[0]) for i in range(n)])
+    real = _renders(HELD_OUT + 2000, n)
     fake = _samples(G, n, psi=1.0, seed=1)
     pr, pf = scorer.predict(real), scorer.predict(fake)
     out: dict[str, dict] = {}

@@ -9,7 +9,6 @@ seconds per kimg it logs, leaving out the first tick (warm-up). Prints both rate
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from training.dataset_tool import render_portrait_dataset  # noqa: E402
-from training.trainer import TrainOptions, train  # noqa: E402
+from training.trainer import TrainOptions, read_log, train  # noqa: E402
 
 
 def images_per_second(data: Path, outdir: Path, args: argparse.Namespace, precision: str) -> float:
@@ -27,7 +26,7 @@ def images_per_second(data: Path, outdir: Path, args: argparse.Namespace, precis
     opts = TrainOptions(data=str(data), outdir=str(outdir), cfg=args.cfg, batch=args.batch, kimg=args.kimg,
                         tick_kimg=tick, snap=1000, aug=args.aug, precision=precision, sample_seeds=4)  # fmt: skip
     run = train(opts)
-    ticks = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()][1:]
+    ticks = read_log(run)[1:]
     return 1000 / float(np.mean([t["sec_per_kimg"] for t in ticks]))
 
 

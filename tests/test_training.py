@@ -13,10 +13,17 @@ from PIL import Image
 
 from stylegan_core.formats import load_checkpoint
 from training.dataset_tool import DatasetError, load_dataset_arrays, make_dataset, render_portrait_dataset
-from training.portraits import FACTOR_NAMES, render
 from training.discriminator import Discriminator
+from training.portraits import FACTOR_NAMES, render
 from training.trainer import (
-    STATE_FILE, TrainingError, TrainOptions, discriminator_config, latest_snapshot, save_snapshot, train,
+    STATE_FILE,
+    TrainingError,
+    TrainOptions,
+    discriminator_config,
+    latest_snapshot,
+    read_log,
+    save_snapshot,
+    train,
 )
 
 
@@ -77,7 +84,7 @@ def _opts(data, outdir, **kw) -> TrainOptions:
 
 def test_train_resume_and_load(tiny_data, tmp_path):
     run = train(_opts(tiny_data, tmp_path / "run"))
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    log = read_log(run)
     assert [r["kimg"] for r in log] == [0.004, 0.008]
     assert all(np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"]) for r in log)
     assert "swd_mean" in log[-1] and (run / "samples-000000.008.png").is_file()
@@ -87,7 +94,7 @@ def test_train_resume_and_load(tiny_data, tmp_path):
     assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 16, 16)
     before = {k: v.clone() for k, v in G.state_dict().items()}
     train(_opts(tiny_data, tmp_path / "run", kimg=0.012, resume=str(run)))
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    log = read_log(run)
     assert log[-1]["kimg"] == 0.012 and log[-1]["tick"] == 3  # counters continued, not restarted
     after = load_checkpoint(latest_snapshot(run)).state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
@@ -102,7 +109,7 @@ def test_same_seed_same_weights(tiny_data, tmp_path):
 
 def test_bfloat16_mixed_precision_trains_with_float32_weights_and_logits(tiny_data, tmp_path):
     run = train(_opts(tiny_data, tmp_path / "bf16", kimg=0.008, metrics=[], precision="bf16"))
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    log = read_log(run)
     assert {"loss_G", "loss_D", "loss_r1", "loss_pl"} <= set(log[0])  # the regularisers ran in bf16 too
     assert all(np.isfinite(v) for r in log for k, v in r.items() if k.startswith("loss_"))
     G = load_checkpoint(latest_snapshot(run))
@@ -119,7 +126,7 @@ def test_bfloat16_mixed_precision_trains_with_float32_weights_and_logits(tiny_da
 
 def test_two_processes_over_gloo(tiny_data, tmp_path):
     run = train(_opts(tiny_data, tmp_path / "ddp", kimg=0.008, gpus=2, metrics=[]))
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    log = read_log(run)
     assert log[-1]["kimg"] == 0.008
     G = load_checkpoint(latest_snapshot(run))
     assert torch.isfinite(G(torch.randn(2, G.z_dim))).all()

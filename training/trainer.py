@@ -38,6 +38,7 @@ from .metrics import generated_images, real_subset, swd
 
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
+LOG_FILE = "log.jsonl"
 SNAPSHOT_PREFIX = "network-snapshot-"
 G_REG_INTERVAL, D_REG_INTERVAL = 4, 16
 
@@ -99,6 +100,11 @@ def discriminator_config(cfg: str, resolution: int, channels: int) -> Discrimina
 
 
 # --- snapshots ------------------------------------------------------------------------------------------------
+
+
+def read_log(run: Path) -> list[dict[str, Any]]:
+    """A run's log: one record per tick (kimg, losses, ada_p, ...; metrics on snapshot ticks)."""
+    return [json.loads(line) for line in (Path(run) / LOG_FILE).read_text().splitlines()]
 
 
 def latest_snapshot(path: Path) -> Path | None:
@@ -305,7 +311,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
         (run / "options.json").write_text(json.dumps({**opts.to_dict(), "gamma_used": gamma, **info}, indent=1))
-        log = open(run / "log.jsonl", "a")  # noqa: SIM115  (closed in finally)
+        log = open(run / LOG_FILE, "a")  # noqa: SIM115  (closed in finally)
         if info["snapshot"]:
             tqdm.write(f"resuming {info['snapshot']} at {state.cur_nimg / 1000:g} kimg")
         elif opts.resume:
@@ -324,10 +330,11 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             x = torch.where(flip, x.flip(3), x)
         return x
 
-    def phase(name: str, compute_loss: Callable[[], torch.Tensor], net: torch.nn.Module,
-              opt: torch.optim.Optimizer) -> None:  # fmt: skip
+    def phase(name: str, net: torch.nn.Module, opt: torch.optim.Optimizer, loss_fn: Callable[..., torch.Tensor],
+              *args: Any, scale: float = 1.0) -> None:  # fmt: skip
+        """One optimiser step on scale * loss_fn(*args), its forward pass under bf16 autocast if asked."""
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16"):
-            loss = compute_loss()
+            loss = loss_fn(*args) * scale
         opt.zero_grad(set_to_none=True)
         loss.backward()
         average_gradients(net.parameters(), world)
@@ -339,18 +346,17 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         while state.cur_nimg < total_nimg:
             z = torch.randn(batch, G.z_dim, device=device)
             D.requires_grad_(False)
-            phase("loss_G", lambda: generator_loss(G, D, z, augment, opts.style_mixing), G, state.opt_G)
+            phase("loss_G", G, state.opt_G, generator_loss, G, D, z, augment, opts.style_mixing)
             if opts.pl_weight > 0 and step % G_REG_INTERVAL == 0:
                 pl_z = torch.randn(max(batch // 2, 1), G.z_dim, device=device)
-                phase("loss_pl", lambda: pl(G, pl_z, opts.style_mixing) * G_REG_INTERVAL, G, state.opt_G)
+                phase("loss_pl", G, state.opt_G, pl, G, pl_z, opts.style_mixing, scale=G_REG_INTERVAL)
             D.requires_grad_(True)
             G.requires_grad_(False)
             real = real_batch()
             observe = augment.observe if isinstance(augment, AdaptiveAugment) else None
-            phase("loss_D", lambda: discriminator_loss(G, D, z, real, augment, opts.style_mixing, observe), D,
-                  state.opt_D)  # fmt: skip
+            phase("loss_D", D, state.opt_D, discriminator_loss, G, D, z, real, augment, opts.style_mixing, observe)
             if step % D_REG_INTERVAL == 0:
-                phase("loss_r1", lambda: r1_penalty(D, real, augment, gamma) * D_REG_INTERVAL, D, state.opt_D)
+                phase("loss_r1", D, state.opt_D, r1_penalty, D, real, augment, gamma, scale=D_REG_INTERVAL)
             G.requires_grad_(True)
             state.cur_nimg += opts.batch
             step += 1
