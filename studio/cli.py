@@ -202,6 +202,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, mirror=args.mirror, aug=args.aug,
         precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume, gpus=args.gpus,
+        d_warmup_kimg=args.d_warmup_kimg,
         metrics=[m for m in args.metrics.split(",") if m and m != "none"],
     )  # fmt: skip
     run = train(opts)
@@ -495,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--fid-weights", default=None, help="local FID Inception weights (pytorch-fid .pth / safetensors)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", default=None, help="run dir / snapshot (full state) or any generator checkpoint")
+    t.add_argument("--d-warmup-kimg", type=float, default=0.0,
+                   help="train D alone (G frozen) for this many kimg first: for --resume from a generator-only "
+                   "checkpoint, so G's first gradients come from a D that knows the data")  # fmt: skip
     t.set_defaults(func=cmd_train)
 
     f = sub.add_parser("fid", help="Frechet Inception distance of a generator against a dataset")

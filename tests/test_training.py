@@ -20,6 +20,7 @@ from training.trainer import (
     TrainingError,
     TrainOptions,
     discriminator_config,
+    generator_config,
     latest_snapshot,
     read_log,
     save_snapshot,
@@ -122,6 +123,26 @@ def test_bfloat16_mixed_precision_trains_with_float32_weights_and_logits(tiny_da
         assert D(G(torch.randn(2, G.z_dim))).dtype == torch.float32
     with pytest.raises(TrainingError, match="precision"):
         train(_opts(tiny_data, tmp_path / "bad", precision="fp16"))
+
+
+def test_transfer_from_a_generator_alone_warms_up_a_fresh_discriminator(tiny_data, tmp_path):
+    from stylegan_core import Generator
+
+    torch.manual_seed(3)
+    source = Generator(generator_config("demo", 16, 3))
+    source.save_pretrained(tmp_path / "g_only")  # weights only: no discriminator, no optimiser state
+    run = train(_opts(tiny_data, tmp_path / "tl", kimg=0.008, metrics=[], resume=str(tmp_path / "g_only"),
+                      d_warmup_kimg=0.004))  # fmt: skip
+    log = read_log(run)
+    assert "loss_G" not in log[0] and "loss_D" in log[0]  # the first tick trains D alone
+    assert "loss_G" in log[1]
+    first, last = sorted(run.glob("network-snapshot-*"))
+    frozen = dict(load_checkpoint(first).named_parameters())
+    assert all(torch.equal(p, frozen[n]) for n, p in source.named_parameters())
+    trained = dict(load_checkpoint(last).named_parameters())
+    assert any(not torch.equal(p, trained[n]) for n, p in source.named_parameters())
+    with pytest.raises(TrainingError, match="warmup"):
+        train(_opts(tiny_data, tmp_path / "bad", d_warmup_kimg=-1))
 
 
 def test_two_processes_over_gloo(tiny_data, tmp_path):

@@ -2,7 +2,8 @@
 
 Per step: G main (non-saturating loss, style mixing), G path-length penalty every 4 steps, D main,
 D R1 every 16 steps (lazy regularisation with Adam's lr / betas adjusted), generator EMA, ADA-style
-augmentation, optional bfloat16 mixed precision. Snapshots are our native format (G_ema, loadable
+augmentation, optional bfloat16 mixed precision, and an optional D-only warm-up (`d_warmup_kimg`) for
+transfer from a checkpoint that has no discriminator. Snapshots are our native format (G_ema, loadable
 anywhere) plus the full training state in safetensors (G, D, optimisers, counters): no pickles.
 """
 
@@ -75,6 +76,7 @@ class TrainOptions:
     ema_kimg: float | None = None  # None: batch * 10 / 32
     seed: int = 0
     resume: str | None = None
+    d_warmup_kimg: float = 0.0  # G frozen until then: a fresh D learns the data before G follows its gradients
     gpus: int = 1
     metrics: list[str] = field(default_factory=list)
     sample_seeds: int = 16
@@ -345,12 +347,13 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     try:
         while state.cur_nimg < total_nimg:
             z = torch.randn(batch, G.z_dim, device=device)
-            D.requires_grad_(False)
-            phase("loss_G", G, state.opt_G, generator_loss, G, D, z, augment, opts.style_mixing)
-            if opts.pl_weight > 0 and step % G_REG_INTERVAL == 0:
-                pl_z = torch.randn(max(batch // 2, 1), G.z_dim, device=device)
-                phase("loss_pl", G, state.opt_G, pl, G, pl_z, opts.style_mixing, scale=G_REG_INTERVAL)
-            D.requires_grad_(True)
+            if state.cur_nimg >= opts.d_warmup_kimg * 1000:
+                D.requires_grad_(False)
+                phase("loss_G", G, state.opt_G, generator_loss, G, D, z, augment, opts.style_mixing)
+                if opts.pl_weight > 0 and step % G_REG_INTERVAL == 0:
+                    pl_z = torch.randn(max(batch // 2, 1), G.z_dim, device=device)
+                    phase("loss_pl", G, state.opt_G, pl, G, pl_z, opts.style_mixing, scale=G_REG_INTERVAL)
+                D.requires_grad_(True)
             G.requires_grad_(False)
             real = real_batch()
             observe = augment.observe if isinstance(augment, AdaptiveAugment) else None
@@ -413,6 +416,8 @@ def train(opts: TrainOptions) -> Path:
         raise TrainingError(f"--precision must be 'fp32' or 'bf16', got {opts.precision!r}")
     if opts.precision == "bf16" and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
         raise TrainingError("this GPU has no bfloat16 (it needs an Ampere or newer card): use --precision fp32")
+    if opts.d_warmup_kimg < 0:
+        raise TrainingError(f"--d-warmup-kimg must be >= 0, got {opts.d_warmup_kimg}")
     unknown = [m for m in opts.metrics if m not in ("swd", "fid")]
     if unknown:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
