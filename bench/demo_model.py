@@ -1,8 +1,8 @@
 """How good is the bundled demo model? Figures for the README, on held-out procedural portraits.
 
 - projection: the `fast` preset on held-out renders (seeds the model never saw): LPIPS, PSNR, seconds;
-- recognition: the attribute scorer on real renders vs generated samples: how confident it is on the
-  categorical factors, and how close a re-render from its predicted factors comes to the input (LPIPS):
+- recognition: the attribute scorer on real renders vs generated samples (psi 0.7 and untruncated): how
+  confident it is on the categorical factors, and how close a re-render from its predicted factors comes to the input (LPIPS):
   if the samples are portraits the scorer can read, both figures match those of real renders;
 - distribution: do untruncated samples vary like the renders? Per factor, as the scorer reads it: class
   frequencies and their total variation distance (categorical), mean / std and the 1-D Wasserstein
@@ -52,10 +52,10 @@ def _samples(G, n: int, psi: float, seed: int) -> torch.Tensor:  # [n, C, H, W] 
 
 
 def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dict[str, float]]:
-    real = _renders(HELD_OUT + 1000, n)
-    fake = _samples(G, n, psi=0.7, seed=0)
+    sets = {"real renders": _renders(HELD_OUT + 1000, n), "generated": _samples(G, n, psi=0.7, seed=0),
+            "generated psi 1": _samples(G, n, psi=1.0, seed=0)}  # truncation blends classes: both are shown
     out = {}
-    for name, imgs in (("real renders", real), ("generated", fake)):
+    for name, imgs in sets.items():
         with torch.no_grad():
             raw = scorer.eval()(imgs)
         confidence = {f: float(raw[f].softmax(1).amax(1).mean()) for f in CATEGORICAL}
