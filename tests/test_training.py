@@ -135,6 +135,7 @@ def test_transfer_from_a_generator_alone_warms_up_a_fresh_discriminator(tiny_dat
                       d_warmup_kimg=0.004))  # fmt: skip
     log = read_log(run)
     assert "loss_G" not in log[0] and "loss_D" in log[0]  # the first tick trains D alone
+    assert log[0]["pl_mean"] > 0  # the path-length mean starts at the trained G's, not at 0
     assert "loss_G" in log[1]
     first, last = sorted(run.glob("network-snapshot-*"))
     frozen = dict(load_checkpoint(first).named_parameters())

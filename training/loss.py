@@ -58,10 +58,15 @@ class PathLengthPenalty:
         self.mean = 0.0
 
     def __call__(self, G: Generator, z: Tensor, mixing_prob: float) -> Tensor:
+        lengths = self.lengths(G, z, mixing_prob, create_graph=True)
+        self.mean = self.mean + self.decay * (lengths.mean().item() - self.mean)
+        return (lengths - self.mean).square().mean() * self.weight
+
+    @staticmethod
+    def lengths(G: Generator, z: Tensor, mixing_prob: float, create_graph: bool = False) -> Tensor:
+        """|J_w^T y| per sample [N], y a random image scaled to unit expected norm."""
         ws = mixed_ws(G, z, mixing_prob)
         img = G.synthesis(ws, noise_mode="random")
         noise = torch.randn_like(img) / math.sqrt(img.shape[2] * img.shape[3])
-        (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=True)
-        lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()
-        self.mean = self.mean + self.decay * (lengths.mean().item() - self.mean)
-        return (lengths - self.mean).square().mean() * self.weight
+        (grad,) = torch.autograd.grad((img * noise).sum(), ws, create_graph=create_graph)
+        return grad.square().sum(dim=2).mean(dim=1).sqrt()
