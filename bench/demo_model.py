@@ -2,8 +2,8 @@
 
 - projection: the `fast` preset on held-out renders (seeds the model never saw): LPIPS, PSNR, seconds;
 - recognition: the attribute scorer on real renders vs generated samples (psi 0.7 and untruncated): how
-  confident it is on the categorical factors, and how close a re-render from its predicted factors comes to the input (LPIPS):
-  if the samples are portraits the scorer can read, both figures match those of real renders;
+  confident it is on the categorical factors, and how close a re-render from its predicted factors comes
+  to the input (LPIPS): if the samples are portraits the scorer can read, both figures match those of real renders;
 - distribution: do untruncated samples vary like the renders? Per factor, as the scorer reads it: class
   frequencies and their total variation distance (categorical), mean / std and the 1-D Wasserstein
   distance (continuous). Dropped modes (no glasses, one head pose) show up here and nowhere else;
