@@ -52,8 +52,11 @@ def _samples(G, n: int, psi: float, seed: int) -> torch.Tensor:  # [n, C, H, W] 
 
 
 def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dict[str, float]]:
-    sets = {"real renders": _renders(HELD_OUT + 1000, n), "generated": _samples(G, n, psi=0.7, seed=0),
-            "generated psi 1": _samples(G, n, psi=1.0, seed=0)}  # truncation blends classes: both are shown
+    sets = {
+        "real renders": _renders(HELD_OUT + 1000, n),
+        "generated": _samples(G, n, psi=0.7, seed=0),
+        "generated psi 1": _samples(G, n, psi=1.0, seed=0),
+    }  # truncation blends classes: both are shown
     out = {}
     for name, imgs in sets.items():
         with torch.no_grad():
