@@ -166,16 +166,20 @@ def _rss_mb() -> float:
 
 
 def test_memory_does_not_grow_across_projections(url, photos):
+    """No steady growth over two runs of 6 projections. A leak grows both runs; a one-off step (another malloc
+    arena, work of other sessions in this shared process; 60 MB seen once) grows only one of them."""
     c = Client(url, verbose=False)
     photo = handle_file(str(photos / "obama.jpg"))
     for _ in range(3):  # warm up: model, LPIPS network, allocator pools
         c.predict("demo", photo, None, "fast", "w+", 20, api_name="/project")
-    before = _rss_mb()
-    for _ in range(8):
-        c.predict("demo", photo, None, "fast", "w+", 20, api_name="/project")
-    growth = _rss_mb() - before
-    print(f"resident memory growth over 8 projections: {growth:.1f} MB")
-    assert growth < 40, f"resident memory grew {growth:.0f} MB over 8 projections"
+    readings = [_rss_mb()]
+    for _ in range(2):
+        for _ in range(6):
+            c.predict("demo", photo, None, "fast", "w+", 20, api_name="/project")
+        readings.append(_rss_mb())
+    growth = np.diff(readings)
+    print(f"resident memory growth over two runs of 6 projections: {growth.round(1).tolist()} MB")
+    assert growth.min() < 20, f"resident memory grew {growth.round(0).tolist()} MB in successive runs of 6 projections"
 
 
 def test_stylegan1_model_through_the_app(url, reference):
