@@ -247,14 +247,15 @@ def _transfer_from_checkpoint(path: Path, dcfg: DiscriminatorConfig):
     return G.state_dict(), D_state, G.config, dcfg
 
 
-def _measured_path_length(G: Generator, pl: PathLengthPenalty, batch: int, opts: TrainOptions,
-                          device: torch.device, batches: int = 8) -> float:  # fmt: skip
+def _measured_path_length(G: Generator, batch: int, opts: TrainOptions, device: torch.device, batches: int = 8
+                          ) -> float:  # fmt: skip
     """G's mean path length now: where a transferred G starts the penalty's running mean, instead of at 0,
     which would pull every path length of an already trained G towards zero until the mean caught up."""
     n = max(batch // 2, 1)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16"):
-        return float(np.mean([pl.lengths(G, torch.randn(n, G.z_dim, device=device), opts.style_mixing).mean().item()
-                              for _ in range(batches)]))  # fmt: skip
+        lengths = [PathLengthPenalty.lengths(G, torch.randn(n, G.z_dim, device=device), opts.style_mixing).mean()
+                   for _ in range(batches)]  # fmt: skip
+    return float(torch.stack(lengths).mean())
 
 
 def _update_ema(G_ema: Generator, G: Generator, beta: float) -> None:
@@ -316,7 +317,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     pl = PathLengthPenalty(opts.pl_weight)
     pl.mean = state.pl_mean
     if opts.resume and opts.pl_weight > 0 and pl.mean == 0:  # trained weights whose path lengths were never tracked
-        pl.mean = all_mean(_measured_path_length(G, pl, batch, opts, device), world)
+        pl.mean = all_mean(_measured_path_length(G, batch, opts, device), world)
     data_rng = torch.Generator().manual_seed(opts.seed * 1000 + rank + state.cur_nimg)
     ema_nimg = (opts.ema_kimg if opts.ema_kimg is not None else opts.batch * 10 / 32) * 1000
     total_nimg = int(opts.kimg * 1000)
