@@ -247,12 +247,17 @@ def _transfer_from_checkpoint(path: Path, dcfg: DiscriminatorConfig):
     return G.state_dict(), D_state, G.config, dcfg
 
 
+def _mixed_precision(opts: TrainOptions, device: torch.device) -> torch.autocast:
+    """bfloat16 autocast for `--precision bf16`, a no-op context for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16")
+
+
 def _measured_path_length(G: Generator, batch: int, opts: TrainOptions, device: torch.device, batches: int = 8
                           ) -> float:  # fmt: skip
     """G's mean path length now: where a transferred G starts the penalty's running mean, instead of at 0,
     which would pull every path length of an already trained G towards zero until the mean caught up."""
     n = max(batch // 2, 1)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16"):
+    with _mixed_precision(opts, device):
         lengths = [PathLengthPenalty.lengths(G, torch.randn(n, G.z_dim, device=device), opts.style_mixing).mean()
                    for _ in range(batches)]  # fmt: skip
     return float(torch.stack(lengths).mean())
@@ -348,7 +353,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     def phase(name: str, net: torch.nn.Module, opt: torch.optim.Optimizer, loss_fn: Callable[..., torch.Tensor],
               *args: Any, scale: float = 1.0) -> None:  # fmt: skip
         """One optimiser step on scale * loss_fn(*args), its forward pass under bf16 autocast if asked."""
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16"):
+        with _mixed_precision(opts, device):
             loss = loss_fn(*args) * scale
         opt.zero_grad(set_to_none=True)
         loss.backward()
