@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 from stylegan_core.formats import load_checkpoint
 from training.dataset_tool import DatasetError, load_dataset_arrays, make_dataset, render_portrait_dataset
@@ -17,6 +18,7 @@ from training.discriminator import Discriminator
 from training.portraits import FACTOR_NAMES, render
 from training.trainer import (
     STATE_FILE,
+    STATE_JSON,
     TrainingError,
     TrainOptions,
     discriminator_config,
@@ -142,6 +144,13 @@ def test_transfer_from_a_generator_alone_warms_up_a_fresh_discriminator(tiny_dat
     assert all(torch.equal(p, frozen[n]) for n, p in source.named_parameters())
     trained = dict(load_checkpoint(last).named_parameters())
     assert any(not torch.equal(p, trained[n]) for n, p in source.named_parameters())
+    # No EMA ramp-up on transfer: G_ema moved by ~0.2% of G's step, not all of it (as a fresh run's would).
+    raw = load_file(str(last / STATE_FILE))
+    start = {n: p.detach() for n, p in source.named_parameters()}
+    step = sum(float((raw[f"G.{n}"] - p).norm()) for n, p in start.items())
+    ema_step = sum(float((trained[n] - p).norm()) for n, p in start.items())
+    assert 0 < ema_step < 0.02 * step
+    assert json.loads((last / STATE_JSON).read_text())["ema_rampup"] is False
     with pytest.raises(TrainingError, match="warmup"):
         train(_opts(tiny_data, tmp_path / "bad", d_warmup_kimg=-1))
 

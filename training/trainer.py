@@ -42,6 +42,7 @@ STATE_JSON = "training_state.json"
 LOG_FILE = "log.jsonl"
 SNAPSHOT_PREFIX = "network-snapshot-"
 G_REG_INTERVAL, D_REG_INTERVAL = 4, 16
+EMA_RAMPUP = 0.05  # early in a fresh run G_ema averages over at most this share of the images seen
 
 # Network sizes by --cfg: (channel_base, channel_max, z = w dim, mapping layers).
 CONFIGS = {
@@ -178,6 +179,7 @@ class _State:
     tick: int = 0
     pl_mean: float = 0.0
     ada_p: float = 0.0
+    ema_rampup: bool = True  # off for transfer: a trained G_ema must not be averaged over only 5% of the images seen
 
 
 def _adam(params, lr: float, interval: int) -> torch.optim.Optimizer:
@@ -221,6 +223,9 @@ def _build(opts: TrainOptions, resolution: int, channels: int, device: torch.dev
         _load_optimizer_state("opt_D", state.opt_D, {p: n for n, p in D.named_parameters()}, tensors)
         state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])
         state.pl_mean, state.ada_p = float(counters["pl_mean"]), float(counters["ada_p"])
+        state.ema_rampup = bool(counters.get("ema_rampup", True))
+    elif resume_path is not None:
+        state.ema_rampup = False  # as the official code does on --resume
     return state, {"snapshot": str(snapshot) if snapshot else None, "G_config": gcfg.to_dict(), "D_config":
                    dcfg.to_dict()}  # fmt: skip
 
@@ -381,7 +386,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             G.requires_grad_(True)
             state.cur_nimg += opts.batch
             step += 1
-            beta = 0.5 ** (opts.batch / max(min(ema_nimg, state.cur_nimg * 0.05), 1e-8))
+            ema_span = min(ema_nimg, state.cur_nimg * EMA_RAMPUP) if state.ema_rampup else ema_nimg
+            beta = 0.5 ** (opts.batch / max(ema_span, 1e-8))
             _update_ema(G_ema, G, beta)
             if isinstance(augment, AdaptiveAugment) and step % 4 == 0:
                 augment.adjust(opts.batch * 4)
@@ -416,6 +422,7 @@ def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics:
               ) -> dict[str, Any]:  # fmt: skip
     kimg = state.cur_nimg / 1000
     counters = {"cur_nimg": state.cur_nimg, "tick": state.tick, "pl_mean": state.pl_mean, "ada_p": state.ada_p,
+                "ema_rampup": state.ema_rampup,
                 "G_config": info["G_config"], "D_config": info["D_config"], "options": opts.to_dict()}  # fmt: skip
     path = save_snapshot(run, kimg, {"G": state.G, "D": state.D, "G_ema": state.G_ema},
                          {"opt_G": (state.opt_G, state.G), "opt_D": (state.opt_D, state.D)}, counters)  # fmt: skip
