@@ -200,8 +200,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         os.environ["STUDIO_FID_WEIGHTS"] = str(Path(args.fid_weights).resolve())
     opts = TrainOptions(
         data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
-        tick_kimg=args.tick, snap=args.snap, lr=args.lr, mirror=args.mirror, aug=args.aug,
-        precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume, gpus=args.gpus,
+        tick_kimg=args.tick, snap=args.snap, lr=args.lr, glr=args.glr, dlr=args.dlr, mirror=args.mirror,
+        aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
+        gpus=args.gpus,
         d_warmup_kimg=args.d_warmup_kimg,
         metrics=[m for m in args.metrics.split(",") if m and m != "none"],
     )  # fmt: skip
@@ -485,7 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--kimg", type=float, default=100, help="train until this many thousand real images shown")
     t.add_argument("--tick", type=float, default=4, help="kimg per log line")
     t.add_argument("--snap", type=int, default=5, help="ticks between snapshots")
-    t.add_argument("--lr", type=float, default=0.0025)
+    t.add_argument("--lr", type=float, default=0.0025, help="Adam learning rate of G and D")
+    t.add_argument("--glr", type=float, help="G's learning rate, if not --lr")
+    t.add_argument("--dlr", type=float, help="D's learning rate, if not --lr")
     t.add_argument("--mirror", action="store_true", help="random x-flips of the dataset")
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],

@@ -155,6 +155,21 @@ def test_transfer_from_a_generator_alone_warms_up_a_fresh_discriminator(tiny_dat
         train(_opts(tiny_data, tmp_path / "bad", d_warmup_kimg=-1))
 
 
+def test_separate_learning_rates_and_the_discriminators_scores_in_the_log(tiny_data, tmp_path):
+    from stylegan_core import Generator
+
+    torch.manual_seed(4)
+    source = Generator(generator_config("demo", 16, 3))
+    source.save_pretrained(tmp_path / "g_only")
+    run = train(_opts(tiny_data, tmp_path / "glr0", kimg=0.008, metrics=[], resume=str(tmp_path / "g_only"),
+                      glr=0.0, dlr=0.002))  # fmt: skip
+    log = read_log(run)
+    assert all(np.isfinite(r["score_real"]) and np.isfinite(r["score_fake"]) for r in log)
+    assert "loss_G" in log[0]  # G's phase ran, with a learning rate of 0
+    trained = dict(load_checkpoint(latest_snapshot(run)).named_parameters())
+    assert all(torch.equal(p, trained[n]) for n, p in source.named_parameters())
+
+
 def test_two_processes_over_gloo(tiny_data, tmp_path):
     run = train(_opts(tiny_data, tmp_path / "ddp", kimg=0.008, gpus=2, metrics=[]))
     log = read_log(run)

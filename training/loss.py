@@ -31,14 +31,15 @@ def generator_loss(G: Generator, D: Discriminator, z: Tensor, augment: Callable,
 
 def discriminator_loss(
     G: Generator, D: Discriminator, z: Tensor, real: Tensor, augment: Callable, mixing_prob: float,
-    on_real_logits: Callable[[Tensor], None] | None = None,
+    observe: Callable[[Tensor, Tensor], None] | None = None,
 ) -> Tensor:  # fmt: skip
+    """softplus(D(fake)) + softplus(-D(real)); `observe(real_logits, fake_logits)` sees the D's scores."""
     with torch.no_grad():  # the w average is tracked here, as in the official loss
         fake = G.synthesis(mixed_ws(G, z, mixing_prob, update_emas=True), noise_mode="random")
-    real_logits = D(augment(real))
-    if on_real_logits is not None:
-        on_real_logits(real_logits)
-    return F.softplus(D(augment(fake))).mean() + F.softplus(-real_logits).mean()
+    real_logits, fake_logits = D(augment(real)), D(augment(fake))
+    if observe is not None:
+        observe(real_logits.detach(), fake_logits.detach())
+    return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
 
 
 def r1_penalty(D: Discriminator, real: Tensor, augment: Callable, gamma: float) -> Tensor:

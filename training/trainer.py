@@ -68,6 +68,8 @@ class TrainOptions:
     tick_kimg: float = 4.0
     snap: int = 5  # ticks between snapshots
     lr: float = 0.0025
+    glr: float | None = None  # G's learning rate when not --lr (official --glr)
+    dlr: float | None = None  # D's learning rate when not --lr (official --dlr)
     mirror: bool = False
     aug: str = "ada"  # 'ada' or 'noaug'
     precision: str = "fp32"  # 'bf16': bfloat16 autocast for synthesis and D (mapping, D epilogue, weights stay fp32)
@@ -213,8 +215,8 @@ def _build(opts: TrainOptions, resolution: int, channels: int, device: torch.dev
     if D_state is not None:
         D.load_state_dict(D_state)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
-    state = _State(G, D, G_ema, _adam(G.parameters(), opts.lr, G_REG_INTERVAL), _adam(D.parameters(), opts.lr,
-                   D_REG_INTERVAL))  # fmt: skip
+    glr, dlr = opts.glr if opts.glr is not None else opts.lr, opts.dlr if opts.dlr is not None else opts.lr
+    state = _State(G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL), _adam(D.parameters(), dlr, D_REG_INTERVAL))
     if tensors is not None:
         for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):
             sub = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
@@ -355,6 +357,18 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             x = torch.where(flip, x.flip(3), x)
         return x
 
+    def tally(name: str, value: float) -> None:
+        """Add to the tick's mean of `name`."""
+        sums[name] = sums.get(name, 0.0) + value
+        sums[name + "_n"] = sums.get(name + "_n", 0.0) + 1
+
+    def observe_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> None:
+        """The D's mean scores (healthy: real above fake; both near 0 with a tiny R1 loss: D has collapsed)."""
+        tally("score_real", real_logits.mean().item())
+        tally("score_fake", fake_logits.mean().item())
+        if isinstance(augment, AdaptiveAugment):
+            augment.observe(real_logits)
+
     def phase(name: str, net: torch.nn.Module, opt: torch.optim.Optimizer, loss_fn: Callable[..., torch.Tensor],
               *args: Any, scale: float = 1.0) -> None:  # fmt: skip
         """One optimiser step on scale * loss_fn(*args), its forward pass under bf16 autocast if asked."""
@@ -364,8 +378,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         loss.backward()
         average_gradients(net.parameters(), world)
         opt.step()
-        sums[name] = sums.get(name, 0.0) + loss.item()
-        sums[name + "_n"] = sums.get(name + "_n", 0.0) + 1
+        tally(name, loss.item())
 
     try:
         while state.cur_nimg < total_nimg:
@@ -379,8 +392,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                 D.requires_grad_(True)
             G.requires_grad_(False)
             real = real_batch()
-            observe = augment.observe if isinstance(augment, AdaptiveAugment) else None
-            phase("loss_D", D, state.opt_D, discriminator_loss, G, D, z, real, augment, opts.style_mixing, observe)
+            phase("loss_D", D, state.opt_D, discriminator_loss, G, D, z, real, augment, opts.style_mixing,
+                  observe_scores)  # fmt: skip
             if step % D_REG_INTERVAL == 0:
                 phase("loss_r1", D, state.opt_D, r1_penalty, D, real, augment, gamma, scale=D_REG_INTERVAL)
             G.requires_grad_(True)
