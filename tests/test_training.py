@@ -24,6 +24,7 @@ from training.trainer import (
     discriminator_config,
     generator_config,
     latest_snapshot,
+    make_augment,
     read_log,
     save_snapshot,
     train,
@@ -150,7 +151,9 @@ def test_transfer_from_a_generator_alone_warms_up_a_fresh_discriminator(tiny_dat
     step = sum(float((raw[f"G.{n}"] - p).norm()) for n, p in start.items())
     ema_step = sum(float((trained[n] - p).norm()) for n, p in start.items())
     assert 0 < ema_step < 0.02 * step
-    assert json.loads((last / STATE_JSON).read_text())["ema_rampup"] is False
+    assert json.loads((last / STATE_JSON).read_text())["transfer"] is True
+    assert make_augment(_opts(tiny_data, tmp_path), 0.0, transfer=True).speed_kimg == 100  # as officially
+    assert make_augment(_opts(tiny_data, tmp_path), 0.0, transfer=False).speed_kimg == 500
     with pytest.raises(TrainingError, match="warmup"):
         train(_opts(tiny_data, tmp_path / "bad", d_warmup_kimg=-1))
 

@@ -181,7 +181,7 @@ class _State:
     tick: int = 0
     pl_mean: float = 0.0
     ada_p: float = 0.0
-    ema_rampup: bool = True  # off for transfer: a trained G_ema must not be averaged over only 5% of the images seen
+    transfer: bool = False  # started from trained weights: no EMA ramp-up, faster ADA (the official --resume)
 
 
 def _adam(params, lr: float, interval: int) -> torch.optim.Optimizer:
@@ -225,9 +225,9 @@ def _build(opts: TrainOptions, resolution: int, channels: int, device: torch.dev
         _load_optimizer_state("opt_D", state.opt_D, {p: n for n, p in D.named_parameters()}, tensors)
         state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])
         state.pl_mean, state.ada_p = float(counters["pl_mean"]), float(counters["ada_p"])
-        state.ema_rampup = bool(counters.get("ema_rampup", True))
+        state.transfer = bool(counters.get("transfer", False))
     elif resume_path is not None:
-        state.ema_rampup = False  # as the official code does on --resume
+        state.transfer = True
     return state, {"snapshot": str(snapshot) if snapshot else None, "G_config": gcfg.to_dict(), "D_config":
                    dcfg.to_dict()}  # fmt: skip
 
@@ -252,6 +252,14 @@ def _transfer_from_checkpoint(path: Path, dcfg: DiscriminatorConfig):
         except (CheckpointError, ValueError, KeyError):
             D_state = None
     return G.state_dict(), D_state, G.config, dcfg
+
+
+def make_augment(opts: TrainOptions, p: float, transfer: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    """ADA for `--aug ada` from probability p (adapted over 500 kimg, 100 on transfer as officially), else the
+    identity."""
+    if opts.aug != "ada":
+        return lambda x: x
+    return AdaptiveAugment(target=opts.ada_target, p=p, speed_kimg=100.0 if transfer else 500.0)
 
 
 def _mixed_precision(opts: TrainOptions, device: torch.device) -> torch.autocast:
@@ -324,7 +332,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     broadcast_module(state.D, world)
     broadcast_module(state.G_ema, world)
     G, D, G_ema = state.G, state.D, state.G_ema
-    augment = AdaptiveAugment(target=opts.ada_target, p=state.ada_p) if opts.aug == "ada" else (lambda x: x)
+    augment = make_augment(opts, state.ada_p, state.transfer)
     metrics = SnapshotMetrics(opts.metrics, reals_u8) if rank == 0 and opts.metrics else None
     pl = PathLengthPenalty(opts.pl_weight)
     pl.mean = state.pl_mean
@@ -399,7 +407,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             G.requires_grad_(True)
             state.cur_nimg += opts.batch
             step += 1
-            ema_span = min(ema_nimg, state.cur_nimg * EMA_RAMPUP) if state.ema_rampup else ema_nimg
+            # A trained G_ema must not be averaged over only the first 5% of the images this run has seen.
+            ema_span = ema_nimg if state.transfer else min(ema_nimg, state.cur_nimg * EMA_RAMPUP)
             beta = 0.5 ** (opts.batch / max(ema_span, 1e-8))
             _update_ema(G_ema, G, beta)
             if isinstance(augment, AdaptiveAugment) and step % 4 == 0:
@@ -435,7 +444,7 @@ def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics:
               ) -> dict[str, Any]:  # fmt: skip
     kimg = state.cur_nimg / 1000
     counters = {"cur_nimg": state.cur_nimg, "tick": state.tick, "pl_mean": state.pl_mean, "ada_p": state.ada_p,
-                "ema_rampup": state.ema_rampup,
+                "transfer": state.transfer,
                 "G_config": info["G_config"], "D_config": info["D_config"], "options": opts.to_dict()}  # fmt: skip
     path = save_snapshot(run, kimg, {"G": state.G, "D": state.D, "G_ema": state.G_ema},
                          {"opt_G": (state.opt_G, state.G), "opt_D": (state.opt_D, state.D)}, counters)  # fmt: skip
