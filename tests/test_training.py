@@ -173,6 +173,19 @@ def test_separate_learning_rates_and_the_discriminators_scores_in_the_log(tiny_d
     assert all(torch.equal(p, trained[n]) for n, p in source.named_parameters())
 
 
+def test_the_committed_demo_run_state_resumes(tmp_path):
+    """demo_run/ holds the demo model's training state (G, D, optimisers): later sessions continue from it."""
+    data64 = render_portrait_dataset(tmp_path / "p64.zip", 4, resolution=64)
+    state = Path(__file__).resolve().parent.parent / "demo_run"
+    counters = json.loads((latest_snapshot(state) / STATE_JSON).read_text())
+    start = counters["cur_nimg"] / 1000
+    run = train(_opts(data64, tmp_path / "cont", resume=str(state), kimg=start + 0.004, tick_kimg=0.004, metrics=[],
+                      cfg="demo", aug="noaug", glr=counters["options"]["glr"]))  # fmt: skip
+    log = read_log(run)
+    assert log[0]["kimg"] == start + 0.004 and {"loss_G", "loss_D"} <= set(log[0])  # D warm, no new warm-up
+    assert json.loads((latest_snapshot(run) / STATE_JSON).read_text())["transfer"] is True
+
+
 def test_two_processes_over_gloo(tiny_data, tmp_path):
     run = train(_opts(tiny_data, tmp_path / "ddp", kimg=0.008, gpus=2, metrics=[]))
     log = read_log(run)
