@@ -202,8 +202,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, glr=args.glr, dlr=args.dlr, mirror=args.mirror,
         aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
-        gpus=args.gpus,
-        d_warmup_kimg=args.d_warmup_kimg,
+        gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg,
         metrics=[m for m in args.metrics.split(",") if m and m != "none"],
     )  # fmt: skip
     run = train(opts)

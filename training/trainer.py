@@ -3,8 +3,9 @@
 Per step: G main (non-saturating loss, style mixing), G path-length penalty every 4 steps, D main,
 D R1 every 16 steps (lazy regularisation with Adam's lr / betas adjusted), generator EMA, ADA-style
 augmentation, optional bfloat16 mixed precision, and an optional D-only warm-up (`d_warmup_kimg`) for
-transfer from a checkpoint that has no discriminator. Snapshots are our native format (G_ema, loadable
-anywhere) plus the full training state in safetensors (G, D, optimisers, counters): no pickles.
+transfer from a checkpoint that has no discriminator (on transfer, as officially, no EMA ramp-up).
+Snapshots are our native format (G_ema, loadable anywhere) plus the full training state in safetensors
+(G, D, optimisers, counters): no pickles.
 """
 
 from __future__ import annotations
