@@ -356,7 +356,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                desc="train")  # fmt: skip
     step = state.cur_nimg // opts.batch
     tick_start_nimg, tick_start_time = state.cur_nimg, time.time()
-    sums: dict[str, float] = {}
+    sums: dict[str, torch.Tensor] = {}  # the tick's running sums, kept on the device: no sync per step
+    counts: dict[str, int] = {}
 
     def real_batch() -> torch.Tensor:
         idx = torch.randint(0, N, (batch,), generator=data_rng)
@@ -366,15 +367,15 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             x = torch.where(flip, x.flip(3), x)
         return x
 
-    def tally(name: str, value: float) -> None:
-        """Add to the tick's mean of `name`."""
-        sums[name] = sums.get(name, 0.0) + value
-        sums[name + "_n"] = sums.get(name + "_n", 0.0) + 1
+    def tally(name: str, value: torch.Tensor) -> None:
+        """Add a scalar to the tick's mean of `name`."""
+        sums[name] = sums[name] + value.detach() if name in sums else value.detach().clone()
+        counts[name] = counts.get(name, 0) + 1
 
     def observe_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> None:
         """The D's mean scores (healthy: real above fake; both near 0 with a tiny R1 loss: D has collapsed)."""
-        tally("score_real", real_logits.mean().item())
-        tally("score_fake", fake_logits.mean().item())
+        tally("score_real", real_logits.mean())
+        tally("score_fake", fake_logits.mean())
         if isinstance(augment, AdaptiveAugment):
             augment.observe(real_logits)
 
@@ -387,7 +388,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         loss.backward()
         average_gradients(net.parameters(), world)
         opt.step()
-        tally(name, loss.item())
+        tally(name, loss)
 
     try:
         while state.cur_nimg < total_nimg:
@@ -423,10 +424,10 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                     "kimg": state.cur_nimg / 1000, "tick": state.tick,
                     "sec_per_kimg": (time.time() - tick_start_time) / ((state.cur_nimg - tick_start_nimg) / 1000),
                     "ada_p": getattr(augment, "p", 0.0), "pl_mean": pl.mean,
-                    **{k: all_mean(v / max(sums.get(k + "_n", 1), 1), world) for k, v in sums.items()
-                       if not k.endswith("_n")},
+                    **{k: all_mean(float(v) / counts[k], world) for k, v in sums.items()},
                 }  # fmt: skip
                 sums.clear()
+                counts.clear()
                 if state.tick % opts.snap == 0 or done:
                     state.pl_mean, state.ada_p = pl.mean, getattr(augment, "p", 0.0)
                     if rank == 0:
