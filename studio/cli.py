@@ -6,6 +6,7 @@ Flags follow NVIDIA's gen_images.py / style_mixing.py where those exist.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -175,7 +176,7 @@ def cmd_portraits(args: argparse.Namespace) -> int:
     bar, update = _bar("render", "img")
     with bar:
         path = render_portrait_dataset(args.dest, args.count, resolution=args.resolution, first_seed=args.first_seed,
-                                       progress=update)  # fmt: skip
+                                       workers=args.workers, progress=update)  # fmt: skip
     print(f"wrote {args.count} portraits ({args.resolution}px, factors in dataset.json) to {path}")
     return 0
 
@@ -192,8 +193,6 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import os
-
     from training.trainer import TrainOptions, train
 
     if args.fid_weights:  # read by every training process
@@ -466,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=20000)
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes (default: all cores)")
     p.set_defaults(func=cmd_portraits)
 
     ds = sub.add_parser("dataset", help="folder / zip of images -> training zip (like NVIDIA's dataset_tool.py)")

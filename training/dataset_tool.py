@@ -7,9 +7,12 @@ images. `align_faces` crops each photo like FFHQ through `editing.align` first.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import io
 import json
+import multiprocessing
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,25 +172,41 @@ def _face_aligner(resolution: int) -> Callable[[Image.Image], Image.Image]:
     return lambda img: align_face(img, size=resolution).image
 
 
+def _render_png(seed: int, resolution: int) -> tuple[bytes, list[float]]:
+    """One portrait as PNG bytes plus its factor vector (a worker's unit of work)."""
+    from .portraits import render
+
+    img, factors = render(seed, resolution)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue(), factors.as_vector()
+
+
 def render_portrait_dataset(
-    dest: str | Path, count: int, *, resolution: int = 64, first_seed: int = 0,
+    dest: str | Path, count: int, *, resolution: int = 64, first_seed: int = 0, workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:  # fmt: skip
-    """The procedural portrait dataset: `count` renders (seeds first_seed..) with their factors."""
-    from .portraits import FACTOR_NAMES, render
+    """The procedural portrait dataset: `count` renders (seeds first_seed..) with their factors.
+
+    `workers` > 1 renders in that many processes; the zip is byte-for-byte the same either way."""
+    from .portraits import FACTOR_NAMES
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
+    seeds = range(first_seed, first_seed + count)
     values = []
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as out:
-        for i in range(count):
-            img, factors = render(first_seed + i, resolution)
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(workers))
+            rendered = pool.imap(functools.partial(_render_png, resolution=resolution), seeds, chunksize=64)
+        else:
+            rendered = (_render_png(seed, resolution) for seed in seeds)
+        out = stack.enter_context(zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED))
+        for i, (png, vector) in enumerate(rendered):
             arc = f"{i // 1000:05d}/img{i:08d}.png"
-            buf = io.BytesIO()
-            img.save(buf, format="PNG", compress_level=1)
-            out.writestr(arc, buf.getvalue())
-            values.append([arc, factors.as_vector()])
+            out.writestr(arc, png)
+            values.append([arc, vector])
             if progress:
                 progress(i + 1, count)
         meta = {"labels": None, "factors": {"names": list(FACTOR_NAMES), "values": values},
