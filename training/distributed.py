@@ -28,6 +28,22 @@ def _backend() -> str:
     return "nccl" if torch.cuda.is_available() else "gloo"
 
 
+def process_device(rank: int = 0) -> torch.device:
+    """This process's device: its own GPU (by local rank under torchrun), made current so NCCL uses it; else
+    the CPU."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    device = torch.device("cuda", local_rank % torch.cuda.device_count())
+    torch.cuda.set_device(device)
+    return device
+
+
+def _comm_device() -> torch.device:
+    """Where a collective's tensors must live: NCCL takes them on the process's GPU only, gloo on the CPU."""
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
 def _run_and_finish(fn: Callable[[int, int, Any], None], rank: int, world: int, args: Any) -> None:
     """Run, then wait for every process before tearing the group down: a process that leaves while
     rank 0 still writes its snapshot kills gloo's threads (SIGABRT at exit)."""
@@ -40,6 +56,7 @@ def _run_and_finish(fn: Callable[[int, int, Any], None], rank: int, world: int, 
 
 def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: int, port: int) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    process_device(rank)
     dist.init_process_group(_backend(), rank=rank, world_size=world)
     _run_and_finish(fn, rank, world, args)
     # A spawned child would now exit through interpreter finalisation, where gloo's threads can still be
@@ -53,9 +70,13 @@ def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: in
 def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int) -> None:
     """Run fn(rank, world_size, args) in every process."""
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # started by torchrun
+        process_device(int(os.environ["RANK"]))
         dist.init_process_group(_backend())
         _run_and_finish(fn, dist.get_rank(), dist.get_world_size(), args)
     elif processes > 1:
+        if torch.cuda.is_available() and processes > torch.cuda.device_count():
+            raise ValueError(f"--gpus {processes}: this machine has {torch.cuda.device_count()} GPU(s); NCCL needs one "
+                             "per process")  # fmt: skip
         mp.spawn(_worker, args=(fn, args, processes, _free_port()), nprocs=processes, join=True)
     else:
         fn(0, 1, args)
@@ -89,6 +110,6 @@ def broadcast_module(module: torch.nn.Module, world: int) -> None:
 def all_mean(value: float, world: int) -> float:
     if world == 1:
         return value
-    t = torch.tensor([value], dtype=torch.float64)
+    t = torch.tensor([value], dtype=torch.float64, device=_comm_device())
     dist.all_reduce(t)
     return t.item() / world

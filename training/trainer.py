@@ -33,7 +33,7 @@ from stylegan_core.seeds import z_batch
 from .augment import AdaptiveAugment
 from .dataset_tool import load_dataset_arrays
 from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator
-from .distributed import all_mean, average_gradients, broadcast_module, launch
+from .distributed import all_mean, average_gradients, broadcast_module, launch, process_device
 from .fid import FIDMetric, FIDUnavailableError
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
 from .metrics import generated_images, real_subset, swd
@@ -317,7 +317,7 @@ class SnapshotMetrics:
 
 def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     """What every process runs; rank 0 also logs, samples and writes snapshots."""
-    device = torch.device(f"cuda:{rank % max(torch.cuda.device_count(), 1)}" if torch.cuda.is_available() else "cpu")
+    device = process_device(rank)
     if device.type == "cpu" and world > 1:
         torch.set_num_threads(max(1, torch.get_num_threads() // world))
     torch.manual_seed(opts.seed * world + rank)
