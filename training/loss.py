@@ -56,11 +56,11 @@ class PathLengthPenalty:
     def __init__(self, weight: float = 2.0, decay: float = 0.01) -> None:
         self.weight = weight
         self.decay = decay
-        self.mean = 0.0
+        self.mean: float | Tensor = 0.0  # a tensor once updated: it stays on the device, no sync per step
 
     def __call__(self, G: Generator, z: Tensor, mixing_prob: float) -> Tensor:
         lengths = self.lengths(G, z, mixing_prob, create_graph=True)
-        self.mean = self.mean + self.decay * (lengths.mean().item() - self.mean)
+        self.mean = self.mean + self.decay * (lengths.mean().detach() - self.mean)
         return (lengths - self.mean).square().mean() * self.weight
 
     @staticmethod

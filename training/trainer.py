@@ -359,13 +359,15 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     sums: dict[str, torch.Tensor] = {}  # the tick's running sums, kept on the device: no sync per step
     counts: dict[str, int] = {}
 
-    def real_batch() -> torch.Tensor:
+    def real_batch() -> torch.Tensor:  # [batch, C, R, R] in [-1, 1]
         idx = torch.randint(0, N, (batch,), generator=data_rng)
-        x = reals_u8[idx].to(device, torch.float32) / 127.5 - 1
+        x = reals_u8[idx]
         if opts.mirror:
-            flip = torch.rand(batch, 1, 1, 1, generator=data_rng).to(device) < 0.5
+            flip = torch.rand(batch, 1, 1, 1, generator=data_rng) < 0.5
             x = torch.where(flip, x.flip(3), x)
-        return x
+        if device.type == "cuda":  # from pinned memory the copy is asynchronous: no wait for the GPU each step
+            x = x.pin_memory().to(device, non_blocking=True)
+        return x.to(device, torch.float32) / 127.5 - 1
 
     def tally(name: str, value: torch.Tensor) -> None:
         """Add a scalar to the tick's mean of `name`."""
@@ -423,13 +425,13 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                 record = {
                     "kimg": state.cur_nimg / 1000, "tick": state.tick,
                     "sec_per_kimg": (time.time() - tick_start_time) / ((state.cur_nimg - tick_start_nimg) / 1000),
-                    "ada_p": getattr(augment, "p", 0.0), "pl_mean": pl.mean,
+                    "ada_p": getattr(augment, "p", 0.0), "pl_mean": float(pl.mean),
                     **{k: all_mean(float(v) / counts[k], world) for k, v in sums.items()},
                 }  # fmt: skip
                 sums.clear()
                 counts.clear()
                 if state.tick % opts.snap == 0 or done:
-                    state.pl_mean, state.ada_p = pl.mean, getattr(augment, "p", 0.0)
+                    state.pl_mean, state.ada_p = float(pl.mean), getattr(augment, "p", 0.0)
                     if rank == 0:
                         record.update(_snapshot(run, opts, state, info, metrics))
                 if rank == 0 and log is not None:
