@@ -281,10 +281,8 @@ def _measured_path_length(G: Generator, batch: int, opts: TrainOptions, device: 
 
 def _update_ema(G_ema: Generator, G: Generator, beta: float) -> None:
     with torch.no_grad():
-        for pe, p in zip(G_ema.parameters(), G.parameters(), strict=True):
-            pe.copy_(p.detach().lerp(pe, beta))
-        for be, b in zip(G_ema.buffers(), G.buffers(), strict=True):
-            be.copy_(b)
+        torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1 - beta)  # one launch, not one per tensor
+        torch._foreach_copy_(list(G_ema.buffers()), list(G.buffers()))
 
 
 @torch.no_grad()
