@@ -188,7 +188,7 @@ def render_portrait_dataset(
 ) -> Path:  # fmt: skip
     """The procedural portrait dataset: `count` renders (seeds first_seed..) with their factors.
 
-    `workers` > 1 renders in that many processes; the zip is byte-for-byte the same either way."""
+    `workers` > 1 renders in that many processes; the zip holds the same files in the same order either way."""
     from .portraits import FACTOR_NAMES
 
     dest = Path(dest)
