@@ -28,7 +28,7 @@ print("torch", torch.__version__, "| CUDA", torch.cuda.is_available(),
       "|", torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU: this will be slow")
 EOF
 start=$(date +%s)
-"$py" -m studio portraits --dest "$work/portraits64.zip" --count "$renders" --workers "$(nproc)" 2> >(errors_only)
+"$py" -m studio portraits --dest "$work/portraits64.zip" --count "$renders" 2> >(errors_only)
 echo "rendered $renders portraits in $(($(date +%s) - start)) s"
 
 status=0

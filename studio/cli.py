@@ -393,6 +393,11 @@ def cmd_models(_: argparse.Namespace) -> int:
     return 0
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (Linux affinity, as `nproc`; os.cpu_count counts the whole host)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studio", description="StyleGAN Studio command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -465,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--count", type=int, default=20000)
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="rendering processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=_usable_cores(), help="rendering processes (default: all cores)")
     p.set_defaults(func=cmd_portraits)
 
     ds = sub.add_parser("dataset", help="folder / zip of images -> training zip (like NVIDIA's dataset_tool.py)")
