@@ -24,6 +24,7 @@ from PIL import Image
 
 from stylegan_core.imaging import ImageReadError, center_crop_resize, read_image
 
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # zip's earliest date: members carry no build time
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 
@@ -145,7 +146,7 @@ def _convert(
             arc = f"{report.written // 1000:05d}/img{report.written:08d}.png"
             buf = io.BytesIO()
             img.save(buf, format="PNG", compress_level=1)
-            out.writestr(arc, buf.getvalue())
+            _store(out, arc, buf.getvalue())
             if name in known["labels"]:
                 labels.append([arc, known["labels"][name]])
             if name in known["factors"]:
@@ -159,9 +160,16 @@ def _convert(
         meta: dict[str, Any] = {"labels": labels if len(labels) == report.written else None}
         if known["factor_names"] and len(factors) == report.written:
             meta["factors"] = {"names": known["factor_names"], "values": factors}
-        out.writestr("dataset.json", json.dumps(meta))
+        _store(out, "dataset.json", json.dumps(meta))
     tmp.replace(dest)
     return report
+
+
+def _store(out: zipfile.ZipFile, arc: str, data: bytes | str) -> None:
+    """Add one member with a fixed timestamp, so the same images make a byte-identical zip (checkable by hash)."""
+    info = zipfile.ZipInfo(arc, date_time=ZIP_EPOCH)
+    info.external_attr = 0o644 << 16  # rw-r--r-- when unpacked
+    out.writestr(info, data)
 
 
 def _face_aligner(resolution: int) -> Callable[[Image.Image], Image.Image]:
@@ -188,7 +196,7 @@ def render_portrait_dataset(
 ) -> Path:  # fmt: skip
     """The procedural portrait dataset: `count` renders (seeds first_seed..) with their factors.
 
-    `workers` > 1 renders in that many processes; the zip holds the same files in the same order either way."""
+    `workers` > 1 renders in that many processes; the zip is byte-identical either way."""
     from .portraits import FACTOR_NAMES
 
     dest = Path(dest)
@@ -205,13 +213,13 @@ def render_portrait_dataset(
         out = stack.enter_context(zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED))
         for i, (png, vector) in enumerate(rendered):
             arc = f"{i // 1000:05d}/img{i:08d}.png"
-            out.writestr(arc, png)
+            _store(out, arc, png)
             values.append([arc, vector])
             if progress:
                 progress(i + 1, count)
         meta = {"labels": None, "factors": {"names": list(FACTOR_NAMES), "values": values},
                 "source": f"training.portraits seeds {first_seed}..{first_seed + count - 1}"}  # fmt: skip
-        out.writestr("dataset.json", json.dumps(meta))
+        _store(out, "dataset.json", json.dumps(meta))
     tmp.replace(dest)
     return dest
 
