@@ -143,7 +143,7 @@ def _convert(
             except ValueError as exc:
                 report.skipped.append((name, str(exc)))
                 continue
-            arc = f"{report.written // 1000:05d}/img{report.written:08d}.png"
+            arc = _member_name(report.written)
             buf = io.BytesIO()
             img.save(buf, format="PNG", compress_level=1)
             _store(out, arc, buf.getvalue())
@@ -165,9 +165,15 @@ def _convert(
     return report
 
 
+def _member_name(index: int) -> str:
+    """Where image `index` goes in a dataset zip: NVIDIA's layout, 1000 images a folder."""
+    return f"{index // 1000:05d}/img{index:08d}.png"
+
+
 def _store(out: zipfile.ZipFile, arc: str, data: bytes | str) -> None:
     """Add one member with a fixed timestamp, so the same images make a byte-identical zip (checkable by hash)."""
     info = zipfile.ZipInfo(arc, date_time=ZIP_EPOCH)
+    info.compress_type = out.compression  # a ZipInfo would otherwise ignore the archive's setting
     info.external_attr = 0o644 << 16  # rw-r--r-- when unpacked
     out.writestr(info, data)
 
@@ -212,7 +218,7 @@ def render_portrait_dataset(
             rendered = (_render_png(seed, resolution) for seed in seeds)
         out = stack.enter_context(zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED))
         for i, (png, vector) in enumerate(rendered):
-            arc = f"{i // 1000:05d}/img{i:08d}.png"
+            arc = _member_name(i)
             _store(out, arc, png)
             values.append([arc, vector])
             if progress:
