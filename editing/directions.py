@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from stylegan_core.files import give_default_mode
+
 Space = Literal["w", "z"]
 METADATA_KEY = "stylegan_studio_direction"
 
@@ -69,6 +71,7 @@ class Direction:
 
         meta = {k: v for k, v in asdict(self).items() if k != "vector"}
         save_file({"vector": np.ascontiguousarray(self.vector)}, str(path), metadata={METADATA_KEY: json.dumps(meta)})
+        give_default_mode(path)
         return Path(path)
 
     @classmethod

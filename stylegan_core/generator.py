@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import GeneratorConfig
+from .files import give_default_mode
 from .imaging import area_resize
 from .mapping import MappingNetwork
 from .synthesis_sg1 import SynthesisNetworkSG1
@@ -84,6 +85,7 @@ class Generator(nn.Module):
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         metadata = {"format": "pt", CONFIG_METADATA_KEY: json.dumps(self.config.to_dict())}
         save_file(state, str(directory / WEIGHTS_NAME), metadata=metadata)
+        give_default_mode(directory / WEIGHTS_NAME)
         return directory
 
     @classmethod

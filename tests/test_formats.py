@@ -182,3 +182,25 @@ def test_unknown_config_field_is_named(tmp_path):
 
     with pytest.raises(ValueError, match="unknown MappingConfig field.*depth"):
         GeneratorConfig.from_dict({"architecture": "stylegan2", "img_resolution": 32, "mapping": {"depth": 3}})
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_written_weights_follow_the_umask(tmp_path, umask, mode):
+    """safetensors alone writes 0600; our files get the mode any new file gets, so others can share a run."""
+    import os
+
+    import numpy as np
+
+    from editing.directions import Direction
+    from stylegan_core import Generator
+
+    G = Generator.from_pretrained("demo")
+    old = os.umask(umask)
+    try:
+        out = G.save_pretrained(tmp_path / "model")
+        direction = Direction("test", np.ones(G.w_dim) / np.sqrt(G.w_dim), "w", model="demo", method="random")
+        saved = direction.save(tmp_path / "direction.safetensors")
+    finally:
+        os.umask(old)
+    assert os.stat(out / "model.safetensors").st_mode & 0o777 == mode
+    assert os.stat(saved).st_mode & 0o777 == mode

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from stylegan_core.files import give_default_mode
+
 from .portraits import CATEGORICAL, FACTOR_NAMES
 
 CIRCULAR = ("background_hue", "shirt_hue")
@@ -87,6 +89,7 @@ class PortraitScorer(nn.Module):
         meta = {"width": self.width, "factors": list(FACTOR_NAMES), "metrics": metrics or {}}
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
         save_file(state, str(path), metadata={METADATA_KEY: json.dumps(meta)})
+        give_default_mode(path)
         return Path(path)
 
     @classmethod

@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
+from stylegan_core.files import give_default_mode
 from stylegan_core.imaging import make_grid, to_pil, to_uint8
 from stylegan_core.seeds import z_batch
 
@@ -156,6 +157,7 @@ def save_snapshot(run: Path, kimg: float, nets: dict[str, torch.nn.Module], opts
         shutil.rmtree(tmp, ignore_errors=True)
         nets["G_ema"].save_pretrained(tmp)  # type: ignore[operator]
         save_file(tensors, str(tmp / STATE_FILE))
+        give_default_mode(tmp / STATE_FILE)
         (tmp / STATE_JSON).write_text(json.dumps(counters, indent=1))
         if final.exists():
             shutil.rmtree(final)
