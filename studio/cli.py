@@ -477,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--source", required=True, help="folder or .zip of images")
     ds.add_argument("--dest", required=True, help="output .zip")
     ds.add_argument("--resolution", type=int, default=64, help="square output size (power of two)")
-    ds.add_argument("--align-faces", action="store_true", help="crop each photo's face like FFHQ")
+    ds.add_argument("--align-faces", action="store_true", help="crop every face of each photo like FFHQ")
     ds.set_defaults(func=cmd_dataset)
 
     t = sub.add_parser("train", help="train StyleGAN2 on a dataset zip (flags like NVIDIA's train.py)")

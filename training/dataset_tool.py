@@ -36,9 +36,11 @@ class DatasetError(ValueError):
 class DatasetReport:
     written: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    several_faces: list[tuple[str, int]] = field(default_factory=list)  # (file, faces written), with align_faces
 
     def summary(self) -> str:
         lines = [f"wrote {self.written} image(s), skipped {len(self.skipped)}"]
+        lines += [f"  {name}: {count} faces, each written as its own image" for name, count in self.several_faces]
         lines += [f"  skipped {name}: {reason}" for name, reason in self.skipped]
         return "\n".join(lines)
 
@@ -114,7 +116,7 @@ def _convert(
     files: ImageSource, dest: Path, resolution: int, align_faces: bool, min_size: int | None,
     progress: Callable[[int, int], None] | None,
 ) -> DatasetReport:  # fmt: skip
-    aligner = _face_aligner(resolution) if align_faces else None
+    crops = _face_aligner(resolution) if align_faces else (lambda img: [center_crop_resize(img, resolution)])
     min_size = min_size if min_size is not None else max(resolution // 4, 8)
     known = _source_labels(files.source)
     report, seen = DatasetReport(), {}
@@ -139,19 +141,22 @@ def _convert(
                 continue
             seen[digest] = name
             try:
-                img = aligner(img) if aligner else center_crop_resize(img, resolution)
+                images = crops(img)
             except ValueError as exc:
                 report.skipped.append((name, str(exc)))
                 continue
-            arc = _member_name(report.written)
-            buf = io.BytesIO()
-            img.save(buf, format="PNG", compress_level=1)
-            _store(out, arc, buf.getvalue())
-            if name in known["labels"]:
-                labels.append([arc, known["labels"][name]])
-            if name in known["factors"]:
-                factors.append([arc, known["factors"][name]])
-            report.written += 1
+            if len(images) > 1:
+                report.several_faces.append((name, len(images)))
+            for img in images:  # each face of a photo is its own image, its labels with it
+                arc = _member_name(report.written)
+                buf = io.BytesIO()
+                img.save(buf, format="PNG", compress_level=1)
+                _store(out, arc, buf.getvalue())
+                if name in known["labels"]:
+                    labels.append([arc, known["labels"][name]])
+                if name in known["factors"]:
+                    factors.append([arc, known["factors"][name]])
+                report.written += 1
         if report.written == 0:
             tmp.unlink(missing_ok=True)
             raise DatasetError(
@@ -178,12 +183,20 @@ def _store(out: zipfile.ZipFile, arc: str, data: bytes | str) -> None:
     out.writestr(info, data)
 
 
-def _face_aligner(resolution: int) -> Callable[[Image.Image], Image.Image]:
+def _face_aligner(resolution: int) -> Callable[[Image.Image], list[Image.Image]]:
+    """Photo -> every face in it cropped like FFHQ; a photo without one raises ValueError (skipped)."""
     try:
-        from editing.align import align_face
+        from editing.align import NO_FACE, FaceNotFoundError, align_every_face
     except ImportError:
         raise DatasetError("--align-faces needs the editing package's face alignment (editing.align)") from None
-    return lambda img: align_face(img, size=resolution).image
+
+    def crops(img: Image.Image) -> list[Image.Image]:
+        faces = align_every_face(img, size=resolution)
+        if not faces:
+            raise FaceNotFoundError(NO_FACE)
+        return [face.image for face in faces]
+
+    return crops
 
 
 def _render_png(seed: int, resolution: int) -> tuple[bytes, list[float]]:
