@@ -41,7 +41,7 @@ class MappingNetwork(nn.Module):
 
     def forward(
         self,
-        z: Tensor,  # [N, z_dim]
+        z: Tensor | None,  # [N, z_dim]; None when z_dim is 0 (a label-only mapping)
         c: Tensor | None = None,  # [N, c_dim] one-hot (or soft) labels
         truncation_psi: float = 1.0,
         truncation_cutoff: int | None = None,

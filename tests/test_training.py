@@ -13,8 +13,14 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from stylegan_core.formats import load_checkpoint
-from training.dataset_tool import DatasetError, load_dataset_arrays, make_dataset, render_portrait_dataset
-from training.discriminator import Discriminator
+from training.dataset_tool import (
+    DatasetError,
+    load_dataset_arrays,
+    load_dataset_labels,
+    make_dataset,
+    render_portrait_dataset,
+)
+from training.discriminator import Discriminator, DiscriminatorConfig
 from training.portraits import FACTOR_NAMES, render
 from training.trainer import (
     STATE_FILE,
@@ -214,6 +220,45 @@ def test_the_committed_demo_run_state_resumes(tmp_path):
     log = read_log(run)
     assert log[0]["kimg"] == pytest.approx(start + 0.004) and {"loss_G", "loss_D"} <= set(log[0])  # D warm, no warm-up
     assert json.loads((latest_snapshot(run) / STATE_JSON).read_text())["transfer"] is True
+
+
+def test_conditional_training_on_dataset_labels(tiny_data, tmp_path):
+    """--cond: class labels from dataset.json condition G's mapping and D's projection; resumes; generates by class."""
+    from stylegan_core.sampling import generate_from_seeds
+
+    src = tmp_path / "labelled"
+    src.mkdir()
+    for i in range(8):
+        _photo(i, (16, 16)).save(src / f"{i}.png")
+    (src / "dataset.json").write_text(json.dumps({"labels": [[f"{i}.png", i % 3] for i in range(8)]}))
+    data = tmp_path / "classes.zip"
+    make_dataset(src, data, resolution=16)
+    labels = load_dataset_labels(data)  # the dataset tool carried them; classes become one-hot
+    assert labels.shape == (8, 3) and labels.sum(1).tolist() == [1.0] * 8 and labels[:, 1].sum() == 3
+
+    run = train(_opts(data, tmp_path / "cond", cond=True, metrics=["swd"]))
+    assert "swd_mean" in read_log(run)[-1]
+    snap = latest_snapshot(run)
+    G = load_checkpoint(snap)
+    assert G.c_dim == 3
+    by_class = generate_from_seeds(G, [5], class_idx=0), generate_from_seeds(G, [5], class_idx=2)
+    assert not np.array_equal(*by_class)  # same seed, another class, another image
+    counters = json.loads((snap / STATE_JSON).read_text())
+    D = Discriminator(DiscriminatorConfig(**counters["D_config"]))
+    state = load_file(str(snap / STATE_FILE))
+    D.load_state_dict({k[2:]: v for k, v in state.items() if k.startswith("D.")})
+    img = torch.randn(3, 3, 16, 16)
+    logits = D(img, torch.eye(3))
+    assert logits.shape == (3, 1) and len(set(logits.flatten().tolist())) == 3  # the label moves the score
+    with pytest.raises(ValueError, match="conditional"):
+        D(img)
+
+    train(_opts(data, tmp_path / "cond", cond=True, kimg=0.012, resume=str(run), metrics=[]))
+    assert read_log(run)[-1]["kimg"] == 0.012
+    with pytest.raises(TrainingError, match="conditional on 3 label values but this run is unconditional"):
+        train(_opts(data, tmp_path / "uncond", resume=str(run)))
+    with pytest.raises(DatasetError, match="needs a label for every image"):
+        train(_opts(tiny_data, tmp_path / "nolabels", cond=True))  # portraits carry factors, not labels
 
 
 def test_two_processes_over_gloo(tiny_data, tmp_path):

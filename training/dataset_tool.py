@@ -243,6 +243,30 @@ def render_portrait_dataset(
     return dest
 
 
+def load_dataset_labels(path: str | Path) -> np.ndarray:  # [N, c_dim] float32, in load_dataset_arrays' order
+    """The images' labels for conditional training (`dataset.json`'s `labels`), as the official loader reads
+    them: integer classes become one-hot vectors, lists of numbers are used as they are."""
+    path = Path(path)
+    known = _source_labels(path)["labels"]
+    with ImageSource(path) as files:
+        names = files.names
+    missing = [name for name in names if name not in known]
+    if missing:
+        raise DatasetError(f"{path}: conditional training needs a label for every image in dataset.json's 'labels'; "
+                           f"{len(missing)} of {len(names)} have none (e.g. {missing[0]})")  # fmt: skip
+    raw = [known[name] for name in names]
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        classes = np.array(raw)
+        if classes.min() < 0:
+            raise DatasetError(f"{path}: class labels must be >= 0, got {classes.min()}")
+        return np.eye(classes.max() + 1, dtype=np.float32)[classes]
+    try:
+        labels = np.array(raw, dtype=np.float32).reshape(len(raw), -1)
+    except (TypeError, ValueError):
+        raise DatasetError(f"{path}: labels must be class numbers or equal-length lists of numbers") from None
+    return labels
+
+
 def load_dataset_arrays(path: str | Path, limit: int | None = None
                         ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:  # fmt: skip
     """All images (or the first `limit`: a quick check) of a dataset zip / folder as uint8 [N, C, R, R],

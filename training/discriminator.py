@@ -1,7 +1,9 @@
 """StyleGAN2 discriminator (residual architecture, minibatch standard deviation), as NVIDIA's.
 
 State-dict names follow `training.networks.Discriminator`, so the `D` of an official snapshot loads
-into it for transfer learning. Unconditional only.
+into it for transfer learning (unconditional ones). A conditional D (`c_dim` > 0) is a projection
+discriminator, as officially: a mapping network turns the label into a vector `cmap` and the logit is
+the epilogue's features projected on it, <features, cmap> / sqrt(cmap_dim).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
+from stylegan_core.config import MappingConfig
 from stylegan_core.layers import FullyConnectedLayer
+from stylegan_core.mapping import MappingNetwork
 from stylegan_core.ops import bias_act, conv2d_resample, setup_filter
 
 
@@ -24,6 +28,8 @@ class DiscriminatorConfig:
     channel_max: int = 512
     mbstd_group_size: int = 4
     mbstd_num_channels: int = 1
+    c_dim: int = 0  # label size; 0: unconditional
+    mapping_layers: int = 8  # the label mapping network's depth (the official train.py: the cfg's G mapping depth)
 
     def channels(self, resolution: int) -> int:
         return min(self.channel_base // resolution, self.channel_max)
@@ -91,17 +97,20 @@ class DiscriminatorEpilogue(nn.Module):
         self.config = config
         self.conv = Conv2dLayer(channels + config.mbstd_num_channels, channels, 3, act="lrelu")
         self.fc = FullyConnectedLayer(channels * 16, channels, activation="lrelu")
-        self.out = FullyConnectedLayer(channels, 1)
+        self.out = FullyConnectedLayer(channels, channels if config.c_dim else 1)  # cmap_dim = channels at 4 px
 
-    def forward(self, x: Tensor) -> Tensor:  # [N, C, 4, 4] -> [N, 1] float32
+    def forward(self, x: Tensor, cmap: Tensor | None = None) -> Tensor:  # [N, C, 4, 4], [N, cmap] -> [N, 1] fp32
         with torch.autocast(x.device.type, enabled=False):  # float32 under mixed precision, as officially: the
             x = minibatch_std(x.float(), self.config.mbstd_group_size, self.config.mbstd_num_channels)  # batch
             x = self.conv(x)  # statistics and the logits the losses take softplus of stay exact
-            return self.out(self.fc(x.flatten(1)))
+            x = self.out(self.fc(x.flatten(1)))
+            if cmap is not None:
+                x = (x * cmap).sum(dim=1, keepdim=True) / math.sqrt(cmap.shape[1])
+            return x
 
 
 class Discriminator(nn.Module):
-    """img [N, C, R, R] in [-1, 1] -> realness logits [N, 1]."""
+    """img [N, C, R, R] in [-1, 1] (and labels c [N, c_dim] if conditional) -> realness logits [N, 1]."""
 
     def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
@@ -115,12 +124,19 @@ class Discriminator(nn.Module):
             block = DiscriminatorBlock(in_ch, config.channels(r), config.channels(r // 2), config.img_channels)
             setattr(self, f"b{r}", block)
         self.b4 = DiscriminatorEpilogue(config.channels(4), config)
+        if config.c_dim:
+            label_map = MappingConfig(z_dim=0, c_dim=config.c_dim, w_dim=config.channels(4),
+                                      num_layers=config.mapping_layers)  # fmt: skip
+            self.mapping = MappingNetwork(label_map, num_ws=1)
 
-    def forward(self, img: Tensor) -> Tensor:
+    def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:
+        if self.config.c_dim and (c is None or c.shape[-1] != self.config.c_dim):
+            raise ValueError(f"this discriminator is conditional: pass c of shape [N, {self.config.c_dim}]")
         x = None
         for r in self.block_resolutions:
             x = getattr(self, f"b{r}")(x, img)
-        return self.b4(x)
+        cmap = self.mapping(None, c)[:, 0] if self.config.c_dim else None
+        return self.b4(x, cmap)
 
 
 def config_from_nvidia_discriminator(kwargs: dict) -> DiscriminatorConfig:

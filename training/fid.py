@@ -251,8 +251,10 @@ class FIDMetric:
     the network and the real statistics are computed once; an unavailable network raises the same error again
     without another download attempt."""
 
-    def __init__(self, reals: Tensor, images: int = 1000, weights: str | Path | None = None) -> None:
+    def __init__(self, reals: Tensor, images: int = 1000, weights: str | Path | None = None,
+                 labels: Tensor | None = None) -> None:  # fmt: skip
         self.reals = real_subset(reals, images)
+        self.labels = labels  # [N, c_dim] of the dataset, which conditional fakes draw theirs from
         self.images = len(self.reals)
         self.weights = weights
         self._real_statistics: tuple[np.ndarray, np.ndarray] | None = None
@@ -268,4 +270,5 @@ class FIDMetric:
             raise
         if self._real_statistics is None:
             self._real_statistics = inception_statistics(net, self.reals)
-        return frechet_distance(*self._real_statistics, *inception_statistics(net, generated_images(G, self.images)))
+        fakes = generated_images(G, self.images, self.labels)
+        return frechet_distance(*self._real_statistics, *inception_statistics(net, fakes))

@@ -83,8 +83,21 @@ def real_subset(reals: Tensor, n: int) -> Tensor:
     return reals[torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))[:n]]
 
 
+def random_labels(G: Generator, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
+                  ) -> Tensor | None:  # fmt: skip
+    """Labels [n, c_dim] for n fakes of a conditional G: drawn from the dataset's `labels` [N, c_dim] (as the
+    official loop does), else uniform one-hot classes; None for an unconditional G."""
+    if G.c_dim == 0:
+        return None
+    if labels is None:
+        labels = torch.eye(G.c_dim)
+    return labels[torch.randint(0, len(labels), (n,), generator=generator)].to(G.device)
+
+
 @torch.no_grad()
-def generated_images(G: Generator, n: int) -> Tensor:  # -> uint8 [n, C, H, W]
-    """n images of random latents (no truncation), what the metrics compare with the real set."""
-    batches = [to_uint8(G(torch.randn(64, G.z_dim, device=G.device))) for _ in range(math.ceil(n / 64))]
+def generated_images(G: Generator, n: int, labels: Tensor | None = None) -> Tensor:  # -> uint8 [n, C, H, W]
+    """n images of random latents (no truncation; labels as `random_labels`), what the metrics compare with the
+    real set."""
+    batches = [to_uint8(G(torch.randn(64, G.z_dim, device=G.device), random_labels(G, 64, labels)))
+               for _ in range(math.ceil(n / 64))]  # fmt: skip
     return torch.from_numpy(np.concatenate(batches)[:n]).permute(0, 3, 1, 2)

@@ -32,12 +32,12 @@ from stylegan_core.imaging import make_grid, to_pil, to_uint8
 from stylegan_core.seeds import z_batch
 
 from .augment import AdaptiveAugment
-from .dataset_tool import load_dataset_arrays
+from .dataset_tool import load_dataset_arrays, load_dataset_labels
 from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator
 from .distributed import all_mean, average_gradients, broadcast_module, launch, process_device
 from .fid import FIDMetric, FIDUnavailableError
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
-from .metrics import generated_images, real_subset, swd
+from .metrics import generated_images, random_labels, real_subset, swd
 
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -82,6 +82,7 @@ class TrainOptions:
     seed: int = 0
     resume: str | None = None
     d_warmup_kimg: float = 0.0  # G frozen until then: a fresh D learns the data before G follows its gradients
+    cond: bool = False  # condition G and D on dataset.json's labels (the official --cond)
     gpus: int = 1
     metrics: list[str] = field(default_factory=list)
     sample_seeds: int = 16
@@ -90,20 +91,21 @@ class TrainOptions:
         return asdict(self)
 
 
-def generator_config(cfg: str, resolution: int, channels: int) -> GeneratorConfig:
+def generator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0) -> GeneratorConfig:
     if cfg not in CONFIGS:
         raise TrainingError(f"unknown --cfg {cfg!r}; known: {', '.join(CONFIGS)}")
     base, cmax, dim, layers = CONFIGS[cfg]
     return GeneratorConfig(
         "stylegan2", resolution, channels,
-        MappingConfig(z_dim=dim, w_dim=dim, num_layers=layers),
+        MappingConfig(z_dim=dim, c_dim=c_dim, w_dim=dim, num_layers=layers),
         StyleGAN2SynthesisConfig(channel_base=base, channel_max=cmax),
     )  # fmt: skip
 
 
-def discriminator_config(cfg: str, resolution: int, channels: int) -> DiscriminatorConfig:
-    base, cmax, _, _ = CONFIGS[cfg]
-    return DiscriminatorConfig(resolution, channels, channel_base=base, channel_max=cmax)
+def discriminator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0) -> DiscriminatorConfig:
+    base, cmax, _, layers = CONFIGS[cfg]
+    return DiscriminatorConfig(resolution, channels, channel_base=base, channel_max=cmax, c_dim=c_dim,
+                               mapping_layers=layers)  # fmt: skip
 
 
 # --- snapshots ------------------------------------------------------------------------------------------------
@@ -192,9 +194,11 @@ def _adam(params, lr: float, interval: int) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
 
 
-def _build(opts: TrainOptions, resolution: int, channels: int, device: torch.device) -> tuple[_State, dict]:
+def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, device: torch.device
+           ) -> tuple[_State, dict]:  # fmt: skip
     """Fresh networks, a full resume from a snapshot, or G (and D) from any checkpoint (transfer learning)."""
-    gcfg, dcfg = generator_config(opts.cfg, resolution, channels), discriminator_config(opts.cfg, resolution, channels)
+    gcfg = generator_config(opts.cfg, resolution, channels, c_dim)
+    dcfg = discriminator_config(opts.cfg, resolution, channels, c_dim)
     resume_path = Path(opts.resume).expanduser() if opts.resume else None
     snapshot = latest_snapshot(resume_path) if resume_path and resume_path.is_dir() else None
     counters: dict = {}
@@ -211,6 +215,10 @@ def _build(opts: TrainOptions, resolution: int, channels: int, device: torch.dev
             f"{opts.resume}: the checkpoint makes {gcfg.img_resolution}px / {gcfg.img_channels}-channel images but the "
             f"dataset has {resolution}px / {channels}-channel ones"
         )
+    if gcfg.mapping.c_dim != c_dim or dcfg.c_dim != c_dim:
+        have = f"conditional on {gcfg.mapping.c_dim} label values" if gcfg.mapping.c_dim else "unconditional"
+        want = f"conditional on {c_dim} label values (--cond)" if c_dim else "unconditional (no --cond)"
+        raise TrainingError(f"{opts.resume}: the checkpoint's networks are {have} but this run is {want}")
     G = Generator(gcfg).to(device).train()
     D = Discriminator(dcfg).to(device).train()
     if G_state is not None:
@@ -270,14 +278,14 @@ def _mixed_precision(opts: TrainOptions, device: torch.device) -> torch.autocast
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16")
 
 
-def _measured_path_length(G: Generator, batch: int, opts: TrainOptions, device: torch.device, batches: int = 8
-                          ) -> float:  # fmt: skip
+def _measured_path_length(G: Generator, batch: int, opts: TrainOptions, device: torch.device,
+                          labels: torch.Tensor | None, batches: int = 8) -> float:  # fmt: skip
     """G's mean path length now: where a transferred G starts the penalty's running mean, instead of at 0,
     which would pull every path length of an already trained G towards zero until the mean caught up."""
     n = max(batch // 2, 1)
     with _mixed_precision(opts, device):
-        lengths = [PathLengthPenalty.lengths(G, torch.randn(n, G.z_dim, device=device), opts.style_mixing).mean()
-                   for _ in range(batches)]  # fmt: skip
+        lengths = [PathLengthPenalty.lengths(G, torch.randn(n, G.z_dim, device=device), random_labels(G, n, labels),
+                                             opts.style_mixing).mean() for _ in range(batches)]  # fmt: skip
     return float(torch.stack(lengths).mean())
 
 
@@ -288,9 +296,14 @@ def _update_ema(G_ema: Generator, G: Generator, beta: float) -> None:
 
 
 @torch.no_grad()
-def sample_grid(G: Generator, n: int) -> np.ndarray:
+def sample_grid(G: Generator, n: int, labels: torch.Tensor | None = None) -> np.ndarray:
+    """Seeds 0..n-1; a conditional G cycles through the dataset's distinct labels (each class in turn)."""
     z = z_batch(range(n), G.z_dim, G.device)
-    images = to_uint8(G(z, noise_mode="const"))
+    c = None
+    if G.c_dim:
+        distinct = torch.unique(labels, dim=0) if labels is not None else torch.eye(G.c_dim)
+        c = distinct[torch.arange(n) % len(distinct)].to(G.device)
+    images = to_uint8(G(z, c, noise_mode="const"))
     return make_grid(list(images), cols=int(math.ceil(math.sqrt(n))))
 
 
@@ -298,15 +311,17 @@ class SnapshotMetrics:
     """The requested metrics of successive snapshots against one real set (uint8 [N, C, H, W]); FID keeps its
     network and the real statistics between snapshots, and an unavailable network is reported, not retried."""
 
-    def __init__(self, names: list[str], reals: torch.Tensor, fid_images: int = 1000) -> None:
+    def __init__(self, names: list[str], reals: torch.Tensor, labels: torch.Tensor | None = None,
+                 fid_images: int = 1000) -> None:  # fmt: skip
         self.names = names
+        self.labels = labels
         self.swd_reals = real_subset(reals, 1024)
-        self.fid = FIDMetric(reals, fid_images) if "fid" in names else None
+        self.fid = FIDMetric(reals, fid_images, labels=labels) if "fid" in names else None
 
     def __call__(self, G: Generator) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if "swd" in self.names:
-            out.update(swd(self.swd_reals, generated_images(G, len(self.swd_reals))))
+            out.update(swd(self.swd_reals, generated_images(G, len(self.swd_reals), self.labels)))
         if self.fid is not None:
             try:
                 out[f"fid{self.fid.images}"] = self.fid(G)
@@ -324,21 +339,22 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     images, _, _ = load_dataset_arrays(opts.data)
     reals_u8 = torch.from_numpy(images)
     N, C, R, _ = reals_u8.shape
+    labels = torch.from_numpy(load_dataset_labels(opts.data)) if opts.cond else None  # [N, c_dim]
     if opts.batch % world:
         raise TrainingError(f"--batch {opts.batch} must be divisible by the number of processes ({world})")
     batch = opts.batch // world
     gamma = opts.gamma if opts.gamma is not None else 0.0002 * R * R / opts.batch
-    state, info = _build(opts, R, C, device)
+    state, info = _build(opts, R, C, 0 if labels is None else labels.shape[1], device)
     broadcast_module(state.G, world)
     broadcast_module(state.D, world)
     broadcast_module(state.G_ema, world)
     G, D, G_ema = state.G, state.D, state.G_ema
     augment = make_augment(opts, state.ada_p, state.transfer)
-    metrics = SnapshotMetrics(opts.metrics, reals_u8) if rank == 0 and opts.metrics else None
+    metrics = SnapshotMetrics(opts.metrics, reals_u8, labels) if rank == 0 and opts.metrics else None
     pl = PathLengthPenalty(opts.pl_weight)
     pl.mean = state.pl_mean
     if opts.resume and opts.pl_weight > 0 and pl.mean == 0:  # trained weights whose path lengths were never tracked
-        pl.mean = all_mean(_measured_path_length(G, batch, opts, device), world)
+        pl.mean = all_mean(_measured_path_length(G, batch, opts, device, labels), world)
     data_rng = torch.Generator().manual_seed(opts.seed * 1000 + rank + state.cur_nimg)
     ema_nimg = (opts.ema_kimg if opts.ema_kimg is not None else opts.batch * 10 / 32) * 1000
     total_nimg = int(opts.kimg * 1000)
@@ -359,7 +375,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     sums: dict[str, torch.Tensor] = {}  # the tick's running sums, kept on the device: no sync per step
     counts: dict[str, int] = {}
 
-    def real_batch() -> torch.Tensor:  # [batch, C, R, R] in [-1, 1]
+    def real_batch() -> tuple[torch.Tensor, torch.Tensor | None]:  # [batch, C, R, R] in [-1, 1], [batch, c_dim]
         idx = torch.randint(0, N, (batch,), generator=data_rng)
         x = reals_u8[idx]
         if opts.mirror:
@@ -367,7 +383,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             x = torch.where(flip, x.flip(3), x)
         if device.type == "cuda":  # from pinned memory the copy is asynchronous: no wait for the GPU each step
             x = x.pin_memory().to(device, non_blocking=True)
-        return x.to(device, torch.float32) / 127.5 - 1
+        c = labels[idx].to(device) if labels is not None else None
+        return x.to(device, torch.float32) / 127.5 - 1, c
 
     def tally(name: str, value: torch.Tensor) -> None:
         """Add a scalar to the tick's mean of `name`."""
@@ -395,19 +412,21 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     try:
         while state.cur_nimg < total_nimg:
             z = torch.randn(batch, G.z_dim, device=device)
+            c = random_labels(G, batch, labels, data_rng)  # None when unconditional
             if state.cur_nimg >= opts.d_warmup_kimg * 1000:
                 D.requires_grad_(False)
-                phase("loss_G", G, state.opt_G, generator_loss, G, D, z, augment, opts.style_mixing)
+                phase("loss_G", G, state.opt_G, generator_loss, G, D, z, c, augment, opts.style_mixing)
                 if opts.pl_weight > 0 and step % G_REG_INTERVAL == 0:
                     pl_z = torch.randn(max(batch // 2, 1), G.z_dim, device=device)
-                    phase("loss_pl", G, state.opt_G, pl, G, pl_z, opts.style_mixing, scale=G_REG_INTERVAL)
+                    pl_c = random_labels(G, len(pl_z), labels, data_rng)
+                    phase("loss_pl", G, state.opt_G, pl, G, pl_z, pl_c, opts.style_mixing, scale=G_REG_INTERVAL)
                 D.requires_grad_(True)
             G.requires_grad_(False)
-            real = real_batch()
-            phase("loss_D", D, state.opt_D, discriminator_loss, G, D, z, real, augment, opts.style_mixing,
+            real, real_c = real_batch()
+            phase("loss_D", D, state.opt_D, discriminator_loss, G, D, z, c, real, real_c, augment, opts.style_mixing,
                   observe_scores)  # fmt: skip
             if step % D_REG_INTERVAL == 0:
-                phase("loss_r1", D, state.opt_D, r1_penalty, D, real, augment, gamma, scale=D_REG_INTERVAL)
+                phase("loss_r1", D, state.opt_D, r1_penalty, D, real, real_c, augment, gamma, scale=D_REG_INTERVAL)
             G.requires_grad_(True)
             state.cur_nimg += opts.batch
             step += 1
@@ -433,7 +452,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                 if state.tick % opts.snap == 0 or done:
                     state.pl_mean, state.ada_p = float(pl.mean), getattr(augment, "p", 0.0)
                     if rank == 0:
-                        record.update(_snapshot(run, opts, state, info, metrics))
+                        record.update(_snapshot(run, opts, state, info, metrics, labels))
                 if rank == 0 and log is not None:
                     log.write(json.dumps(record) + "\n")
                     log.flush()
@@ -444,15 +463,15 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             log.close()
 
 
-def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics: SnapshotMetrics | None
-              ) -> dict[str, Any]:  # fmt: skip
+def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics: SnapshotMetrics | None,
+              labels: torch.Tensor | None) -> dict[str, Any]:  # fmt: skip
     kimg = state.cur_nimg / 1000
     counters = {"cur_nimg": state.cur_nimg, "tick": state.tick, "pl_mean": state.pl_mean, "ada_p": state.ada_p,
                 "transfer": state.transfer,
                 "G_config": info["G_config"], "D_config": info["D_config"], "options": opts.to_dict()}  # fmt: skip
     path = save_snapshot(run, kimg, {"G": state.G, "D": state.D, "G_ema": state.G_ema},
                          {"opt_G": (state.opt_G, state.G), "opt_D": (state.opt_D, state.D)}, counters)  # fmt: skip
-    to_pil(sample_grid(state.G_ema, opts.sample_seeds)).save(run / f"samples-{kimg:010.3f}.png")
+    to_pil(sample_grid(state.G_ema, opts.sample_seeds, labels)).save(run / f"samples-{kimg:010.3f}.png")
     record: dict[str, Any] = {"snapshot": path.name}
     if metrics is not None:
         record.update(metrics(state.G_ema))
@@ -474,5 +493,7 @@ def train(opts: TrainOptions) -> Path:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
                             "fid (Inception weights from the Hub or --fid-weights)")  # fmt: skip
     load_dataset_arrays(opts.data, limit=256)  # fail early, in the parent, on a bad dataset (a quick look)
+    if opts.cond:
+        load_dataset_labels(opts.data)  # no labels: a clear error now, not in every process
     launch(train_process, opts, opts.gpus)
     return Path(opts.outdir)
