@@ -261,6 +261,23 @@ def test_conditional_training_on_dataset_labels(tiny_data, tmp_path):
         train(_opts(tiny_data, tmp_path / "nolabels", cond=True))  # portraits carry factors, not labels
 
 
+def test_conditional_transfer_from_an_official_generator(reference, tmp_path):
+    """--cond --resume an official conditional G (5 classes): it trains on a 5-class dataset, not on 3."""
+    src = tmp_path / "five"
+    src.mkdir()
+    for i in range(10):
+        _photo(i, (32, 32)).save(src / f"{i}.png")
+    for classes in (5, 3):
+        (src / "dataset.json").write_text(json.dumps({"labels": [[f"{i}.png", i % classes] for i in range(10)]}))
+        make_dataset(src, tmp_path / f"c{classes}.zip", resolution=32)
+    official = str(reference / "nv_sg2_32_cond.safetensors")
+    run = train(_opts(tmp_path / "c5.zip", tmp_path / "tl", cond=True, resume=official, metrics=[], kimg=0.004))
+    G = load_checkpoint(latest_snapshot(run))
+    assert G.c_dim == 5 and G.z_dim == 64  # the official G's shape, not --cfg's
+    with pytest.raises(TrainingError, match="conditional on 5 label values but this run is conditional on 3"):
+        train(_opts(tmp_path / "c3.zip", tmp_path / "bad", cond=True, resume=official))
+
+
 def test_two_processes_over_gloo(tiny_data, tmp_path):
     run = train(_opts(tiny_data, tmp_path / "ddp", kimg=0.008, gpus=2, metrics=[]))
     log = read_log(run)
