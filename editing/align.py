@@ -19,7 +19,6 @@ from PIL import Image
 DETECT_MAX_PIXELS = 4_000_000  # larger photos are searched for faces on a downscaled copy
 TRANSFORM_SIZE = 4096
 EXTRA_FACE_MIN_SCORE = 0.5  # dlib's detector score (SVM margin) a second face of a photo needs
-NO_FACE = "no face found in the photo (try a frontal, well-lit photo with the face at least 80 px wide)"
 
 
 class FaceNotFoundError(ValueError):
@@ -187,9 +186,7 @@ def warp_quad(img: Image.Image, quad: np.ndarray, qsize: float, size: int) -> tu
 def align_face(img: Image.Image, *, size: int = 1024, face: int | None = None) -> AlignedFace:
     """Detect, pick the largest face (or `face`), place landmarks, and crop it like FFHQ."""
     img = img.convert("RGB")
-    boxes = detect_faces(img)
-    if not boxes:
-        raise FaceNotFoundError(NO_FACE)
+    boxes = _detect_some_face(img)
     if face is None:
         face = largest_face(boxes)
     elif not 0 <= face < len(boxes):
@@ -198,18 +195,26 @@ def align_face(img: Image.Image, *, size: int = 1024, face: int | None = None) -
 
 
 def align_every_face(img: Image.Image, *, size: int = 1024) -> list[AlignedFace]:
-    """Each face cropped like FFHQ (which took every face of a photo), the largest first; [] if none.
+    """Each face cropped like FFHQ (which took every face of a photo), the largest first.
 
     Faces beside the largest one need a detector score of EXTRA_FACE_MIN_SCORE: weaker detections in a
     photo that has a clear face are mostly badges and patterns (real faces in our test photos score 0.8-3).
     """
     img = img.convert("RGB")
-    boxes = detect_faces(img)
-    if not boxes:
-        return []
+    boxes = _detect_some_face(img)
     main = largest_face(boxes)
     others = [i for i, box in enumerate(boxes) if i != main and box.score >= EXTRA_FACE_MIN_SCORE]
     return [_align_detected(img, boxes, i, size) for i in [main, *others]]
+
+
+def _detect_some_face(img: Image.Image) -> list[FaceBox]:
+    """detect_faces, or FaceNotFoundError (a ValueError) with what to try when there is none."""
+    boxes = detect_faces(img)
+    if not boxes:
+        raise FaceNotFoundError(
+            "no face found in the photo (try a frontal, well-lit photo with the face at least 80 px wide)"
+        )
+    return boxes
 
 
 def _align_detected(img: Image.Image, boxes: list[FaceBox], face: int, size: int) -> AlignedFace:

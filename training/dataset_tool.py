@@ -186,17 +186,10 @@ def _store(out: zipfile.ZipFile, arc: str, data: bytes | str) -> None:
 def _face_aligner(resolution: int) -> Callable[[Image.Image], list[Image.Image]]:
     """Photo -> every face in it cropped like FFHQ; a photo without one raises ValueError (skipped)."""
     try:
-        from editing.align import NO_FACE, FaceNotFoundError, align_every_face
+        from editing.align import align_every_face
     except ImportError:
         raise DatasetError("--align-faces needs the editing package's face alignment (editing.align)") from None
-
-    def crops(img: Image.Image) -> list[Image.Image]:
-        faces = align_every_face(img, size=resolution)
-        if not faces:
-            raise FaceNotFoundError(NO_FACE)
-        return [face.image for face in faces]
-
-    return crops
+    return lambda img: [face.image for face in align_every_face(img, size=resolution)]
 
 
 def _render_png(seed: int, resolution: int) -> tuple[bytes, list[float]]:

@@ -83,15 +83,19 @@ def real_subset(reals: Tensor, n: int) -> Tensor:
     return reals[torch.randperm(len(reals), generator=torch.Generator().manual_seed(0))[:n]]
 
 
+def label_pool(G: Generator, labels: Tensor | None) -> Tensor:  # [K, c_dim]
+    """The labels fakes of a conditional G are given: the dataset's `labels` [N, c_dim], else every one-hot class."""
+    return labels if labels is not None else torch.eye(G.c_dim)
+
+
 def random_labels(G: Generator, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
                   ) -> Tensor | None:  # fmt: skip
-    """Labels [n, c_dim] for n fakes of a conditional G: drawn from the dataset's `labels` [N, c_dim] (as the
-    official loop does), else uniform one-hot classes; None for an unconditional G."""
+    """Labels [n, c_dim] for n fakes, drawn from `label_pool` (as the official loop draws dataset labels);
+    None for an unconditional G."""
     if G.c_dim == 0:
         return None
-    if labels is None:
-        labels = torch.eye(G.c_dim)
-    return labels[torch.randint(0, len(labels), (n,), generator=generator)].to(G.device)
+    pool = label_pool(G, labels)
+    return pool[torch.randint(0, len(pool), (n,), generator=generator)].to(G.device)
 
 
 @torch.no_grad()

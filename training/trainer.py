@@ -37,7 +37,7 @@ from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidi
 from .distributed import all_mean, average_gradients, broadcast_module, launch, process_device
 from .fid import FIDMetric, FIDUnavailableError
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
-from .metrics import generated_images, random_labels, real_subset, swd
+from .metrics import generated_images, label_pool, random_labels, real_subset, swd
 
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -301,7 +301,7 @@ def sample_grid(G: Generator, n: int, labels: torch.Tensor | None = None) -> np.
     z = z_batch(range(n), G.z_dim, G.device)
     c = None
     if G.c_dim:
-        distinct = torch.unique(labels, dim=0) if labels is not None else torch.eye(G.c_dim)
+        distinct = torch.unique(label_pool(G, labels), dim=0)
         c = distinct[torch.arange(n) % len(distinct)].to(G.device)
     images = to_uint8(G(z, c, noise_mode="const"))
     return make_grid(list(images), cols=int(math.ceil(math.sqrt(n))))
