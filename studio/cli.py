@@ -209,6 +209,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_widen(args: argparse.Namespace) -> int:
+    from training.widen import widen_snapshot
+
+    snap = widen_snapshot(Path(args.source), Path(args.dest), args.channel_base)
+    print(f"widened, same images and scores: go on with `studio train --resume {args.dest} ...` ({snap.name})")
+    return 0
+
+
 def cmd_fid(args: argparse.Namespace) -> int:
     import torch
 
@@ -508,6 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train D alone (G frozen) for this many kimg first: for --resume from a generator-only "
                    "checkpoint, so G's first gradients come from a D that knows the data")  # fmt: skip
     t.set_defaults(func=cmd_train)
+
+    wd = sub.add_parser("widen", help="give a training run's G and D more channels without changing their output")
+    wd.add_argument("source", help="run directory or snapshot (full training state)")
+    wd.add_argument("dest", help="new run directory for the widened snapshot")
+    wd.add_argument("--channel-base", type=int, required=True, help="new channel_base (channel_max stays)")
+    wd.set_defaults(func=cmd_widen)
 
     f = sub.add_parser("fid", help="Frechet Inception distance of a generator against a dataset")
     f.add_argument("--network", required=True)

@@ -35,6 +35,7 @@ from training.trainer import (
     save_snapshot,
     train,
 )
+from training.widen import widen_snapshot
 
 
 def _photo(seed: int, size=(40, 30)) -> Image.Image:
@@ -314,3 +315,39 @@ def test_full_disk_is_a_clear_error_and_keeps_older_snapshots(tiny_data, tmp_pat
     with pytest.raises(TrainingError, match="disk space"):
         save_snapshot(Path(run), 1.0, {"G_ema": G}, {}, {})
     assert (snap / STATE_FILE).is_file() and latest_snapshot(run) == snap
+
+
+def test_widening_a_run_keeps_what_its_networks_compute_and_training_goes_on(tiny_data, tmp_path, monkeypatch):
+    import training.trainer as trainer
+    from stylegan_core.config import GeneratorConfig
+
+    monkeypatch.setitem(trainer.CONFIGS, "narrow", (512, 64, 32, 2))  # 32 channels at 16 px, 64 below
+    run = train(_opts(tiny_data, tmp_path / "narrow", cfg="narrow", kimg=0.004, metrics=[]))
+    wide = widen_snapshot(run, tmp_path / "wide", channel_base=1024)
+    counters = json.loads((wide / STATE_JSON).read_text())
+    assert counters["D_config"]["channel_base"] == 1024 and counters["cur_nimg"] == 4
+    old, new = load_file(str(latest_snapshot(run) / STATE_FILE)), load_file(str(wide / STATE_FILE))
+    assert old["G.synthesis.b16.conv1.weight"].shape == (32, 32, 3, 3)
+    assert new["G.synthesis.b16.conv1.weight"].shape == (64, 64, 3, 3)
+    assert new["opt_D.b16.conv0.weight.exp_avg_sq"].shape == (64, 64, 3, 3)
+    assert not new["G.synthesis.b16.conv1.weight"][:32, 32:].any()  # old channels do not read new ones
+
+    G0, G1 = load_checkpoint(latest_snapshot(run)), load_checkpoint(wide)
+    assert GeneratorConfig.from_dict(counters["G_config"]) == G1.config
+    z = torch.randn(3, G0.z_dim)
+    with torch.no_grad():
+        torch.testing.assert_close(G1(z, noise_mode="const"), G0(z, noise_mode="const"), atol=1e-5, rtol=0)
+
+    train(_opts(tiny_data, tmp_path / "wide", kimg=0.008, metrics=[], resume=str(tmp_path / "wide")))
+    log = read_log(tmp_path / "wide")
+    assert [r["kimg"] for r in log] == [0.004, 0.008]  # the narrow run's tick, then the wide one's
+    assert np.isfinite(log[-1]["loss_G"]) and load_checkpoint(latest_snapshot(tmp_path / "wide")).config == G1.config
+
+    with pytest.raises(TrainingError, match="must be above"):
+        widen_snapshot(run, tmp_path / "same", channel_base=512)
+    with pytest.raises(TrainingError, match="exists"):
+        widen_snapshot(run, tmp_path / "wide", channel_base=1024)
+    monkeypatch.setitem(trainer.CONFIGS, "tiny", (128, 64, 32, 2))  # 32 channels at 4 px: widening reaches D's mbstd
+    tiny = train(_opts(tiny_data, tmp_path / "tiny", cfg="tiny", kimg=0.004, metrics=[]))
+    with pytest.raises(TrainingError, match="4 px"):
+        widen_snapshot(tiny, tmp_path / "tiny-wide", channel_base=256)
