@@ -317,7 +317,7 @@ def test_full_disk_is_a_clear_error_and_keeps_older_snapshots(tiny_data, tmp_pat
     assert (snap / STATE_FILE).is_file() and latest_snapshot(run) == snap
 
 
-def test_widening_a_run_keeps_what_its_networks_compute_and_training_goes_on(tiny_data, tmp_path, monkeypatch):
+def test_widening_a_run_keeps_what_its_networks_compute_and_training_goes_on(tiny_data, tmp_path, monkeypatch, capsys):
     import training.trainer as trainer
     from stylegan_core.config import GeneratorConfig
 
@@ -343,8 +343,11 @@ def test_widening_a_run_keeps_what_its_networks_compute_and_training_goes_on(tin
     assert [r["kimg"] for r in log] == [0.004, 0.008]  # the narrow run's tick, then the wide one's
     assert np.isfinite(log[-1]["loss_G"]) and load_checkpoint(latest_snapshot(tmp_path / "wide")).config == G1.config
 
-    with pytest.raises(TrainingError, match="must be above"):
-        widen_snapshot(run, tmp_path / "same", channel_base=512)
+    from studio.cli import main
+
+    assert main(["widen", str(run), str(tmp_path / "same"), "--channel-base", "512"]) == 2  # not wider: an error
+    assert "must be above the snapshot's (512 in G, 512 in D)" in capsys.readouterr().err
+    assert not (tmp_path / "same").exists()
     with pytest.raises(TrainingError, match="exists"):
         widen_snapshot(run, tmp_path / "wide", channel_base=1024)
     monkeypatch.setitem(trainer.CONFIGS, "tiny", (128, 64, 32, 2))  # 32 channels at 4 px: widening reaches D's mbstd
