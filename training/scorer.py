@@ -137,6 +137,35 @@ def evaluate(scorer: PortraitScorer, images: Tensor, factors: np.ndarray) -> dic
     return out
 
 
+BLUR_SIGMAS = (0.0, 0.5, 0.75, 1.0)  # px at 64 px: from the renders' crispness to a generator's softness
+NOISE_STD = 0.03  # at most, on [-1, 1]
+
+
+def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of [N, C, H, W], edges reflected."""
+    if sigma <= 0:
+        return x
+    r = math.ceil(3 * sigma)
+    t = torch.arange(-r, r + 1, dtype=x.dtype)
+    k = torch.exp(-(t**2) / (2 * sigma**2))
+    k = (k / k.sum()).repeat(x.shape[1], 1)  # [C, 2r + 1]
+    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k[:, None, None, :], groups=x.shape[1])
+    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k[:, None, :, None], groups=x.shape[1])
+
+
+def degrade(x: Tensor, g: torch.Generator) -> Tensor:
+    """Blur (a sigma from BLUR_SIGMAS per image) and light noise: label-preserving, so that the scorer reads
+    a generator's softer, slightly textured samples as it reads crisp renders. [N, C, H, W] in [-1, 1]."""
+    level = torch.randint(len(BLUR_SIGMAS), (len(x),), generator=g)
+    out = x.clone()
+    for i, sigma in enumerate(BLUR_SIGMAS):
+        pick = level == i
+        if pick.any() and sigma > 0:
+            out[pick] = gaussian_blur(x[pick], sigma)
+    std = torch.rand(len(x), 1, 1, 1, generator=g) * NOISE_STD
+    return out + torch.randn(x.shape, generator=g) * std
+
+
 def train_scorer(
     images: np.ndarray,  # uint8 [N, 3, R, R]
     factors: np.ndarray,  # [N, F]
@@ -144,8 +173,11 @@ def train_scorer(
     epochs: int = 6,
     batch: int = 64,
     seed: int = 0,
+    robust: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> PortraitScorer:
+    """Fit a scorer to labelled renders; `robust` trains on degraded copies too (`degrade`), so that it
+    reads generated samples (softer than renders) as surely as renders."""
     torch.manual_seed(seed)
     scorer = PortraitScorer()
     opt = torch.optim.AdamW(scorer.parameters(), lr=2e-3, weight_decay=1e-4)
@@ -159,6 +191,8 @@ def train_scorer(
         scorer.train()
         for idx in torch.randperm(len(x_all), generator=g).split(batch):
             x = x_all[idx].float() / 127.5 - 1
+            if robust:
+                x = degrade(x, g)
             loss = scorer_loss(scorer(x), y_all[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
