@@ -3,7 +3,8 @@
 - projection: the `fast` preset on held-out renders (seeds the model never saw): LPIPS, PSNR, seconds;
 - recognition: the attribute scorer on real renders vs generated samples (psi 0.7 and untruncated): how
   confident it is on the categorical factors, and how close a re-render from its predicted factors comes
-  to the input (LPIPS): if the samples are portraits the scorer can read, both figures match those of real renders;
+  to the input (LPIPS): if the samples are portraits the scorer can read, both figures match those of real renders.
+  Renders blurred by a 1 px Gaussian show what softness alone would cost;
 - distribution: do untruncated samples vary like the renders? Per factor, as the scorer reads it: class
   frequencies and their total variation distance (categorical), mean / std and the 1-D Wasserstein
   distance (continuous). Dropped modes (no glasses, one head pose) show up here and nowhere else;
@@ -32,7 +33,7 @@ from editing.lpips import LPIPS  # noqa: E402
 from editing.project import project  # noqa: E402
 from stylegan_core.formats import load_generator  # noqa: E402
 from training.portraits import CATEGORICAL, PortraitFactors, render, render_portrait  # noqa: E402
-from training.scorer import CONTINUOUS, SCORER_PATH, PortraitScorer  # noqa: E402
+from training.scorer import CONTINUOUS, SCORER_PATH, PortraitScorer, gaussian_blur  # noqa: E402
 
 HELD_OUT = 900_000  # first seed of renders no model or scorer was trained on
 
@@ -52,8 +53,10 @@ def _samples(G, n: int, psi: float, seed: int) -> torch.Tensor:  # [n, C, H, W] 
 
 
 def recognition(G, scorer: PortraitScorer, alex: LPIPS, n: int) -> dict[str, dict[str, float]]:
+    real = _renders(HELD_OUT + 1000, n)
     sets = {
-        "real renders": _renders(HELD_OUT + 1000, n),
+        "real renders": real,
+        "real renders blurred 1 px": gaussian_blur(real, 1.0),  # what softness alone costs
         "generated": _samples(G, n, psi=0.7, seed=0),
         "generated psi 1": _samples(G, n, psi=1.0, seed=0),
     }  # truncation blends classes: both are shown

@@ -123,15 +123,20 @@ def supervised(
     samples: int = 2000,
     seed: int = 0,
     truncation_psi: float = 0.7,
+    progress: Callable[[int, int], None] | None = None,  # (samples scored, samples)
 ) -> list[Direction]:
     """InterFaceGAN-style directions for the given attributes, from generated samples and their scores."""
     w = sample_ws(G, samples, seed)
     w_t = G.mapping.w_avg.lerp(w, truncation_psi)
     collected: dict[str, list[np.ndarray]] = {a: [] for a in attributes}
+    done = 0
     for chunk in w_t.split(64):
         out = score(G.synthesis(chunk[:, None].expand(-1, G.num_ws, -1), noise_mode="const"))
         for a in attributes:
             collected[a].append(np.asarray(out[a], dtype=np.float64))
+        done += len(chunk)
+        if progress:
+            progress(done, samples)
     directions = []
     for a in attributes:
         normal = linear_boundary(w, torch.from_numpy(np.concatenate(collected[a])))

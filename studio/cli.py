@@ -353,7 +353,10 @@ def cmd_discover(args: argparse.Namespace) -> int:
         from training.scorer import SCORER_PATH, PortraitScorer
 
         scorer = PortraitScorer.load(args.scorer or SCORER_PATH)
-        found = discover.supervised(G, scorer.scores, args.attributes.split(","), samples=args.samples)
+        bar, update = _bar("score samples", "img")
+        with bar:
+            found = discover.supervised(G, scorer.scores, args.attributes.split(","), samples=args.samples,
+                                        progress=update)  # fmt: skip
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     for d in found:
