@@ -12,6 +12,7 @@
   the scorer); how far a +2 std edit moves the intended factor and, on average, the other continuous ones.
 
     python bench/demo_model.py [--network demo] [--scorer training/assets/portrait_scorer.safetensors]
+                               [--projections 4] [--json figures.json] [--eyes eyes.png]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from editing.builtin import builtin_directions  # noqa: E402
 from editing.directions import edit_ws  # noqa: E402
@@ -32,7 +34,7 @@ from editing.discover import sample_ws, supervised  # noqa: E402
 from editing.lpips import LPIPS  # noqa: E402
 from editing.project import project  # noqa: E402
 from stylegan_core.formats import load_generator  # noqa: E402
-from training.portraits import CATEGORICAL, PortraitFactors, render, render_portrait  # noqa: E402
+from training.portraits import CATEGORICAL, LEFT_EYE, RIGHT_EYE, PortraitFactors, render, render_portrait  # noqa: E402
 from training.scorer import CONTINUOUS, SCORER_PATH, PortraitScorer, gaussian_blur  # noqa: E402
 
 HELD_OUT = 900_000  # first seed of renders no model or scorer was trained on
@@ -123,6 +125,21 @@ def edits(G, scorer: PortraitScorer, n: int, network: str) -> dict[str, dict[str
     return out
 
 
+def eye_rows(G, n: int = 12) -> np.ndarray:
+    """n renders (left) beside n untruncated samples (right), only the band of both eyes, 8x: uint8 [H, W, 3]."""
+    res = G.img_resolution
+    top, bottom = round(LEFT_EYE[1] * res) - 4, round(LEFT_EYE[1] * res) + 5
+    left, right = round(LEFT_EYE[0] * res) - 6, round(RIGHT_EYE[0] * res) + 7
+
+    def band(x: torch.Tensor) -> np.ndarray:  # [n, C, R, R] -> [n * rows, cols, C]
+        a = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+        return np.concatenate(list(a[:, top:bottom, left:right]), axis=0)
+
+    real, fake = band(_renders(HELD_OUT + 1000, n)), band(_samples(G, n, psi=1.0, seed=0))
+    gap = np.full((real.shape[0], 3, real.shape[2]), 255, np.uint8)
+    return np.concatenate([real, gap, fake], axis=1).repeat(8, axis=0).repeat(8, axis=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--network", default="demo")
@@ -130,8 +147,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--projections", type=int, default=4)
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--eyes", default=None, help="also write renders' and samples' eyes side by side (PNG)")
     args = parser.parse_args()
     G = load_generator(args.network)
+    if args.eyes:
+        Image.fromarray(eye_rows(G)).save(args.eyes)
     scorer = PortraitScorer.load(args.scorer)
     figures = {
         "recognition": recognition(G, scorer, LPIPS("alex"), args.samples),
