@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import namedtuple
 from pathlib import Path
 
@@ -139,6 +140,10 @@ def test_train_resume_and_load(tiny_data, tmp_path):
     assert log[-1]["kimg"] == 0.012 and log[-1]["tick"] == 3  # counters continued, not restarted
     after = load_checkpoint(latest_snapshot(run)).state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+    shutil.rmtree(latest_snapshot(run))  # killed at 0.012 kimg, after the tick's log line, before its snapshot
+    train(_opts(tiny_data, tmp_path / "run", kimg=0.012, resume=str(run), metrics=[]))
+    assert [r["tick"] for r in read_log(run)] == [1, 2, 3]  # tick 3 retrained and logged once, not twice
 
 
 def test_same_seed_same_weights(tiny_data, tmp_path):

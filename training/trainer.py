@@ -116,6 +116,18 @@ def read_log(run: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (Path(run) / LOG_FILE).read_text().splitlines()]
 
 
+def _drop_lost_ticks(log: Path, last_tick: int) -> None:
+    """Resuming at a snapshot's tick: the lines of later ticks (trained, then lost with the process) go."""
+    if not log.is_file():
+        return
+    lines = log.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if json.loads(line).get("tick", 0) <= last_tick]
+    if len(kept) < len(lines):
+        tmp = log.with_suffix(".partial")
+        tmp.write_text("".join(kept))
+        tmp.replace(log)
+
+
 def latest_snapshot(path: Path) -> Path | None:
     """The newest complete snapshot of a run directory (or `path` itself if it is one)."""
     if (path / STATE_FILE).is_file():
@@ -363,6 +375,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
         (run / "options.json").write_text(json.dumps({**opts.to_dict(), "gamma_used": gamma, **info}, indent=1))
+        if info["snapshot"]:
+            _drop_lost_ticks(run / LOG_FILE, state.tick)
         log = open(run / LOG_FILE, "a")  # noqa: SIM115  (closed in finally)
         if info["snapshot"]:
             tqdm.write(f"resuming {info['snapshot']} at {state.cur_nimg / 1000:g} kimg")
