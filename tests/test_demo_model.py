@@ -75,3 +75,19 @@ def test_shipped_demo_directions_move_their_attribute(G):
             assert (moved > 0).mean() > 0.9, name  # nearly every face moves the named way
             if name != "mouth_open":  # entangled in this model (README): lighting and yaw move with it
                 assert moved.mean() > 3 * np.mean(others), name  # mostly along that factor alone
+
+
+def test_scorer_training_sees_degraded_renders():
+    from training.portraits import FACTOR_NAMES
+    from training.scorer import degrade, evaluate, train_scorer
+
+    renders = [render(960_000 + i) for i in range(64)]
+    u8 = np.stack([np.asarray(r[0]) for r in renders]).transpose(0, 3, 1, 2)  # [N, 3, 64, 64]
+    factors = np.array([[float(getattr(r[1], f)) for f in FACTOR_NAMES] for r in renders])
+    x = torch.from_numpy(u8).float() / 127.5 - 1
+    soft = degrade(x, torch.Generator().manual_seed(0))
+    assert soft.shape == x.shape and 0 < (soft - x).abs().mean() < 0.1  # degraded, not destroyed
+    assert torch.equal(soft, degrade(x, torch.Generator().manual_seed(0)))  # reproducible
+    scorer = train_scorer(u8, factors, epochs=1, batch=32)
+    figures = evaluate(scorer, x, factors)
+    assert len(figures) == len(FACTOR_NAMES) and all(np.isfinite(v) for v in figures.values())

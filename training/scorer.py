@@ -137,7 +137,7 @@ def evaluate(scorer: PortraitScorer, images: Tensor, factors: np.ndarray) -> dic
     return out
 
 
-BLUR_SIGMAS = (0.0, 0.5, 0.75, 1.0)  # px at 64 px: from the renders' crispness to a generator's softness
+BLUR_SIGMAS = (0.0, 0.5, 0.75, 1.0)  # px at 64 px: from crisp renders to well past the demo model's softness
 NOISE_STD = 0.03  # at most, on [-1, 1]
 
 
@@ -173,11 +173,10 @@ def train_scorer(
     epochs: int = 6,
     batch: int = 64,
     seed: int = 0,
-    robust: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> PortraitScorer:
-    """Fit a scorer to labelled renders; `robust` trains on degraded copies too (`degrade`), so that it
-    reads generated samples (softer than renders) as surely as renders."""
+    """Fit a scorer to labelled renders, each batch degraded (`degrade`), so that it reads generated samples,
+    softer than renders, as surely as renders."""
     torch.manual_seed(seed)
     scorer = PortraitScorer()
     opt = torch.optim.AdamW(scorer.parameters(), lr=2e-3, weight_decay=1e-4)
@@ -190,9 +189,7 @@ def train_scorer(
     for _ in range(epochs):
         scorer.train()
         for idx in torch.randperm(len(x_all), generator=g).split(batch):
-            x = x_all[idx].float() / 127.5 - 1
-            if robust:
-                x = degrade(x, g)
+            x = degrade(x_all[idx].float() / 127.5 - 1, g)
             loss = scorer_loss(scorer(x), y_all[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
