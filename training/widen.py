@@ -114,8 +114,9 @@ def widen_snapshot(source: Path, dest: Path, channel_base: int, seed: int = 0) -
                             f"({gcfg.synthesis.channel_base} in G, {dcfg.channel_base} in D)")  # fmt: skip
     wide_g = replace(gcfg, synthesis=replace(gcfg.synthesis, channel_base=channel_base))
     wide_d = replace(dcfg, channel_base=channel_base)
-    torch.manual_seed(seed)
-    fresh = {"G": Generator(wide_g).state_dict(), "D": Discriminator(wide_d).state_dict()}
+    with torch.random.fork_rng():  # the new channels' init, without touching the caller's random state
+        torch.manual_seed(seed)
+        fresh = {"G": Generator(wide_g).state_dict(), "D": Discriminator(wide_d).state_dict()}
     old = load_file(str(snapshot / STATE_FILE))
     tensors = widen_state(old, fresh)
     widened = _networks(tensors, wide_g, wide_d)
