@@ -34,6 +34,7 @@ from editing.discover import sample_ws, supervised  # noqa: E402
 from editing.lpips import LPIPS  # noqa: E402
 from editing.project import project  # noqa: E402
 from stylegan_core.formats import load_generator  # noqa: E402
+from stylegan_core.imaging import to_uint8  # noqa: E402
 from training.portraits import CATEGORICAL, LEFT_EYE, RIGHT_EYE, PortraitFactors, render, render_portrait  # noqa: E402
 from training.scorer import CONTINUOUS, SCORER_PATH, PortraitScorer, gaussian_blur  # noqa: E402
 
@@ -132,8 +133,7 @@ def eye_rows(G, n: int = 12) -> np.ndarray:
     left, right = round(LEFT_EYE[0] * res) - 6, round(RIGHT_EYE[0] * res) + 7
 
     def band(x: torch.Tensor) -> np.ndarray:  # [n, C, R, R] -> [n * rows, cols, C]
-        a = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-        return np.concatenate(list(a[:, top:bottom, left:right]), axis=0)
+        return np.concatenate(list(to_uint8(x)[:, top:bottom, left:right]), axis=0)
 
     real, fake = band(_renders(HELD_OUT + 1000, n)), band(_samples(G, n, psi=1.0, seed=0))
     gap = np.full((real.shape[0], 3, real.shape[2]), 255, np.uint8)

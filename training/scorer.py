@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylegan_core.files import give_default_mode
+from stylegan_core.ops import fir_filter
 
 from .portraits import CATEGORICAL, FACTOR_NAMES
 
@@ -146,11 +147,9 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
     if sigma <= 0:
         return x
     r = math.ceil(3 * sigma)
-    t = torch.arange(-r, r + 1, dtype=x.dtype)
-    k = torch.exp(-(t**2) / (2 * sigma**2))
-    k = (k / k.sum()).repeat(x.shape[1], 1)  # [C, 2r + 1]
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="reflect"), k[:, None, None, :], groups=x.shape[1])
-    return F.conv2d(F.pad(x, (0, 0, r, r), mode="reflect"), k[:, None, :, None], groups=x.shape[1])
+    t = torch.arange(-r, r + 1, dtype=torch.float64)
+    taps = torch.exp(-(t**2) / (2 * sigma**2))
+    return fir_filter(F.pad(x, (r, r, r, r), mode="reflect"), (taps / taps.sum()).float())  # 1-D taps: separable
 
 
 def degrade(x: Tensor, g: torch.Generator) -> Tensor:

@@ -116,6 +116,11 @@ def read_log(run: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (Path(run) / LOG_FILE).read_text().splitlines()]
 
 
+def network_state(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
+    """One network's state dict ('G', 'D' or 'G_ema') out of a snapshot's STATE_FILE tensors."""
+    return {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
+
+
 def _drop_lost_ticks(log: Path, last_tick: int) -> None:
     """Resuming at a snapshot's tick: the lines of later ticks (trained, then lost with the process) go."""
     if not log.is_file():
@@ -242,8 +247,7 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
     state = _State(G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL), _adam(D.parameters(), dlr, D_REG_INTERVAL))
     if tensors is not None:
         for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):
-            sub = {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
-            net.load_state_dict({k: v.to(device) for k, v in sub.items()})
+            net.load_state_dict({k: v.to(device) for k, v in network_state(tensors, name).items()})
         _load_optimizer_state("opt_G", state.opt_G, {p: n for n, p in G.named_parameters()}, tensors)
         _load_optimizer_state("opt_D", state.opt_D, {p: n for n, p in D.named_parameters()}, tensors)
         state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])

@@ -26,7 +26,7 @@ from stylegan_core.files import give_default_mode
 from stylegan_core.generator import Generator
 
 from .discriminator import Discriminator, DiscriminatorConfig
-from .trainer import LOG_FILE, STATE_FILE, STATE_JSON, TrainingError, latest_snapshot
+from .trainer import LOG_FILE, STATE_FILE, STATE_JSON, TrainingError, latest_snapshot, network_state
 
 ADAM_MOMENTS = ("exp_avg", "exp_avg_sq")
 
@@ -83,8 +83,8 @@ def _networks(tensors: dict[str, torch.Tensor], gcfg: GeneratorConfig, dcfg: Dis
               ) -> tuple[Generator, Discriminator]:  # fmt: skip
     """A snapshot's G_ema and D."""
     G, D = Generator(gcfg).eval(), Discriminator(dcfg).eval()
-    G.load_state_dict({k[len("G_ema.") :]: v for k, v in tensors.items() if k.startswith("G_ema.")})
-    D.load_state_dict({k[len("D.") :]: v for k, v in tensors.items() if k.startswith("D.")})
+    G.load_state_dict(network_state(tensors, "G_ema"))
+    D.load_state_dict(network_state(tensors, "D"))
     return G, D
 
 
