@@ -201,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, glr=args.glr, dlr=args.dlr, mirror=args.mirror,
         aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
-        gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond,
+        gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d,
         metrics=[m for m in args.metrics.split(",") if m and m != "none"],
     )  # fmt: skip
     run = train(opts)
@@ -506,6 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dlr", type=float, help="D's learning rate, if not --lr")
     t.add_argument("--mirror", action="store_true", help="random x-flips of the dataset")
     t.add_argument("--cond", action="store_true", help="condition G and D on dataset.json's labels (use --class)")
+    t.add_argument("--eye-d", action="store_true",
+                   help="add a second, local discriminator of the two eye regions (FFHQ-aligned faces): sharper "
+                   "small details; added to a resumed run that has none, kept by one that has it")  # fmt: skip
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "

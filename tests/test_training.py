@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import namedtuple
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +22,15 @@ from training.dataset_tool import (
     make_dataset,
     render_portrait_dataset,
 )
-from training.discriminator import Discriminator, DiscriminatorConfig
-from training.portraits import FACTOR_NAMES, render
+from training.discriminator import Discriminator, DiscriminatorConfig, eye_patches
+from training.portraits import FACTOR_NAMES, LEFT_EYE, RIGHT_EYE, render
 from training.trainer import (
     STATE_FILE,
     STATE_JSON,
     TrainingError,
     TrainOptions,
     discriminator_config,
+    eye_patch_size,
     generator_config,
     latest_snapshot,
     make_augment,
@@ -359,3 +361,43 @@ def test_widening_a_run_keeps_what_its_networks_compute_and_training_goes_on(tin
     tiny = train(_opts(tiny_data, tmp_path / "tiny", cfg="tiny", kimg=0.004, metrics=[]))
     with pytest.raises(TrainingError, match="4 px"):
         widen_snapshot(tiny, tmp_path / "tiny-wide", channel_base=256)
+
+
+def test_the_eye_discriminator_judges_the_two_eye_regions_only():
+    torch.manual_seed(5)
+    config = replace(discriminator_config("demo", 64, 3), eye_patch=eye_patch_size(64))
+    D = Discriminator(config).eval()
+    img = torch.rand(4, 3, 64, 64) * 2 - 1
+    logits = D(img)
+    assert logits.shape == (4, 2)  # [whole image, eyes]
+    patches = eye_patches(img, 16)
+    assert patches.shape == (4, 6, 16, 16)
+    # The portraits' eyes (FFHQ's canonical positions) sit at the patches' centres.
+    assert torch.equal(patches[:, :3, 8, 8], img[:, :, round(LEFT_EYE[1] * 64), round(LEFT_EYE[0] * 64)])
+    assert torch.equal(patches[:, 3:, 8, 8], img[:, :, round(RIGHT_EYE[1] * 64), round(RIGHT_EYE[0] * 64)])
+    mouth = img.clone()
+    mouth[:, :, 44:52, 24:40] = 1.0  # the mouth changes: the eye critic cannot see it, the whole-image one does
+    changed = D(mouth)
+    assert torch.equal(changed[:, 1], logits[:, 1]) and not torch.allclose(changed[:, 0], logits[:, 0])
+    eyes = img.clone()
+    eyes[:, :, 28:33, 22:27] = 1.0  # one iris changes: the eye critic sees it
+    assert not torch.allclose(D(eyes)[:, 1], logits[:, 1])
+    with pytest.raises(ValueError, match="eye_patch"):
+        Discriminator(replace(config, eye_patch=12))
+
+
+def test_an_eye_discriminator_joins_a_resumed_run_and_stays(tiny_data, tmp_path):
+    run = train(_opts(tiny_data, tmp_path / "run", kimg=0.004, metrics=[]))
+    plain = load_file(str(latest_snapshot(run) / STATE_FILE))
+    train(_opts(tiny_data, tmp_path / "run", kimg=0.008, metrics=[], resume=str(run), eye_d=True))
+    snap = latest_snapshot(run)
+    assert json.loads((snap / STATE_JSON).read_text())["D_config"]["eye_patch"] == 8  # a quarter of 16 px
+    both = load_file(str(snap / STATE_FILE))
+    assert any(k.startswith("D.eyes.") for k in both) and any(k.startswith("opt_D.eyes.") for k in both)
+    assert set(k for k in plain if k.startswith("D.")) < set(both)  # the trained D kept, the eye D added
+    log = read_log(run)
+    assert all(np.isfinite(r["loss_G"]) and np.isfinite(r["loss_D"]) for r in log)
+    assert "score_real_eyes" not in log[0] and np.isfinite(log[1]["score_real_eyes"])  # each critic's scores
+    train(_opts(tiny_data, tmp_path / "run", kimg=0.012, metrics=[], resume=str(run)))  # no flag: kept
+    assert json.loads((latest_snapshot(run) / STATE_JSON).read_text())["D_config"]["eye_patch"] == 8
+    assert read_log(run)[-1]["kimg"] == 0.012

@@ -4,12 +4,17 @@ State-dict names follow `training.networks.Discriminator`, so the `D` of an offi
 into it for transfer learning (unconditional ones). A conditional D (`c_dim` > 0) is a projection
 discriminator, as officially: a mapping network turns the label into a vector `cmap` and the logit is
 the epilogue's features projected on it, <features, cmap> / sqrt(cmap_dim).
+
+Optionally (`eye_patch` > 0, not in the official code) a second, local discriminator of the same kind judges
+the two eye regions of FFHQ-aligned faces at full resolution, as GFPGAN's facial-component discriminators
+do: small details (a 3 px iris at 64 px) get a critic of their own, whose minibatch-std layer compares
+the eyes of different samples directly.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +23,8 @@ from stylegan_core.config import MappingConfig
 from stylegan_core.layers import FullyConnectedLayer
 from stylegan_core.mapping import MappingNetwork
 from stylegan_core.ops import bias_act, conv2d_resample, setup_filter
+
+from .portraits import LEFT_EYE, RIGHT_EYE
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,7 @@ class DiscriminatorConfig:
     mbstd_num_channels: int = 1
     c_dim: int = 0  # label size; 0: unconditional
     mapping_layers: int = 8  # the label mapping network's depth (the official train.py: the cfg's G mapping depth)
+    eye_patch: int = 0  # side of the eye patches a second, local discriminator judges; 0: none
 
     def channels(self, resolution: int) -> int:
         return min(self.channel_base // resolution, self.channel_max)
@@ -109,8 +117,20 @@ class DiscriminatorEpilogue(nn.Module):
             return x
 
 
+def eye_patches(img: Tensor, size: int) -> Tensor:
+    """The two eye regions of FFHQ-aligned faces, stacked on channels: [N, C, R, R] -> [N, 2C, size, size]."""
+    res = img.shape[-1]
+    top = round(LEFT_EYE[1] * res - size / 2)
+    crops = []
+    for eye_x, _ in (LEFT_EYE, RIGHT_EYE):
+        left = round(eye_x * res - size / 2)
+        crops.append(img[:, :, top : top + size, left : left + size])
+    return torch.cat(crops, dim=1)
+
+
 class Discriminator(nn.Module):
-    """img [N, C, R, R] in [-1, 1] (and labels c [N, c_dim] if conditional) -> realness logits [N, 1]."""
+    """img [N, C, R, R] in [-1, 1] (and labels c [N, c_dim] if conditional) -> realness logits [N, 1], or
+    [N, 2] (whole image, eyes) with an eye discriminator; the losses add the columns."""
 
     def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
@@ -128,6 +148,12 @@ class Discriminator(nn.Module):
             label_map = MappingConfig(z_dim=0, c_dim=config.c_dim, w_dim=config.channels(4),
                                       num_layers=config.mapping_layers)  # fmt: skip
             self.mapping = MappingNetwork(label_map, num_ws=1)
+        if config.eye_patch:
+            patch = config.eye_patch
+            if patch < 8 or patch & (patch - 1) or patch > res // 2:
+                raise ValueError(f"eye_patch must be a power of two from 8 to {res // 2}, got {patch}")
+            self.eyes = Discriminator(replace(config, img_resolution=patch, img_channels=2 * config.img_channels,
+                                              c_dim=0, eye_patch=0))  # fmt: skip
 
     def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:
         if self.config.c_dim and (c is None or c.shape[-1] != self.config.c_dim):
@@ -136,7 +162,10 @@ class Discriminator(nn.Module):
         for r in self.block_resolutions:
             x = getattr(self, f"b{r}")(x, img)
         cmap = self.mapping(None, c)[:, 0] if self.config.c_dim else None
-        return self.b4(x, cmap)
+        logits = self.b4(x, cmap)
+        if self.config.eye_patch:
+            logits = torch.cat([logits, self.eyes(eye_patches(img, self.config.eye_patch))], dim=1)
+        return logits
 
 
 def config_from_nvidia_discriminator(kwargs: dict) -> DiscriminatorConfig:

@@ -1,7 +1,8 @@
 """StyleGAN2's losses: non-saturating logistic, R1 on reals, path-length regularisation, style mixing.
 
 `c` is the labels [N, c_dim] of a conditional run (fakes get labels drawn from the dataset's, reals their
-own), None for an unconditional one.
+own), None for an unconditional one. A discriminator's logits are [N, K], one column per critic (the whole
+image, the eyes); the losses add them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def mixed_ws(G: Generator, z: Tensor, c: Tensor | None, mixing_prob: float, upda
 def generator_loss(G: Generator, D: Discriminator, z: Tensor, c: Tensor | None, augment: Callable,
                    mixing_prob: float) -> Tensor:  # fmt: skip
     img = G.synthesis(mixed_ws(G, z, c, mixing_prob), noise_mode="random")
-    return F.softplus(-D(augment(img), c)).mean()
+    return F.softplus(-D(augment(img), c)).sum(dim=1).mean()
 
 
 def discriminator_loss(
@@ -44,7 +45,7 @@ def discriminator_loss(
     real_logits, fake_logits = D(augment(real), real_c), D(augment(fake), c)
     if observe is not None:
         observe(real_logits.detach(), fake_logits.detach())
-    return F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
+    return (F.softplus(fake_logits) + F.softplus(-real_logits)).sum(dim=1).mean()
 
 
 def r1_penalty(D: Discriminator, real: Tensor, real_c: Tensor | None, augment: Callable, gamma: float) -> Tensor:

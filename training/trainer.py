@@ -17,7 +17,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,7 @@ class TrainOptions:
     resume: str | None = None
     d_warmup_kimg: float = 0.0  # G frozen until then: a fresh D learns the data before G follows its gradients
     cond: bool = False  # condition G and D on dataset.json's labels (the official --cond)
+    eye_d: bool = False  # add a local discriminator of the eye regions (kept by a resumed run that has one)
     gpus: int = 1
     metrics: list[str] = field(default_factory=list)
     sample_seeds: int = 16
@@ -106,6 +107,21 @@ def discriminator_config(cfg: str, resolution: int, channels: int, c_dim: int = 
     base, cmax, _, layers = CONFIGS[cfg]
     return DiscriminatorConfig(resolution, channels, channel_base=base, channel_max=cmax, c_dim=c_dim,
                                mapping_layers=layers)  # fmt: skip
+
+
+def eye_patch_size(resolution: int) -> int:
+    """The eye discriminator's patch side: a quarter of the image (16 px at 64), the eye-to-eye distance of
+    FFHQ's alignment, so the two patches touch and hold eye, lid, brow and glasses."""
+    return max(resolution // 4, 8)
+
+
+def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source: str) -> None:
+    """Load a D's weights; an eye discriminator this run adds (absent from `state`) keeps its fresh init."""
+    missing, unexpected = D.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith("eyes.")]
+    if missing or unexpected:
+        raise TrainingError(f"{source}: its discriminator does not fit this run's (missing {missing[:3]}, "
+                            f"unexpected {unexpected[:3]})")  # fmt: skip
 
 
 # --- snapshots ------------------------------------------------------------------------------------------------
@@ -232,6 +248,8 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
             f"{opts.resume}: the checkpoint makes {gcfg.img_resolution}px / {gcfg.img_channels}-channel images but the "
             f"dataset has {resolution}px / {channels}-channel ones"
         )
+    if opts.eye_d and not dcfg.eye_patch:
+        dcfg = replace(dcfg, eye_patch=eye_patch_size(resolution))
     if gcfg.mapping.c_dim != c_dim or dcfg.c_dim != c_dim:
         have = f"conditional on {gcfg.mapping.c_dim} label values" if gcfg.mapping.c_dim else "unconditional"
         want = f"conditional on {c_dim} label values (--cond)" if c_dim else "unconditional (no --cond)"
@@ -241,13 +259,14 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
     if G_state is not None:
         G.load_state_dict(G_state)
     if D_state is not None:
-        D.load_state_dict(D_state)
+        _load_discriminator(D, D_state, str(opts.resume))
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     glr, dlr = opts.glr if opts.glr is not None else opts.lr, opts.dlr if opts.dlr is not None else opts.lr
     state = _State(G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL), _adam(D.parameters(), dlr, D_REG_INTERVAL))
     if tensors is not None:
-        for name, net in (("G", G), ("D", D), ("G_ema", G_ema)):
+        for name, net in (("G", G), ("G_ema", G_ema)):
             net.load_state_dict({k: v.to(device) for k, v in network_state(tensors, name).items()})
+        _load_discriminator(D, {k: v.to(device) for k, v in network_state(tensors, "D").items()}, str(snapshot))
         _load_optimizer_state("opt_G", state.opt_G, {p: n for n, p in G.named_parameters()}, tensors)
         _load_optimizer_state("opt_D", state.opt_D, {p: n for n, p in D.named_parameters()}, tensors)
         state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])
@@ -410,9 +429,11 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         counts[name] = counts.get(name, 0) + 1
 
     def observe_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> None:
-        """The D's mean scores (healthy: real above fake; both near 0 with a tiny R1 loss: D has collapsed)."""
-        tally("score_real", real_logits.mean())
-        tally("score_fake", fake_logits.mean())
+        """The D's mean scores (healthy: real above fake; both near 0 with a tiny R1 loss: D has collapsed), the
+        eye discriminator's apart."""
+        for column, suffix in zip(range(real_logits.shape[1]), ("", "_eyes"), strict=False):
+            tally("score_real" + suffix, real_logits[:, column].mean())
+            tally("score_fake" + suffix, fake_logits[:, column].mean())
         if isinstance(augment, AdaptiveAugment):
             augment.observe(real_logits)
 
