@@ -5,6 +5,7 @@
 # checkout in place (PYTHONPATH), so a bare GPU image with PyTorch will do.
 #
 #   bash scripts/train_demo_gpu.sh    # settings by environment: TRAIN_SECONDS=420 RENDERS=100000 BATCH=64 TICK_KIMG=20 CFG=demo
+#                                     # EYE_D=1 (the eye discriminator, --eye-d; 0: the official recipe alone)
 #
 # The run stops when TRAIN_SECONDS are up (snapshots are atomic: a cut-off one is never the latest) or at
 # 100,000 kimg. Continue it with `studio train ... --resume DIR` from the snapshot it leaves.
@@ -14,6 +15,8 @@ renders=${RENDERS:-100000}
 batch=${BATCH:-64}
 tick_kimg=${TICK_KIMG:-20}
 cfg=${CFG:-demo}
+eye_d=()
+[ "${EYE_D:-1}" = 0 ] || eye_d=(--eye-d)
 out=${OUT:-out}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -33,7 +36,7 @@ echo "rendered $renders portraits in $(($(date +%s) - start)) s"
 
 status=0
 timeout "$train_seconds" "$py" -m studio train --data "$work/portraits64.zip" --outdir "$work/run" --cfg "$cfg" \
-    --batch "$batch" --aug noaug --precision bf16 --kimg 100000 --tick "$tick_kimg" --snap 1 --metrics none --seed 0 \
+    --batch "$batch" --aug noaug --precision bf16 --kimg 100000 --tick "$tick_kimg" --snap 1 --metrics none --seed 0 "${eye_d[@]}" \
     2> >(errors_only) || status=$?
 [ "$status" = 0 ] || [ "$status" = 124 ] || { echo "training failed (exit $status)"; exit "$status"; }
 
