@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from stylegan_core.formats import load_checkpoint
 from training.dataset_tool import (
@@ -401,3 +401,8 @@ def test_an_eye_discriminator_joins_a_resumed_run_and_stays(tiny_data, tmp_path)
     train(_opts(tiny_data, tmp_path / "run", kimg=0.012, metrics=[], resume=str(run)))  # no flag: kept
     assert json.loads((latest_snapshot(run) / STATE_JSON).read_text())["D_config"]["eye_patch"] == 8
     assert read_log(run)[-1]["kimg"] == 0.012
+    snap = latest_snapshot(run)  # a snapshot whose D config has the eye D but whose tensors lack it: refused
+    tensors = load_file(str(snap / STATE_FILE))
+    save_file({k: v for k, v in tensors.items() if not k.startswith("D.eyes.")}, str(snap / STATE_FILE))
+    with pytest.raises(TrainingError, match="discriminator does not fit"):
+        train(_opts(tiny_data, tmp_path / "run", kimg=0.016, metrics=[], resume=str(run), eye_d=True))

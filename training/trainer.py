@@ -115,10 +115,11 @@ def eye_patch_size(resolution: int) -> int:
     return max(resolution // 4, 8)
 
 
-def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source: str) -> None:
-    """Load a D's weights; an eye discriminator this run adds (absent from `state`) keeps its fresh init."""
+def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source: str, adds_eyes: bool) -> None:
+    """Load a D's weights; an eye discriminator this run adds (`adds_eyes`: absent from `state`) keeps its
+    fresh init."""
     missing, unexpected = D.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith("eyes.")]
+    missing = [k for k in missing if not (adds_eyes and k.startswith("eyes."))]
     if missing or unexpected:
         raise TrainingError(f"{source}: its discriminator does not fit this run's (missing {missing[:3]}, "
                             f"unexpected {unexpected[:3]})")  # fmt: skip
@@ -248,7 +249,8 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
             f"{opts.resume}: the checkpoint makes {gcfg.img_resolution}px / {gcfg.img_channels}-channel images but the "
             f"dataset has {resolution}px / {channels}-channel ones"
         )
-    if opts.eye_d and not dcfg.eye_patch:
+    adds_eyes = opts.eye_d and not dcfg.eye_patch
+    if adds_eyes:
         dcfg = replace(dcfg, eye_patch=eye_patch_size(resolution))
     if gcfg.mapping.c_dim != c_dim or dcfg.c_dim != c_dim:
         have = f"conditional on {gcfg.mapping.c_dim} label values" if gcfg.mapping.c_dim else "unconditional"
@@ -259,14 +261,15 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
     if G_state is not None:
         G.load_state_dict(G_state)
     if D_state is not None:
-        _load_discriminator(D, D_state, str(opts.resume))
+        _load_discriminator(D, D_state, str(opts.resume), adds_eyes)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     glr, dlr = opts.glr if opts.glr is not None else opts.lr, opts.dlr if opts.dlr is not None else opts.lr
     state = _State(G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL), _adam(D.parameters(), dlr, D_REG_INTERVAL))
     if tensors is not None:
         for name, net in (("G", G), ("G_ema", G_ema)):
             net.load_state_dict({k: v.to(device) for k, v in network_state(tensors, name).items()})
-        _load_discriminator(D, {k: v.to(device) for k, v in network_state(tensors, "D").items()}, str(snapshot))
+        D_tensors = {k: v.to(device) for k, v in network_state(tensors, "D").items()}
+        _load_discriminator(D, D_tensors, str(snapshot), adds_eyes)
         _load_optimizer_state("opt_G", state.opt_G, {p: n for n, p in G.named_parameters()}, tensors)
         _load_optimizer_state("opt_D", state.opt_D, {p: n for n, p in D.named_parameters()}, tensors)
         state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])
