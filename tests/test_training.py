@@ -22,7 +22,7 @@ from training.dataset_tool import (
     make_dataset,
     render_portrait_dataset,
 )
-from training.discriminator import Discriminator, DiscriminatorConfig, eye_patches
+from training.discriminator import Discriminator, DiscriminatorConfig, eye_patch_size, eye_patches
 from training.portraits import FACTOR_NAMES, LEFT_EYE, RIGHT_EYE, render
 from training.trainer import (
     STATE_FILE,
@@ -30,7 +30,6 @@ from training.trainer import (
     TrainingError,
     TrainOptions,
     discriminator_config,
-    eye_patch_size,
     generator_config,
     latest_snapshot,
     make_augment,

@@ -117,13 +117,18 @@ class DiscriminatorEpilogue(nn.Module):
             return x
 
 
+def eye_patch_size(resolution: int) -> int:
+    """The eye patches' side: a quarter of the image (16 px at 64), the eye-to-eye distance of FFHQ's
+    alignment, so the two patches touch and hold eye, lid, brow and glasses."""
+    return max(resolution // 4, 8)
+
+
 def eye_patches(img: Tensor, size: int) -> Tensor:
     """The two eye regions of FFHQ-aligned faces, stacked on channels: [N, C, R, R] -> [N, 2C, size, size]."""
     res = img.shape[-1]
-    top = round(LEFT_EYE[1] * res - size / 2)
     crops = []
-    for eye_x, _ in (LEFT_EYE, RIGHT_EYE):
-        left = round(eye_x * res - size / 2)
+    for eye_x, eye_y in (LEFT_EYE, RIGHT_EYE):
+        top, left = round(eye_y * res - size / 2), round(eye_x * res - size / 2)
         crops.append(img[:, :, top : top + size, left : left + size])
     return torch.cat(crops, dim=1)
 

@@ -33,7 +33,7 @@ from stylegan_core.seeds import z_batch
 
 from .augment import AdaptiveAugment
 from .dataset_tool import load_dataset_arrays, load_dataset_labels
-from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator
+from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator, eye_patch_size
 from .distributed import all_mean, average_gradients, broadcast_module, launch, process_device
 from .fid import FIDMetric, FIDUnavailableError
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
@@ -107,12 +107,6 @@ def discriminator_config(cfg: str, resolution: int, channels: int, c_dim: int = 
     base, cmax, _, layers = CONFIGS[cfg]
     return DiscriminatorConfig(resolution, channels, channel_base=base, channel_max=cmax, c_dim=c_dim,
                                mapping_layers=layers)  # fmt: skip
-
-
-def eye_patch_size(resolution: int) -> int:
-    """The eye discriminator's patch side: a quarter of the image (16 px at 64), the eye-to-eye distance of
-    FFHQ's alignment, so the two patches touch and hold eye, lid, brow and glasses."""
-    return max(resolution // 4, 8)
 
 
 def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source: str, adds_eyes: bool) -> None:
@@ -268,8 +262,7 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
     if tensors is not None:
         for name, net in (("G", G), ("G_ema", G_ema)):
             net.load_state_dict({k: v.to(device) for k, v in network_state(tensors, name).items()})
-        D_tensors = {k: v.to(device) for k, v in network_state(tensors, "D").items()}
-        _load_discriminator(D, D_tensors, str(snapshot), adds_eyes)
+        _load_discriminator(D, network_state(tensors, "D"), str(snapshot), adds_eyes)  # copied onto D's device
         _load_optimizer_state("opt_G", state.opt_G, {p: n for n, p in G.named_parameters()}, tensors)
         _load_optimizer_state("opt_D", state.opt_D, {p: n for n, p in D.named_parameters()}, tensors)
         state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])
@@ -434,7 +427,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     def observe_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> None:
         """The D's mean scores (healthy: real above fake; both near 0 with a tiny R1 loss: D has collapsed), the
         eye discriminator's apart."""
-        for column, suffix in zip(range(real_logits.shape[1]), ("", "_eyes"), strict=False):
+        for column, suffix in enumerate(("", "_eyes")[: real_logits.shape[1]]):
             tally("score_real" + suffix, real_logits[:, column].mean())
             tally("score_fake" + suffix, fake_logits[:, column].mean())
         if isinstance(augment, AdaptiveAugment):
