@@ -201,7 +201,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, glr=args.glr, dlr=args.dlr, mirror=args.mirror,
         aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
-        gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d,
+        gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d, eye_pack=args.eye_pack,
         metrics=[m for m in args.metrics.split(",") if m and m != "none"],
     )  # fmt: skip
     run = train(opts)
@@ -509,6 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eye-d", action="store_true",
                    help="add a second, local discriminator of the two eye regions (FFHQ-aligned faces): sharper "
                    "small details; added to a resumed run that has none, kept by one that has it")  # fmt: skip
+    t.add_argument("--eye-pack", type=int, default=None, metavar="M",
+                   help="(implies --eye-d) the eye discriminator judges M samples' eyes at once (PacGAN), so eye colours "
+                   "drawn too often or too rarely stand out; a resumed run keeps its own, a new M gives a fresh eye "
+                   "discriminator (default 1)")  # fmt: skip
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "

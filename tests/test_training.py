@@ -385,6 +385,26 @@ def test_the_eye_discriminator_judges_the_two_eye_regions_only():
         Discriminator(replace(config, eye_patch=12))
 
 
+def test_a_packed_eye_discriminator_judges_samples_together():
+    """--eye-pack 2 (PacGAN): one logit per pair of samples, moved by either sample's eyes and no other's."""
+    torch.manual_seed(6)
+    config = replace(discriminator_config("demo", 64, 3), eye_patch=eye_patch_size(64), eye_pack=2,
+                     mbstd_group_size=1)  # minibatch-std off: it would compare packs with one another  # fmt: skip
+    D = Discriminator(config).eval()
+    assert D.eyes.config.img_channels == 12  # two samples' two eyes, stacked on channels
+    img = torch.rand(4, 3, 64, 64) * 2 - 1
+    logits = D(img)[:, 1]
+    assert logits[0] == logits[1] and logits[2] == logits[3] and logits[0] != logits[2]
+    eyes = img.clone()
+    eyes[1, :, 28:33, 22:27] = 1.0  # the second sample's iris changes: its pack's logit moves, the other's stays
+    changed = D(eyes)[:, 1]
+    assert changed[0] != logits[0] and torch.equal(changed[2:], logits[2:])
+    with pytest.raises(ValueError, match="packs of 2 samples; got a batch of 3"):
+        D(img[:3])
+    with pytest.raises(ValueError, match="eye_pack"):
+        Discriminator(replace(config, eye_pack=0))
+
+
 def test_an_eye_discriminator_joins_a_resumed_run_and_stays(tiny_data, tmp_path):
     run = train(_opts(tiny_data, tmp_path / "run", kimg=0.004, metrics=[]))
     plain = load_file(str(latest_snapshot(run) / STATE_FILE))
@@ -400,8 +420,18 @@ def test_an_eye_discriminator_joins_a_resumed_run_and_stays(tiny_data, tmp_path)
     train(_opts(tiny_data, tmp_path / "run", kimg=0.012, metrics=[], resume=str(run)))  # no flag: kept
     assert json.loads((latest_snapshot(run) / STATE_JSON).read_text())["D_config"]["eye_patch"] == 8
     assert read_log(run)[-1]["kimg"] == 0.012
-    snap = latest_snapshot(run)  # a snapshot whose D config has the eye D but whose tensors lack it: refused
-    tensors = load_file(str(snap / STATE_FILE))
+    before = load_file(str(latest_snapshot(run) / STATE_FILE))
+    # A new pack size replaces the eye D with a fresh one; the whole-image D is kept (D's lr 0: unchanged).
+    train(_opts(tiny_data, tmp_path / "run", kimg=0.016, metrics=[], resume=str(run), eye_pack=2, dlr=0.0))
+    snap = latest_snapshot(run)
+    assert json.loads((snap / STATE_JSON).read_text())["D_config"]["eye_pack"] == 2
+    after = load_file(str(snap / STATE_FILE))
+    assert all(torch.equal(v, after[k]) for k, v in before.items() if k.startswith("D.") and ".eyes." not in k)
+    rgb = "D.eyes.b8.fromrgb.weight"
+    assert before[rgb].shape[1] == 6 and after[rgb].shape[1] == 12 and after[f"opt_D.{rgb[2:]}.exp_avg"].shape[1] == 12
+    with pytest.raises(TrainingError, match="packs of 3 samples: each process's batch \\(4\\)"):
+        train(_opts(tiny_data, tmp_path / "odd", kimg=0.004, metrics=[], resume=str(run), eye_pack=3))
+    tensors = load_file(str(snap / STATE_FILE))  # a snapshot whose D config has the eye D, its tensors not: refused
     save_file({k: v for k, v in tensors.items() if not k.startswith("D.eyes.")}, str(snap / STATE_FILE))
     with pytest.raises(TrainingError, match="discriminator does not fit"):
-        train(_opts(tiny_data, tmp_path / "run", kimg=0.016, metrics=[], resume=str(run), eye_d=True))
+        train(_opts(tiny_data, tmp_path / "run", kimg=0.02, metrics=[], resume=str(run), eye_d=True))

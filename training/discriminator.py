@@ -8,7 +8,9 @@ the epilogue's features projected on it, <features, cmap> / sqrt(cmap_dim).
 Optionally (`eye_patch` > 0, not in the official code) a second, local discriminator of the same kind judges
 the two eye regions of FFHQ-aligned faces at full resolution, as GFPGAN's facial-component discriminators
 do: small details (a 3 px iris at 64 px) get a critic of their own, whose minibatch-std layer compares
-the eyes of different samples directly.
+the eyes of different samples directly. With `eye_pack` > 1 it judges that many samples' eyes at once, stacked on
+channels (PacGAN, Lin et al. 2018): a pack of fakes whose eyes share one colour too often stands out, so
+the generator is pushed to draw eye colours as often as the data has them, not only plausible ones.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class DiscriminatorConfig:
     c_dim: int = 0  # label size; 0: unconditional
     mapping_layers: int = 8  # the label mapping network's depth (the official train.py: the cfg's G mapping depth)
     eye_patch: int = 0  # side of the eye patches a second, local discriminator judges; 0: none
+    eye_pack: int = 1  # samples whose eyes the eye discriminator judges together (PacGAN); 1: each alone
 
     def channels(self, resolution: int) -> int:
         return min(self.channel_base // resolution, self.channel_max)
@@ -157,8 +160,10 @@ class Discriminator(nn.Module):
             patch = config.eye_patch
             if patch < 8 or patch & (patch - 1) or patch > res // 2:
                 raise ValueError(f"eye_patch must be a power of two from 8 to {res // 2}, got {patch}")
-            self.eyes = Discriminator(replace(config, img_resolution=patch, img_channels=2 * config.img_channels,
-                                              c_dim=0, eye_patch=0))  # fmt: skip
+            if config.eye_pack < 1:
+                raise ValueError(f"eye_pack must be at least 1, got {config.eye_pack}")
+            self.eyes = Discriminator(replace(config, img_resolution=patch, c_dim=0, eye_patch=0, eye_pack=1,
+                                              img_channels=2 * config.img_channels * config.eye_pack))  # fmt: skip
 
     def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:
         if self.config.c_dim and (c is None or c.shape[-1] != self.config.c_dim):
@@ -169,8 +174,17 @@ class Discriminator(nn.Module):
         cmap = self.mapping(None, c)[:, 0] if self.config.c_dim else None
         logits = self.b4(x, cmap)
         if self.config.eye_patch:
-            logits = torch.cat([logits, self.eyes(eye_patches(img, self.config.eye_patch))], dim=1)
+            logits = torch.cat([logits, self._eye_logits(img)], dim=1)
         return logits
+
+    def _eye_logits(self, img: Tensor) -> Tensor:
+        """The eye critic's logits [N, 1]; with packs, each pack's logit stands for each of its samples."""
+        patches = eye_patches(img, self.config.eye_patch)  # [N, 2C, P, P]
+        pack = self.config.eye_pack
+        if len(patches) % pack:
+            raise ValueError(f"the eye discriminator judges packs of {pack} samples; got a batch of {len(patches)}")
+        packs = patches.reshape(len(patches) // pack, pack * patches.shape[1], *patches.shape[2:])
+        return self.eyes(packs).repeat_interleave(pack, dim=0)  # [N / pack, 1] -> [N, 1]
 
 
 def config_from_nvidia_discriminator(kwargs: dict) -> DiscriminatorConfig:
