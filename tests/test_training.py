@@ -399,6 +399,11 @@ def test_a_packed_eye_discriminator_judges_samples_together():
     eyes[1, :, 28:33, 22:27] = 1.0  # the second sample's iris changes: its pack's logit moves, the other's stays
     changed = D(eyes)[:, 1]
     assert changed[0] != logits[0] and torch.equal(changed[2:], logits[2:])
+    # Each pack's logit counts once in the gradients (R1, G's loss), not once per sample of the pack.
+    img.requires_grad_(True)
+    (per_sample,) = torch.autograd.grad(D(img)[:, 1].sum(), img)
+    (per_pack,) = torch.autograd.grad(D.eyes(eye_patches(img, 16).reshape(2, 12, 16, 16)).sum(), img)
+    torch.testing.assert_close(per_sample, per_pack)
     with pytest.raises(ValueError, match="packs of 2 samples; got a batch of 3"):
         D(img[:3])
     with pytest.raises(ValueError, match="eye_pack"):

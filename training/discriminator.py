@@ -178,13 +178,16 @@ class Discriminator(nn.Module):
         return logits
 
     def _eye_logits(self, img: Tensor) -> Tensor:
-        """The eye critic's logits [N, 1]; with packs, each pack's logit stands for each of its samples."""
+        """The eye critic's logits [N, 1]. With packs, each pack's logit stands for each of its samples with
+        1/pack of its gradient, so that a sample is pushed, and R1-penalised, by its pack's logit as by a logit
+        of its own, not pack times over (the losses' means over samples are means over packs)."""
         patches = eye_patches(img, self.config.eye_patch)  # [N, 2C, P, P]
         pack = self.config.eye_pack
         if len(patches) % pack:
             raise ValueError(f"the eye discriminator judges packs of {pack} samples; got a batch of {len(patches)}")
         packs = patches.reshape(len(patches) // pack, pack * patches.shape[1], *patches.shape[2:])
-        return self.eyes(packs).repeat_interleave(pack, dim=0)  # [N / pack, 1] -> [N, 1]
+        logits = self.eyes(packs).repeat_interleave(pack, dim=0)  # [N / pack, 1] -> [N, 1]
+        return logits if pack == 1 else logits / pack + (logits - logits / pack).detach()
 
 
 def config_from_nvidia_discriminator(kwargs: dict) -> DiscriminatorConfig:
