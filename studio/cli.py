@@ -510,9 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a second, local discriminator of the two eye regions (FFHQ-aligned faces): sharper "
                    "small details; added to a resumed run that has none, kept by one that has it")  # fmt: skip
     t.add_argument("--eye-pack", type=int, default=None, metavar="M",
-                   help="(implies --eye-d) the eye discriminator judges M samples' eyes at once (PacGAN), so eye colours "
-                   "drawn too often or too rarely stand out; a resumed run keeps its own, a new M gives a fresh eye "
-                   "discriminator (default 1)")  # fmt: skip
+                   help="(implies --eye-d) add a third critic that judges M >= 2 samples' eyes at once (PacGAN), so eye "
+                   "colours drawn too often stand out; a resumed run keeps its own, a new M starts a fresh one, 0 "
+                   "drops it")  # fmt: skip
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "

@@ -386,28 +386,32 @@ def test_the_eye_discriminator_judges_the_two_eye_regions_only():
 
 
 def test_a_packed_eye_discriminator_judges_samples_together():
-    """--eye-pack 2 (PacGAN): one logit per pair of samples, moved by either sample's eyes and no other's."""
+    """--eye-pack 2 (PacGAN): a third critic, one logit per pair of samples, moved by either sample's eyes only."""
     torch.manual_seed(6)
     config = replace(discriminator_config("demo", 64, 3), eye_patch=eye_patch_size(64), eye_pack=2,
                      mbstd_group_size=1)  # minibatch-std off: it would compare packs with one another  # fmt: skip
     D = Discriminator(config).eval()
-    assert D.eyes.config.img_channels == 12  # two samples' two eyes, stacked on channels
+    assert D.eyes.config.img_channels == 6 and D.eye_packs.config.img_channels == 12  # 2 samples' 2 eyes, stacked
     img = torch.rand(4, 3, 64, 64) * 2 - 1
-    logits = D(img)[:, 1]
+    all_logits = D(img)
+    assert all_logits.shape == (4, 3)  # [whole image, eyes, eye packs]
+    logits = all_logits[:, 2]
     assert logits[0] == logits[1] and logits[2] == logits[3] and logits[0] != logits[2]
     eyes = img.clone()
     eyes[1, :, 28:33, 22:27] = 1.0  # the second sample's iris changes: its pack's logit moves, the other's stays
-    changed = D(eyes)[:, 1]
+    changed = D(eyes)[:, 2]
     assert changed[0] != logits[0] and torch.equal(changed[2:], logits[2:])
     # Each pack's logit counts once in the gradients (R1, G's loss), not once per sample of the pack.
     img.requires_grad_(True)
-    (per_sample,) = torch.autograd.grad(D(img)[:, 1].sum(), img)
-    (per_pack,) = torch.autograd.grad(D.eyes(eye_patches(img, 16).reshape(2, 12, 16, 16)).sum(), img)
+    (per_sample,) = torch.autograd.grad(D(img)[:, 2].sum(), img)
+    (per_pack,) = torch.autograd.grad(D.eye_packs(eye_patches(img, 16).reshape(2, 12, 16, 16)).sum(), img)
     torch.testing.assert_close(per_sample, per_pack)
     with pytest.raises(ValueError, match="packs of 2 samples; got a batch of 3"):
         D(img[:3])
     with pytest.raises(ValueError, match="eye_pack"):
-        Discriminator(replace(config, eye_pack=0))
+        Discriminator(replace(config, eye_pack=1))
+    with pytest.raises(ValueError, match="eye_pack needs eye_patch"):
+        Discriminator(replace(config, eye_patch=0))
 
 
 def test_an_eye_discriminator_joins_a_resumed_run_and_stays(tiny_data, tmp_path):
@@ -426,17 +430,23 @@ def test_an_eye_discriminator_joins_a_resumed_run_and_stays(tiny_data, tmp_path)
     assert json.loads((latest_snapshot(run) / STATE_JSON).read_text())["D_config"]["eye_patch"] == 8
     assert read_log(run)[-1]["kimg"] == 0.012
     before = load_file(str(latest_snapshot(run) / STATE_FILE))
-    # A new pack size replaces the eye D with a fresh one; the whole-image D is kept (D's lr 0: unchanged).
+    # --eye-pack adds a fresh pack critic; the trained critics are kept (D's lr 0: unchanged).
     train(_opts(tiny_data, tmp_path / "run", kimg=0.016, metrics=[], resume=str(run), eye_pack=2, dlr=0.0))
     snap = latest_snapshot(run)
     assert json.loads((snap / STATE_JSON).read_text())["D_config"]["eye_pack"] == 2
     after = load_file(str(snap / STATE_FILE))
-    assert all(torch.equal(v, after[k]) for k, v in before.items() if k.startswith("D.") and ".eyes." not in k)
-    rgb = "D.eyes.b8.fromrgb.weight"
-    assert before[rgb].shape[1] == 6 and after[rgb].shape[1] == 12 and after[f"opt_D.{rgb[2:]}.exp_avg"].shape[1] == 12
+    assert all(torch.equal(v, after[k]) for k, v in before.items() if k.startswith("D."))
+    rgb = "D.eye_packs.b8.fromrgb.weight"
+    assert rgb not in before and after[rgb].shape[1] == 12 and after[f"opt_D.{rgb[2:]}.exp_avg"].shape[1] == 12
+    assert np.isfinite(read_log(run)[-1]["score_fake_eye_packs"])
     with pytest.raises(TrainingError, match="packs of 3 samples: each process's batch \\(4\\)"):
         train(_opts(tiny_data, tmp_path / "odd", kimg=0.004, metrics=[], resume=str(run), eye_pack=3))
-    tensors = load_file(str(snap / STATE_FILE))  # a snapshot whose D config has the eye D, its tensors not: refused
+    train(_opts(tiny_data, tmp_path / "run", kimg=0.02, metrics=[], resume=str(run), eye_pack=0))  # dropped again
+    snap = latest_snapshot(run)
+    assert json.loads((snap / STATE_JSON).read_text())["D_config"]["eye_pack"] == 0
+    tensors = load_file(str(snap / STATE_FILE))
+    assert not any(".eye_packs." in k for k in tensors) and any(k.startswith("D.eyes.") for k in tensors)
+    # A snapshot whose D config has the eye D but whose tensors lack it: refused.
     save_file({k: v for k, v in tensors.items() if not k.startswith("D.eyes.")}, str(snap / STATE_FILE))
     with pytest.raises(TrainingError, match="discriminator does not fit"):
-        train(_opts(tiny_data, tmp_path / "run", kimg=0.02, metrics=[], resume=str(run), eye_d=True))
+        train(_opts(tiny_data, tmp_path / "run", kimg=0.024, metrics=[], resume=str(run), eye_d=True))

@@ -8,9 +8,10 @@ the epilogue's features projected on it, <features, cmap> / sqrt(cmap_dim).
 Optionally (`eye_patch` > 0, not in the official code) a second, local discriminator of the same kind judges
 the two eye regions of FFHQ-aligned faces at full resolution, as GFPGAN's facial-component discriminators
 do: small details (a 3 px iris at 64 px) get a critic of their own, whose minibatch-std layer compares
-the eyes of different samples directly. With `eye_pack` > 1 it judges that many samples' eyes at once, stacked on
-channels (PacGAN, Lin et al. 2018): a pack of fakes whose eyes share one colour too often stands out, so
-the generator is pushed to draw eye colours as often as the data has them, not only plausible ones.
+the eyes of different samples directly. With `eye_pack` > 1 a third critic judges that many samples' eyes at
+once, stacked on channels (PacGAN, Lin et al. 2018): a pack of fakes whose eyes share one colour too often
+stands out, so the generator is pushed to draw eye colours as often as the data has them, not only
+plausible ones.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class DiscriminatorConfig:
     c_dim: int = 0  # label size; 0: unconditional
     mapping_layers: int = 8  # the label mapping network's depth (the official train.py: the cfg's G mapping depth)
     eye_patch: int = 0  # side of the eye patches a second, local discriminator judges; 0: none
-    eye_pack: int = 1  # samples whose eyes the eye discriminator judges together (PacGAN); 1: each alone
+    eye_pack: int = 0  # > 1: a third critic judges this many samples' eye patches at once (PacGAN); 0: none
 
     def channels(self, resolution: int) -> int:
         return min(self.channel_base // resolution, self.channel_max)
@@ -138,7 +139,8 @@ def eye_patches(img: Tensor, size: int) -> Tensor:
 
 class Discriminator(nn.Module):
     """img [N, C, R, R] in [-1, 1] (and labels c [N, c_dim] if conditional) -> realness logits [N, 1], or
-    [N, 2] (whole image, eyes) with an eye discriminator; the losses add the columns."""
+    [N, 2] (whole image, eyes) with an eye discriminator, [N, 3] (..., eye packs) with a pack critic too;
+    the losses add the columns."""
 
     def __init__(self, config: DiscriminatorConfig) -> None:
         super().__init__()
@@ -160,10 +162,15 @@ class Discriminator(nn.Module):
             patch = config.eye_patch
             if patch < 8 or patch & (patch - 1) or patch > res // 2:
                 raise ValueError(f"eye_patch must be a power of two from 8 to {res // 2}, got {patch}")
-            if config.eye_pack < 1:
-                raise ValueError(f"eye_pack must be at least 1, got {config.eye_pack}")
-            self.eyes = Discriminator(replace(config, img_resolution=patch, c_dim=0, eye_patch=0, eye_pack=1,
-                                              img_channels=2 * config.img_channels * config.eye_pack))  # fmt: skip
+            eyes = replace(config, img_resolution=patch, img_channels=2 * config.img_channels, c_dim=0, eye_patch=0,
+                           eye_pack=0)  # fmt: skip
+            self.eyes = Discriminator(eyes)
+            if config.eye_pack:
+                if config.eye_pack < 2:
+                    raise ValueError(f"eye_pack must be 0 (none) or at least 2, got {config.eye_pack}")
+                self.eye_packs = Discriminator(replace(eyes, img_channels=eyes.img_channels * config.eye_pack))
+        elif config.eye_pack:
+            raise ValueError("eye_pack needs eye_patch: packs are made of eye patches")
 
     def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:
         if self.config.c_dim and (c is None or c.shape[-1] != self.config.c_dim):
@@ -174,20 +181,22 @@ class Discriminator(nn.Module):
         cmap = self.mapping(None, c)[:, 0] if self.config.c_dim else None
         logits = self.b4(x, cmap)
         if self.config.eye_patch:
-            logits = torch.cat([logits, self._eye_logits(img)], dim=1)
+            patches = eye_patches(img, self.config.eye_patch)  # [N, 2C, P, P]
+            logits = torch.cat([logits, self.eyes(patches)], dim=1)
+            if self.config.eye_pack:
+                logits = torch.cat([logits, self._pack_logits(patches)], dim=1)
         return logits
 
-    def _eye_logits(self, img: Tensor) -> Tensor:
-        """The eye critic's logits [N, 1]. With packs, each pack's logit stands for each of its samples with
-        1/pack of its gradient, so that a sample is pushed, and R1-penalised, by its pack's logit as by a logit
-        of its own, not pack times over (the losses' means over samples are means over packs)."""
-        patches = eye_patches(img, self.config.eye_patch)  # [N, 2C, P, P]
+    def _pack_logits(self, patches: Tensor) -> Tensor:
+        """The pack critic's logits [N, 1]: each pack's logit stands for each of its samples with 1/pack of its
+        gradient, so that a sample is pushed, and R1-penalised, by its pack's logit as by a logit of its own,
+        not pack times over (the losses' means over samples are means over packs)."""
         pack = self.config.eye_pack
         if len(patches) % pack:
-            raise ValueError(f"the eye discriminator judges packs of {pack} samples; got a batch of {len(patches)}")
+            raise ValueError(f"the eye pack critic judges packs of {pack} samples; got a batch of {len(patches)}")
         packs = patches.reshape(len(patches) // pack, pack * patches.shape[1], *patches.shape[2:])
-        logits = self.eyes(packs).repeat_interleave(pack, dim=0)  # [N / pack, 1] -> [N, 1]
-        return logits if pack == 1 else logits / pack + (logits - logits / pack).detach()
+        logits = self.eye_packs(packs).repeat_interleave(pack, dim=0)  # [N / pack, 1] -> [N, 1]
+        return logits / pack + (logits - logits / pack).detach()
 
 
 def config_from_nvidia_discriminator(kwargs: dict) -> DiscriminatorConfig:

@@ -84,7 +84,8 @@ class TrainOptions:
     d_warmup_kimg: float = 0.0  # G frozen until then: a fresh D learns the data before G follows its gradients
     cond: bool = False  # condition G and D on dataset.json's labels (the official --cond)
     eye_d: bool = False  # add a local discriminator of the eye regions (kept by a resumed run that has one)
-    eye_pack: int | None = None  # samples it judges at once (PacGAN; implies eye_d); None: the resumed run's, else 1
+    eye_pack: int | None = None  # > 1: add a critic of that many samples' eyes at once (PacGAN; implies eye_d), 0: drop
+                                 # it; None: as the resumed run has it
     gpus: int = 1
     metrics: list[str] = field(default_factory=list)
     sample_seeds: int = 16
@@ -110,13 +111,12 @@ def discriminator_config(cfg: str, resolution: int, channels: int, c_dim: int = 
                                mapping_layers=layers)  # fmt: skip
 
 
-def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source: str, fresh_eyes: bool) -> None:
-    """Load a D's weights; an eye discriminator this run adds or replaces (`fresh_eyes`) keeps its fresh init
-    whatever eye tensors `state` has."""
-    if fresh_eyes:
-        state = {k: v for k, v in state.items() if not k.startswith("eyes.")}
+def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source: str, fresh: tuple[str, ...]) -> None:
+    """Load a D's weights; the critics this run adds, replaces or drops (their prefixes in `fresh`, e.g. "eyes.")
+    keep their fresh init whatever tensors `state` has for them."""
+    state = {k: v for k, v in state.items() if not k.startswith(fresh)}
     missing, unexpected = D.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not (fresh_eyes and k.startswith("eyes."))]
+    missing = [k for k in missing if not k.startswith(fresh)]
     if missing or unexpected:
         raise TrainingError(f"{source}: its discriminator does not fit this run's (missing {missing[:3]}, "
                             f"unexpected {unexpected[:3]})")  # fmt: skip
@@ -246,13 +246,13 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
             f"{opts.resume}: the checkpoint makes {gcfg.img_resolution}px / {gcfg.img_channels}-channel images but the "
             f"dataset has {resolution}px / {channels}-channel ones"
         )
-    if opts.eye_pack is not None and opts.eye_pack < 1:
-        raise TrainingError(f"--eye-pack must be at least 1, got {opts.eye_pack}")
-    eye_pack = opts.eye_pack or (dcfg.eye_pack if dcfg.eye_patch else 1)
-    wants_eyes = opts.eye_d or opts.eye_pack is not None
-    fresh_eyes = wants_eyes and (not dcfg.eye_patch or eye_pack != dcfg.eye_pack)  # added, or packed anew
-    if fresh_eyes:
-        dcfg = replace(dcfg, eye_patch=eye_patch_size(resolution), eye_pack=eye_pack)
+    if opts.eye_pack is not None and (opts.eye_pack == 1 or opts.eye_pack < 0):
+        raise TrainingError(f"--eye-pack must be 0 (no pack critic) or at least 2, got {opts.eye_pack}")
+    fresh: tuple[str, ...] = ()  # critics this run adds, replaces or drops: none of their tensors are loaded
+    if (opts.eye_d or opts.eye_pack) and not dcfg.eye_patch:
+        dcfg, fresh = replace(dcfg, eye_patch=eye_patch_size(resolution)), ("eyes.",)
+    if opts.eye_pack is not None and opts.eye_pack != dcfg.eye_pack:
+        dcfg, fresh = replace(dcfg, eye_pack=opts.eye_pack), fresh + ("eye_packs.",)
     if gcfg.mapping.c_dim != c_dim or dcfg.c_dim != c_dim:
         have = f"conditional on {gcfg.mapping.c_dim} label values" if gcfg.mapping.c_dim else "unconditional"
         want = f"conditional on {c_dim} label values (--cond)" if c_dim else "unconditional (no --cond)"
@@ -262,16 +262,16 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
     if G_state is not None:
         G.load_state_dict(G_state)
     if D_state is not None:
-        _load_discriminator(D, D_state, str(opts.resume), fresh_eyes)
+        _load_discriminator(D, D_state, str(opts.resume), fresh)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     glr, dlr = opts.glr if opts.glr is not None else opts.lr, opts.dlr if opts.dlr is not None else opts.lr
     state = _State(G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL), _adam(D.parameters(), dlr, D_REG_INTERVAL))
     if tensors is not None:
         for name, net in (("G", G), ("G_ema", G_ema)):
             net.load_state_dict({k: v.to(device) for k, v in network_state(tensors, name).items()})
-        _load_discriminator(D, network_state(tensors, "D"), str(snapshot), fresh_eyes)  # copied onto D's device
+        _load_discriminator(D, network_state(tensors, "D"), str(snapshot), fresh)  # copied onto D's device
         _load_optimizer_state("opt_G", state.opt_G, {p: n for n, p in G.named_parameters()}, tensors)
-        d_params = {p: n for n, p in D.named_parameters() if not (fresh_eyes and n.startswith("eyes."))}
+        d_params = {p: n for n, p in D.named_parameters() if not n.startswith(fresh)}
         _load_optimizer_state("opt_D", state.opt_D, d_params, tensors)
         state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])
         state.pl_mean, state.ada_p = float(counters["pl_mean"]), float(counters["ada_p"])
@@ -385,8 +385,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     gamma = opts.gamma if opts.gamma is not None else 0.0002 * R * R / opts.batch
     state, info = _build(opts, R, C, 0 if labels is None else labels.shape[1], device)
     dcfg = state.D.config
-    if dcfg.eye_patch and batch % dcfg.eye_pack:
-        raise TrainingError(f"the eye discriminator judges packs of {dcfg.eye_pack} samples: each process's batch "
+    if dcfg.eye_pack and batch % dcfg.eye_pack:
+        raise TrainingError(f"the eye pack critic judges packs of {dcfg.eye_pack} samples: each process's batch "
                             f"({batch}) must be divisible by it")  # fmt: skip
     broadcast_module(state.G, world)
     broadcast_module(state.D, world)
@@ -438,8 +438,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
 
     def observe_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> None:
         """The D's mean scores (healthy: real above fake; both near 0 with a tiny R1 loss: D has collapsed), the
-        eye discriminator's apart."""
-        for column, suffix in enumerate(("", "_eyes")[: real_logits.shape[1]]):
+        eye critics' apart."""
+        for column, suffix in enumerate(("", "_eyes", "_eye_packs")[: real_logits.shape[1]]):
             tally("score_real" + suffix, real_logits[:, column].mean())
             tally("score_fake" + suffix, fake_logits[:, column].mean())
         if isinstance(augment, AdaptiveAugment):
