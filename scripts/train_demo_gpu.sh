@@ -6,6 +6,7 @@
 #
 #   bash scripts/train_demo_gpu.sh    # settings by environment: TRAIN_SECONDS=420 RENDERS=100000 BATCH=64 TICK_KIMG=20 CFG=demo
 #                                     # EYE_D=1 (the eye discriminator, --eye-d; 0: the official recipe alone)
+#                                     # EYE_PACK=4 (with EYE_D: its pack critic, --eye-pack; 0: none)
 #
 # The run stops when TRAIN_SECONDS are up (snapshots are atomic: a cut-off one is never the latest) or at
 # 100,000 kimg. Continue it with `studio train ... --resume DIR` from the snapshot it leaves.
@@ -16,7 +17,7 @@ batch=${BATCH:-64}
 tick_kimg=${TICK_KIMG:-20}
 cfg=${CFG:-demo}
 eye_d=()
-[ "${EYE_D:-1}" = 0 ] || eye_d=(--eye-d)
+[ "${EYE_D:-1}" = 0 ] || eye_d=(--eye-d --eye-pack "${EYE_PACK:-4}")
 out=${OUT:-out}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
