@@ -328,8 +328,8 @@ def test_widening_a_run_keeps_what_its_networks_compute_and_training_goes_on(tin
     from stylegan_core.config import GeneratorConfig
 
     monkeypatch.setitem(trainer.CONFIGS, "narrow", (512, 64, 32, 2))  # 32 channels at 16 px, 64 below
-    run = train(_opts(tiny_data, tmp_path / "narrow", cfg="narrow", kimg=0.004, metrics=[]))
-    wide = widen_snapshot(run, tmp_path / "wide", channel_base=1024)
+    run = train(_opts(tiny_data, tmp_path / "narrow", cfg="narrow", kimg=0.004, metrics=[], eye_pack=2))
+    wide = widen_snapshot(run, tmp_path / "wide", channel_base=1024)  # the eye critics come along, as they are
     counters = json.loads((wide / STATE_JSON).read_text())
     assert counters["D_config"]["channel_base"] == 1024 and counters["cur_nimg"] == 4
     old, new = load_file(str(latest_snapshot(run) / STATE_FILE)), load_file(str(wide / STATE_FILE))

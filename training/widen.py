@@ -92,8 +92,9 @@ def _networks(tensors: dict[str, torch.Tensor], gcfg: GeneratorConfig, dcfg: Dis
 def _same_function(before: tuple[Generator, Discriminator], after: tuple[Generator, Discriminator]) -> bool:
     """Do the widened G_ema and D compute what the originals did (a few latents, const noise)?"""
     (G0, D0), (G1, D1) = before, after
-    z = torch.randn([4, G0.z_dim], generator=torch.Generator().manual_seed(0))
-    c = torch.zeros([4, G0.c_dim])
+    n = D0.config.eye_pack or 4  # a whole pack for an eye pack critic
+    z = torch.randn([n, G0.z_dim], generator=torch.Generator().manual_seed(0))
+    c = torch.zeros([n, G0.c_dim])
     c[:, :1] = 1  # some class, for conditional networks
     img0, img1 = G0(z, c, noise_mode="const"), G1(z, c, noise_mode="const")
     return torch.allclose(img0, img1, atol=1e-4) and torch.allclose(D0(img0, c), D1(img0, c), atol=1e-4)
