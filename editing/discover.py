@@ -6,7 +6,7 @@ edit strength alpha means the same thing (alpha 1 = one std) for every method an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -123,24 +123,42 @@ def supervised(
     samples: int = 2000,
     seed: int = 0,
     truncation_psi: float = 0.7,
+    condition_on: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,  # (samples scored, samples)
 ) -> list[Direction]:
-    """InterFaceGAN-style directions for the given attributes, from generated samples and their scores."""
+    """InterFaceGAN-style directions for the given attributes, from generated samples and their scores.
+    With `condition_on`, every other attribute's direction is InterFaceGAN's conditional one: its boundary
+    normal with the span of those attributes' normals projected out, so that its edit leaves their
+    linear readings unchanged (a smile that does not turn the head)."""
     w = sample_ws(G, samples, seed)
     w_t = G.mapping.w_avg.lerp(w, truncation_psi)
-    collected: dict[str, list[np.ndarray]] = {a: [] for a in attributes}
+    collected: dict[str, list[np.ndarray]] = {a: [] for a in [*attributes, *condition_on]}
     done = 0
     for chunk in w_t.split(64):
         out = score(G.synthesis(chunk[:, None].expand(-1, G.num_ws, -1), noise_mode="const"))
-        for a in attributes:
+        for a in collected:
             collected[a].append(np.asarray(out[a], dtype=np.float64))
         done += len(chunk)
         if progress:
             progress(done, samples)
+    normals = {a: linear_boundary(w, torch.from_numpy(np.concatenate(scores))) for a, scores in collected.items()}
+    conditions = torch.stack([normals[c] for c in condition_on]) if condition_on else None  # [k, w_dim]
     directions = []
     for a in attributes:
-        normal = linear_boundary(w, torch.from_numpy(np.concatenate(collected[a])))
+        normal, how = normals[a], f"linear boundary on {samples} scored samples"
+        if conditions is not None and a not in condition_on:
+            normal, how = conditional_normal(normal, conditions), how + f", conditioned on {', '.join(condition_on)}"
         vec = _std_scaled(normal[None], w)[0]
         directions.append(Direction(a, vec.cpu().numpy(), "w", model=_model_name(G), method="interfacegan",
-                                    description=f"{a} (linear boundary on {samples} scored samples)"))  # fmt: skip
+                                    description=f"{a} ({how})"))  # fmt: skip
     return directions
+
+
+def conditional_normal(normal: Tensor, conditions: Tensor) -> Tensor:
+    """Unit `normal` [w_dim] minus its projection on the span of the rows of `conditions` [k, w_dim]
+    (InterFaceGAN's conditional manipulation)."""
+    basis = torch.linalg.qr(conditions.double().T).Q  # [w_dim, k], orthonormal
+    free = normal.double() - basis @ (basis.T @ normal.double())
+    if free.norm() < 1e-6:
+        raise ValueError("the attribute's boundary lies in the span of the ones it is conditioned on")
+    return (free / free.norm()).float()

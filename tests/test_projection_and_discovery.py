@@ -73,6 +73,25 @@ def test_discovered_directions_move_the_image_along_themselves(G):
     assert found[0].name == "s" and found[0].method == "interfacegan" and np.isfinite(found[0].vector).all()
 
 
+def test_conditional_directions_leave_the_conditions_unchanged(G):
+    """InterFaceGAN's conditional manipulation: the edit direction has the conditions' normals projected out."""
+    torch.manual_seed(0)
+    normal, conditions = torch.nn.functional.normalize(torch.randn(8), dim=0), torch.randn(2, 8)
+    free = discover.conditional_normal(normal, conditions)
+    torch.testing.assert_close(conditions @ free, torch.zeros(2), atol=1e-5, rtol=0)
+    assert abs(free.norm() - 1) < 1e-5 and free @ normal > 0  # what is left of the attribute's own direction
+    with pytest.raises(ValueError, match="span"):
+        discover.conditional_normal(conditions[0] / conditions[0].norm(), conditions)
+
+    def score(imgs):  # brightness, and the red channel's own
+        return {"bright": imgs.mean(dim=(1, 2, 3)).numpy(), "red": imgs[:, 0].mean(dim=(1, 2)).numpy()}
+
+    found = {d.name: d for d in discover.supervised(G, score, ["bright", "red"], samples=64, condition_on=["red"])}
+    bright, red = (torch.from_numpy(found[n].vector) for n in ("bright", "red"))
+    assert abs(bright @ red) / (bright.norm() * red.norm()) < 1e-4  # brightening leaves the red boundary's reading
+    assert "conditioned on red" in found["bright"].description and "conditioned" not in found["red"].description
+
+
 def test_morph_and_variations(G, tmp_path):
     a, b = torch.randn(1, G.z_dim), torch.randn(1, G.z_dim)
     torch.testing.assert_close(slerp(a, b, 0.0), a)
