@@ -136,6 +136,8 @@ def supervised(
     done = 0
     for chunk in w_t.split(64):
         out = score(G.synthesis(chunk[:, None].expand(-1, G.num_ws, -1), noise_mode="const"))
+        if unknown := [a for a in collected if a not in out]:
+            raise ValueError(f"the scorer does not read {', '.join(unknown)}; it reads {', '.join(out)}")
         for a in collected:
             collected[a].append(np.asarray(out[a], dtype=np.float64))
         done += len(chunk)

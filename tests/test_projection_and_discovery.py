@@ -90,6 +90,8 @@ def test_conditional_directions_leave_the_conditions_unchanged(G):
     bright, red = (torch.from_numpy(found[n].vector) for n in ("bright", "red"))
     assert abs(bright @ red) / (bright.norm() * red.norm()) < 1e-4  # brightening leaves the red boundary's reading
     assert "conditioned on red" in found["bright"].description and "conditioned" not in found["red"].description
+    with pytest.raises(ValueError, match="does not read yawn; it reads bright, red"):
+        discover.supervised(G, score, ["bright"], samples=8, condition_on=["yawn"])
 
 
 def test_morph_and_variations(G, tmp_path):
