@@ -355,7 +355,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         scorer = PortraitScorer.load(args.scorer or SCORER_PATH)
         bar, update = _bar("score samples", "img")
         with bar:
-            conditions = [c for c in (args.condition_on or "").split(",") if c]
+            conditions = [c for c in args.condition_on.split(",") if c]
             found = discover.supervised(G, scorer.scores, args.attributes.split(","), samples=args.samples,
                                         condition_on=conditions, progress=update)  # fmt: skip
     outdir = Path(args.outdir)
@@ -472,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--layers", default=None, help="sefa: layers to factorise (all, coarse, 0-3, ...)")
     dd.add_argument("--scorer", default=None, help="supervised: attribute scorer (default: the portrait scorer)")
     dd.add_argument("--attributes", default="smile,yaw,glasses", help="supervised: comma list")
-    dd.add_argument("--condition-on", default=None, metavar="ATTRS",
+    dd.add_argument("--condition-on", default="", metavar="ATTRS",
                     help="supervised: comma list; the other attributes' directions leave these unchanged "
                     "(InterFaceGAN's conditional manipulation, e.g. --condition-on yaw,lighting)")  # fmt: skip
     dd.add_argument("--samples", type=int, default=2000)

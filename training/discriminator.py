@@ -196,7 +196,8 @@ class Discriminator(nn.Module):
             raise ValueError(f"the eye pack critic judges packs of {pack} samples; got a batch of {len(patches)}")
         packs = patches.reshape(len(patches) // pack, pack * patches.shape[1], *patches.shape[2:])
         logits = self.eye_packs(packs).repeat_interleave(pack, dim=0)  # [N / pack, 1] -> [N, 1]
-        return logits / pack + (logits - logits / pack).detach()
+        scaled = logits / pack
+        return scaled + (logits - scaled).detach()  # the value of `logits`, the gradient of `scaled`
 
 
 def config_from_nvidia_discriminator(kwargs: dict) -> DiscriminatorConfig:
