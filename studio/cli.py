@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -342,11 +343,12 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 def cmd_discover(args: argparse.Namespace) -> int:
     from editing import discover
 
-    G = _load(args.network, device=args.device)
-    if args.method == "sefa":
-        from editing.edit import parse_layers
+    from editing.edit import parse_layers
 
-        found = discover.sefa(G, layers=parse_layers(args.layers, G.num_ws), k=args.k)
+    G = _load(args.network, device=args.device)
+    layers = parse_layers(args.layers, G.num_ws)
+    if args.method == "sefa":
+        found = discover.sefa(G, layers=layers, k=args.k)
     elif args.method == "ganspace":
         found = discover.ganspace(G, k=args.k)
     else:
@@ -358,6 +360,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
             conditions = [c for c in args.condition_on.split(",") if c]
             found = discover.supervised(G, scorer.scores, args.attributes.split(","), samples=args.samples,
                                         condition_on=conditions, progress=update)  # fmt: skip
+    if layers is not None and args.method != "sefa":  # found in all of W, applied where they are wanted
+        found = [replace(d, layers=tuple(layers)) for d in found]
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     for d in found:
@@ -469,7 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--network", required=True)
     dd.add_argument("--method", choices=["sefa", "ganspace", "supervised"], default="sefa")
     dd.add_argument("--k", type=int, default=10, help="components (sefa, ganspace)")
-    dd.add_argument("--layers", default=None, help="sefa: layers to factorise (all, coarse, 0-3, ...)")
+    dd.add_argument("--layers", default=None, help="layers (all, coarse, 2-9, ...): sefa factorises their style weights; "
+                    "the others' directions are found in W and edit only these layers (e.g. all but the "
+                    "coarsest, so a smile does not turn the head)")  # fmt: skip
     dd.add_argument("--scorer", default=None, help="supervised: attribute scorer (default: the portrait scorer)")
     dd.add_argument("--attributes", default="smile,yaw,glasses", help="supervised: comma list")
     dd.add_argument("--condition-on", default="", metavar="ATTRS",

@@ -155,3 +155,16 @@ def test_fast_preset_at_256_px_runs_in_reduced_precision_where_available():
     preset = replace(PRESETS["fast"], steps=12, init_candidates=4, w_avg_samples=200, low_res_fraction=0.0)
     r = project(G, target, preset=preset)
     assert np.isfinite(r.lpips) and r.lpips_history[-1] < r.lpips_history[0]
+
+
+def test_cli_discover_layers_limit_where_found_directions_edit(tmp_path):
+    """`--layers` on a W-space method: the direction is found in all of W but edits only those layers."""
+    from editing.directions import Direction, edit_ws
+
+    assert main(["directions", "discover", "--network", "demo", "--method", "ganspace", "--k", "1",
+                 "--layers", "2-5", "--outdir", str(tmp_path)]) == 0  # fmt: skip
+    d = Direction.load(next(tmp_path.glob("*.safetensors")))
+    assert d.layers == (2, 3, 4, 5)
+    ws = torch.zeros(1, 10, d.vector.shape[0])
+    moved = (edit_ws(ws, d, 3.0) - ws).abs().sum(dim=2)[0]  # [num_ws]
+    assert (moved[2:6] > 0).all() and moved[:2].eq(0).all() and moved[6:].eq(0).all()
