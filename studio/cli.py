@@ -342,7 +342,6 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 def cmd_discover(args: argparse.Namespace) -> int:
     from editing import discover
-
     from editing.edit import parse_layers
 
     G = _load(args.network, device=args.device)
@@ -473,9 +472,10 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--network", required=True)
     dd.add_argument("--method", choices=["sefa", "ganspace", "supervised"], default="sefa")
     dd.add_argument("--k", type=int, default=10, help="components (sefa, ganspace)")
-    dd.add_argument("--layers", default=None, help="layers (all, coarse, 2-9, ...): sefa factorises their style weights; "
-                    "the others' directions are found in W and edit only these layers (e.g. all but the "
-                    "coarsest, so a smile does not turn the head)")  # fmt: skip
+    dd.add_argument("--layers", default=None,
+                    help="layers (all, coarse, 2-9, ...): sefa factorises their style weights; the others' "
+                    "directions are found in W and edit only these layers (e.g. all but the coarsest, so a "
+                    "smile does not turn the head)")  # fmt: skip
     dd.add_argument("--scorer", default=None, help="supervised: attribute scorer (default: the portrait scorer)")
     dd.add_argument("--attributes", default="smile,yaw,glasses", help="supervised: comma list")
     dd.add_argument("--condition-on", default="", metavar="ATTRS",
@@ -520,8 +520,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add a second, local discriminator of the two eye regions (FFHQ-aligned faces): sharper "
                    "small details; added to a resumed run that has none, kept by one that has it")  # fmt: skip
     t.add_argument("--eye-pack", type=int, default=None, metavar="M",
-                   help="(implies --eye-d) add a third critic that judges M >= 2 samples' eyes at once (PacGAN), so eye "
-                   "colours drawn too often stand out; a resumed run keeps its own, a new M starts a fresh one, 0 "
+                   help="(implies --eye-d) add a third critic that judges M >= 2 samples' eyes at once (PacGAN), so "
+                   "eye colours drawn too often stand out; a resumed run keeps its own, a new M starts a fresh one, 0 "
                    "drops it")  # fmt: skip
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],

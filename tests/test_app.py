@@ -15,6 +15,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from app import SLIDERS  # noqa: E402
+from editing.builtin import DEMO_ATTRIBUTES  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,9 @@ def test_concurrent_visitors_get_their_own_faces(url):
         c.predict(api_name="/set_a")
         c.predict(api_name="/set_b")
         mixed, _ = c.predict("demo", ["coarse", "middle", "fine"], api_name="/mix")
-        moved = c.predict("demo", "all", 2.0, *([0.0] * (SLIDERS - 1)), api_name="/preview")
+        sliders = [0.0] * SLIDERS
+        sliders[DEMO_ATTRIBUTES.index("lighting")] = 2.0  # a slider that moves every pixel, so the preview shows it
+        moved = c.predict("demo", "all", *sliders, api_name="/preview")
         return _image(picked), edits, _image(mixed), _image(moved)
 
     with ThreadPoolExecutor(4) as pool:
