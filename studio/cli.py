@@ -71,6 +71,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(text: str) -> list[str]:
+    """'smile, yaw,,glasses' -> ['smile', 'yaw', 'glasses']: a comma list, blanks dropped."""
+    return [v.strip() for v in text.split(",") if v.strip()]
+
+
 def _floats(text: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",") if v.strip()]
@@ -203,7 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, glr=args.glr, dlr=args.dlr, mirror=args.mirror,
         aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
         gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d, eye_pack=args.eye_pack,
-        metrics=[m for m in args.metrics.split(",") if m and m != "none"],
+        metrics=[m for m in _names(args.metrics) if m != "none"],
     )  # fmt: skip
     run = train(opts)
     print(f"done: snapshots, samples and log.jsonl in {run}")
@@ -356,9 +361,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
         scorer = PortraitScorer.load(args.scorer or SCORER_PATH)
         bar, update = _bar("score samples", "img")
         with bar:
-            conditions = [c for c in args.condition_on.split(",") if c]
-            found = discover.supervised(G, scorer.scores, args.attributes.split(","), samples=args.samples,
-                                        condition_on=conditions, progress=update)  # fmt: skip
+            found = discover.supervised(G, scorer.scores, _names(args.attributes), samples=args.samples,
+                                        condition_on=_names(args.condition_on), progress=update)  # fmt: skip
     if layers is not None and args.method != "sefa":  # found in all of W, applied where they are wanted
         found = [replace(d, layers=tuple(layers)) for d in found]
     outdir = Path(args.outdir)
