@@ -208,6 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, glr=args.glr, dlr=args.dlr, mirror=args.mirror,
         aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
         gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d, eye_pack=args.eye_pack,
+        mouth_d=args.mouth_d, mouth_pack=args.mouth_pack,
         metrics=[m for m in _names(args.metrics) if m != "none"],
     )  # fmt: skip
     run = train(opts)
@@ -527,6 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="(implies --eye-d) add a third critic that judges M >= 2 samples' eyes at once (PacGAN), so "
                    "eye colours drawn too often stand out; a resumed run keeps its own, a new M starts a fresh one, 0 "
                    "drops it")  # fmt: skip
+    t.add_argument("--mouth-d", action="store_true",
+                   help="add a local critic of the mouth region (FFHQ-aligned faces); added to a resumed run that has "
+                   "none, kept by one that has it")  # fmt: skip
+    t.add_argument("--mouth-pack", type=int, default=None, metavar="M",
+                   help="(implies --mouth-d) the mouth critic judges M >= 2 samples' mouths at once (PacGAN), so "
+                   "smiles that vary too little stand out; 0: one at a time; a resumed run keeps its own, a change "
+                   "starts the critic afresh")  # fmt: skip
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "

@@ -22,8 +22,14 @@ from training.dataset_tool import (
     make_dataset,
     render_portrait_dataset,
 )
-from training.discriminator import Discriminator, DiscriminatorConfig, eye_patch_size, eye_patches
-from training.portraits import FACTOR_NAMES, LEFT_EYE, RIGHT_EYE, render
+from training.discriminator import (
+    Discriminator,
+    DiscriminatorConfig,
+    eye_patch_size,
+    eye_patches,
+    mouth_patches,
+)
+from training.portraits import FACTOR_NAMES, LEFT_EYE, MOUTH, RIGHT_EYE, render
 from training.trainer import (
     STATE_FILE,
     STATE_JSON,
@@ -412,6 +418,51 @@ def test_a_packed_eye_discriminator_judges_samples_together():
         Discriminator(replace(config, eye_pack=1))
     with pytest.raises(ValueError, match="eye_pack needs eye_patch"):
         Discriminator(replace(config, eye_patch=0))
+
+
+def test_a_mouth_critic_judges_the_mouth_region_alone_or_in_packs():
+    """mouth_patch: a local critic of the mouth (column "mouth"); with mouth_pack 2 it judges pairs of mouths."""
+    torch.manual_seed(7)
+    config = replace(discriminator_config("demo", 64, 3), mouth_patch=eye_patch_size(64), mbstd_group_size=1)
+    D = Discriminator(config).eval()
+    assert D.critics() == ["", "mouth"] and D.mouth.config.img_channels == 3
+    img = torch.rand(4, 3, 64, 64) * 2 - 1
+    logits = D(img)
+    assert logits.shape == (4, 2)
+    patches = mouth_patches(img, 16)  # [4, 3, 16, 16], the mouth (FFHQ's canonical position) at the centre
+    assert torch.equal(patches[:, :, 8, 8], img[:, :, round(MOUTH[1] * 64), round(MOUTH[0] * 64)])
+    eyes = img.clone()
+    eyes[:, :, 28:33, 22:27] = 1.0  # an iris changes: the mouth critic cannot see it
+    assert torch.equal(D(eyes)[:, 1], logits[:, 1])
+    smile = img.clone()
+    smile[:, :, 46:49, 26:38] = -1.0  # the mouth changes: it does
+    assert not torch.allclose(D(smile)[:, 1], logits[:, 1])
+    packed = Discriminator(replace(config, mouth_pack=2, eye_patch=16, eye_pack=2)).eval()
+    assert packed.critics() == ["", "eyes", "eye_packs", "mouth"] and packed.mouth.config.img_channels == 6
+    pairs = packed(img)[:, 3]
+    assert pairs[0] == pairs[1] and pairs[2] == pairs[3] and pairs[0] != pairs[2]
+    smile[2:] = img[2:]  # only the first pair's mouths change
+    changed = packed(smile)[:, 3]
+    assert changed[0] != pairs[0] and torch.equal(changed[2:], pairs[2:])
+    with pytest.raises(ValueError, match="mouth_pack"):
+        Discriminator(replace(config, mouth_pack=1))
+    with pytest.raises(ValueError, match="mouth_pack needs mouth_patch"):
+        Discriminator(replace(config, mouth_patch=0, mouth_pack=2))
+
+
+def test_a_mouth_pack_critic_joins_a_resumed_run(tiny_data, tmp_path):
+    run = train(_opts(tiny_data, tmp_path / "run", kimg=0.004, metrics=[], eye_pack=2))
+    before = load_file(str(latest_snapshot(run) / STATE_FILE))
+    train(_opts(tiny_data, tmp_path / "run", kimg=0.008, metrics=[], resume=str(run), mouth_pack=2, dlr=0.0))
+    snap = latest_snapshot(run)
+    dcfg = json.loads((snap / STATE_JSON).read_text())["D_config"]
+    assert (dcfg["mouth_patch"], dcfg["mouth_pack"], dcfg["eye_pack"]) == (8, 2, 2)  # patches: 8 px at least
+    after = load_file(str(snap / STATE_FILE))
+    assert all(torch.equal(v, after[k]) for k, v in before.items() if k.startswith("D."))  # the others kept
+    assert after["D.mouth.b8.fromrgb.weight"].shape[1] == 6  # two samples' mouths, stacked
+    assert np.isfinite(read_log(run)[-1]["score_fake_mouth"])
+    with pytest.raises(TrainingError, match="--mouth-pack must be 0"):
+        train(_opts(tiny_data, tmp_path / "run", kimg=0.012, metrics=[], resume=str(run), mouth_pack=1))
 
 
 def test_an_eye_discriminator_joins_a_resumed_run_and_stays(tiny_data, tmp_path):

@@ -11,7 +11,8 @@ do: small details (a 3 px iris at 64 px) get a critic of their own, whose miniba
 the eyes of different samples directly. With `eye_pack` > 1 a third critic judges that many samples' eyes at
 once, stacked on channels (PacGAN, Lin et al. 2018): a pack of fakes whose eyes share one colour too often
 stands out, so the generator is pushed to draw eye colours as often as the data has them, not only
-plausible ones.
+plausible ones. Likewise (`mouth_patch` > 0) a critic of the mouth region, judging `mouth_pack` samples'
+mouths at once when that is > 1: so that smiles and open mouths come as often, and vary as much, as in the data.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from stylegan_core.layers import FullyConnectedLayer
 from stylegan_core.mapping import MappingNetwork
 from stylegan_core.ops import bias_act, conv2d_resample, setup_filter
 
-from .portraits import LEFT_EYE, RIGHT_EYE
+from .portraits import LEFT_EYE, MOUTH, RIGHT_EYE
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class DiscriminatorConfig:
     mapping_layers: int = 8  # the label mapping network's depth (the official train.py: the cfg's G mapping depth)
     eye_patch: int = 0  # side of the eye patches a second, local discriminator judges; 0: none
     eye_pack: int = 0  # > 1: a third critic judges this many samples' eye patches at once (PacGAN); 0: none
+    mouth_patch: int = 0  # side of the mouth patch a local critic judges; 0: none
+    mouth_pack: int = 0  # > 1: that critic judges this many samples' mouths at once (PacGAN); 0: one at a time
 
     def channels(self, resolution: int) -> int:
         return min(self.channel_base // resolution, self.channel_max)
@@ -122,24 +125,47 @@ class DiscriminatorEpilogue(nn.Module):
 
 
 def eye_patch_size(resolution: int) -> int:
-    """The eye patches' side: a quarter of the image (16 px at 64), the eye-to-eye distance of FFHQ's
-    alignment, so the two patches touch and hold eye, lid, brow and glasses."""
+    """The eye and mouth patches' side: a quarter of the image (16 px at 64), the eye-to-eye distance of FFHQ's
+    alignment, so the two eye patches touch and hold eye, lid, brow and glasses, the mouth's a closed smile."""
     return max(resolution // 4, 8)
 
 
-def eye_patches(img: Tensor, size: int) -> Tensor:
-    """The two eye regions of FFHQ-aligned faces, stacked on channels: [N, C, R, R] -> [N, 2C, size, size]."""
+def region_patches(img: Tensor, centres: tuple[tuple[float, float], ...], size: int) -> Tensor:
+    """Square crops around `centres` ((x, y) in [0, 1]), stacked on channels: [N, C, R, R] -> [N, kC, size, size]."""
     res = img.shape[-1]
     crops = []
-    for eye_x, eye_y in (LEFT_EYE, RIGHT_EYE):
-        top, left = round(eye_y * res - size / 2), round(eye_x * res - size / 2)
+    for x, y in centres:
+        top, left = round(y * res - size / 2), round(x * res - size / 2)
         crops.append(img[:, :, top : top + size, left : left + size])
     return torch.cat(crops, dim=1)
 
 
+def eye_patches(img: Tensor, size: int) -> Tensor:
+    """The two eye regions of FFHQ-aligned faces, stacked on channels: [N, C, R, R] -> [N, 2C, size, size]."""
+    return region_patches(img, (LEFT_EYE, RIGHT_EYE), size)
+
+
+def mouth_patches(img: Tensor, size: int) -> Tensor:
+    """The mouth region of FFHQ-aligned faces: [N, C, R, R] -> [N, C, size, size]."""
+    return region_patches(img, (MOUTH,), size)
+
+
+def packed_logits(critic: nn.Module, patches: Tensor, pack: int) -> Tensor:
+    """A pack critic's logits [N, 1] for patches [N, C, P, P] judged `pack` samples at a time: each pack's logit
+    stands for each of its samples with 1/pack of its gradient, so that a sample is pushed, and R1-penalised,
+    by its pack's logit as by a logit of its own, not pack times over (the losses' means over samples are
+    means over packs)."""
+    if len(patches) % pack:
+        raise ValueError(f"a pack critic judges packs of {pack} samples; got a batch of {len(patches)}")
+    packs = patches.reshape(len(patches) // pack, pack * patches.shape[1], *patches.shape[2:])
+    logits = critic(packs).repeat_interleave(pack, dim=0)  # [N / pack, 1] -> [N, 1]
+    scaled = logits / pack
+    return scaled + (logits - scaled).detach()  # the value of `logits`, the gradient of `scaled`
+
+
 class Discriminator(nn.Module):
-    """img [N, C, R, R] in [-1, 1] (and labels c [N, c_dim] if conditional) -> realness logits [N, 1], or
-    [N, 2] (whole image, eyes) with an eye discriminator, [N, 3] (..., eye packs) with a pack critic too;
+    """img [N, C, R, R] in [-1, 1] (and labels c [N, c_dim] if conditional) -> realness logits [N, K], one column
+    per critic, named by `critics()`: the whole image, then the eyes, the eye packs and the mouth if configured;
     the losses add the columns."""
 
     def __init__(self, config: DiscriminatorConfig) -> None:
@@ -159,11 +185,7 @@ class Discriminator(nn.Module):
                                       num_layers=config.mapping_layers)  # fmt: skip
             self.mapping = MappingNetwork(label_map, num_ws=1)
         if config.eye_patch:
-            patch = config.eye_patch
-            if patch < 8 or patch & (patch - 1) or patch > res // 2:
-                raise ValueError(f"eye_patch must be a power of two from 8 to {res // 2}, got {patch}")
-            eyes = replace(config, img_resolution=patch, img_channels=2 * config.img_channels, c_dim=0, eye_patch=0,
-                           eye_pack=0)  # fmt: skip
+            eyes = self._local_config(config.eye_patch, 2)
             self.eyes = Discriminator(eyes)
             if config.eye_pack:
                 if config.eye_pack < 2:
@@ -171,6 +193,26 @@ class Discriminator(nn.Module):
                 self.eye_packs = Discriminator(replace(eyes, img_channels=eyes.img_channels * config.eye_pack))
         elif config.eye_pack:
             raise ValueError("eye_pack needs eye_patch: packs are made of eye patches")
+        if config.mouth_patch:
+            if config.mouth_pack == 1 or config.mouth_pack < 0:
+                raise ValueError(f"mouth_pack must be 0 (one at a time) or at least 2, got {config.mouth_pack}")
+            self.mouth = Discriminator(self._local_config(config.mouth_patch, max(config.mouth_pack, 1)))
+        elif config.mouth_pack:
+            raise ValueError("mouth_pack needs mouth_patch: packs are made of mouth patches")
+
+    def _local_config(self, patch: int, regions: int) -> DiscriminatorConfig:
+        """A local critic's config: this D's kind at the patch's size, for `regions` patches stacked on channels."""
+        res = self.config.img_resolution
+        if patch < 8 or patch & (patch - 1) or patch > res // 2:
+            raise ValueError(f"a local critic's patch (eye_patch, mouth_patch) must be a power of two from 8 to "
+                             f"{res // 2}, got {patch}")  # fmt: skip
+        return replace(self.config, img_resolution=patch, img_channels=regions * self.config.img_channels, c_dim=0,
+                       eye_patch=0, eye_pack=0, mouth_patch=0, mouth_pack=0)  # fmt: skip
+
+    def critics(self) -> list[str]:
+        """The names of the logits' columns: "" for the whole image, then "eyes", "eye_packs", "mouth"."""
+        present = (True, bool(self.config.eye_patch), bool(self.config.eye_pack), bool(self.config.mouth_patch))
+        return [name for name, on in zip(("", "eyes", "eye_packs", "mouth"), present, strict=True) if on]
 
     def forward(self, img: Tensor, c: Tensor | None = None) -> Tensor:
         if self.config.c_dim and (c is None or c.shape[-1] != self.config.c_dim):
@@ -184,20 +226,13 @@ class Discriminator(nn.Module):
             patches = eye_patches(img, self.config.eye_patch)  # [N, 2C, P, P]
             logits = torch.cat([logits, self.eyes(patches)], dim=1)
             if self.config.eye_pack:
-                logits = torch.cat([logits, self._pack_logits(patches)], dim=1)
+                logits = torch.cat([logits, packed_logits(self.eye_packs, patches, self.config.eye_pack)], dim=1)
+        if self.config.mouth_patch:
+            mouths = mouth_patches(img, self.config.mouth_patch)  # [N, C, P, P]
+            pack = self.config.mouth_pack
+            mouth_logits = packed_logits(self.mouth, mouths, pack) if pack else self.mouth(mouths)
+            logits = torch.cat([logits, mouth_logits], dim=1)
         return logits
-
-    def _pack_logits(self, patches: Tensor) -> Tensor:
-        """The pack critic's logits [N, 1]: each pack's logit stands for each of its samples with 1/pack of its
-        gradient, so that a sample is pushed, and R1-penalised, by its pack's logit as by a logit of its own,
-        not pack times over (the losses' means over samples are means over packs)."""
-        pack = self.config.eye_pack
-        if len(patches) % pack:
-            raise ValueError(f"the eye pack critic judges packs of {pack} samples; got a batch of {len(patches)}")
-        packs = patches.reshape(len(patches) // pack, pack * patches.shape[1], *patches.shape[2:])
-        logits = self.eye_packs(packs).repeat_interleave(pack, dim=0)  # [N / pack, 1] -> [N, 1]
-        scaled = logits / pack
-        return scaled + (logits - scaled).detach()  # the value of `logits`, the gradient of `scaled`
 
 
 def config_from_nvidia_discriminator(kwargs: dict) -> DiscriminatorConfig:

@@ -86,6 +86,8 @@ class TrainOptions:
     eye_d: bool = False  # add a local discriminator of the eye regions (kept by a resumed run that has one)
     eye_pack: int | None = None  # > 1: add a critic of that many samples' eyes at once (PacGAN; implies eye_d), 0: drop
                                  # it; None: as the resumed run has it
+    mouth_d: bool = False  # add a local critic of the mouth region (kept by a resumed run that has one)
+    mouth_pack: int | None = None  # > 1: it judges that many mouths at once (implies mouth_d), 0: one at a time
     gpus: int = 1
     metrics: list[str] = field(default_factory=list)
     sample_seeds: int = 16
@@ -253,6 +255,13 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
         dcfg, fresh = replace(dcfg, eye_patch=eye_patch_size(resolution)), ("eyes.",)
     if opts.eye_pack is not None and opts.eye_pack != dcfg.eye_pack:
         dcfg, fresh = replace(dcfg, eye_pack=opts.eye_pack), fresh + ("eye_packs.",)
+    if opts.mouth_pack is not None and (opts.mouth_pack == 1 or opts.mouth_pack < 0):
+        raise TrainingError(f"--mouth-pack must be 0 (one mouth at a time) or at least 2, got {opts.mouth_pack}")
+    if (opts.mouth_d or opts.mouth_pack) and not dcfg.mouth_patch:
+        dcfg = replace(dcfg, mouth_patch=eye_patch_size(resolution), mouth_pack=opts.mouth_pack or 0)
+        fresh += ("mouth.",)
+    elif dcfg.mouth_patch and opts.mouth_pack is not None and opts.mouth_pack != dcfg.mouth_pack:
+        dcfg, fresh = replace(dcfg, mouth_pack=opts.mouth_pack), fresh + ("mouth.",)
     if gcfg.mapping.c_dim != c_dim or dcfg.c_dim != c_dim:
         have = f"conditional on {gcfg.mapping.c_dim} label values" if gcfg.mapping.c_dim else "unconditional"
         want = f"conditional on {c_dim} label values (--cond)" if c_dim else "unconditional (no --cond)"
@@ -385,9 +394,10 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     gamma = opts.gamma if opts.gamma is not None else 0.0002 * R * R / opts.batch
     state, info = _build(opts, R, C, 0 if labels is None else labels.shape[1], device)
     dcfg = state.D.config
-    if dcfg.eye_pack and batch % dcfg.eye_pack:
-        raise TrainingError(f"the eye pack critic judges packs of {dcfg.eye_pack} samples: each process's batch "
-                            f"({batch}) must be divisible by it")  # fmt: skip
+    for part, pack in (("eye", dcfg.eye_pack), ("mouth", dcfg.mouth_pack)):
+        if pack and batch % pack:
+            raise TrainingError(f"the {part} pack critic judges packs of {pack} samples: each process's batch "
+                                f"({batch}) must be divisible by it")  # fmt: skip
     broadcast_module(state.G, world)
     broadcast_module(state.D, world)
     broadcast_module(state.G_ema, world)
@@ -436,10 +446,13 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         sums[name] = sums[name] + value.detach() if name in sums else value.detach().clone()
         counts[name] = counts.get(name, 0) + 1
 
+    critics = D.critics()  # the logits' columns
+
     def observe_scores(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> None:
         """The D's mean scores (healthy: real above fake; both near 0 with a tiny R1 loss: D has collapsed), the
-        eye critics' apart."""
-        for column, suffix in enumerate(("", "_eyes", "_eye_packs")[: real_logits.shape[1]]):
+        local critics' apart."""
+        for column, critic in enumerate(critics):
+            suffix = f"_{critic}" if critic else ""
             tally("score_real" + suffix, real_logits[:, column].mean())
             tally("score_fake" + suffix, fake_logits[:, column].mean())
         if isinstance(augment, AdaptiveAugment):

@@ -92,7 +92,7 @@ def _networks(tensors: dict[str, torch.Tensor], gcfg: GeneratorConfig, dcfg: Dis
 def _same_function(before: tuple[Generator, Discriminator], after: tuple[Generator, Discriminator]) -> bool:
     """Do the widened G_ema and D compute what the originals did (a few latents, const noise)?"""
     (G0, D0), (G1, D1) = before, after
-    n = D0.config.eye_pack or 4  # a whole pack for an eye pack critic
+    n = math.lcm(4, D0.config.eye_pack or 1, D0.config.mouth_pack or 1)  # whole packs for the pack critics
     z = torch.randn([n, G0.z_dim], generator=torch.Generator().manual_seed(0))
     c = torch.zeros([n, G0.c_dim])
     c[:, :1] = 1  # some class, for conditional networks
