@@ -7,6 +7,7 @@
 #   bash scripts/train_demo_gpu.sh    # settings by environment: TRAIN_SECONDS=420 RENDERS=100000 BATCH=64 TICK_KIMG=20 CFG=demo
 #                                     # EYE_D=1 (the eye discriminator, --eye-d; 0: the official recipe alone)
 #                                     # EYE_PACK=4 (with EYE_D: its pack critic, --eye-pack; 0: none)
+#                                     # MOUTH_PACK=0 (>= 2: a mouth critic judging that many mouths at once, --mouth-pack)
 #
 # The run stops when TRAIN_SECONDS are up (snapshots are atomic: a cut-off one is never the latest) or at
 # 100,000 kimg. Continue it with `studio train ... --resume DIR` from the snapshot it leaves.
@@ -16,8 +17,9 @@ renders=${RENDERS:-100000}
 batch=${BATCH:-64}
 tick_kimg=${TICK_KIMG:-20}
 cfg=${CFG:-demo}
-eye_d=()
-[ "${EYE_D:-1}" = 0 ] || eye_d=(--eye-d --eye-pack "${EYE_PACK:-4}")
+critics=()  # the local critics: eyes, eye packs, mouth packs
+[ "${EYE_D:-1}" = 0 ] || critics=(--eye-d --eye-pack "${EYE_PACK:-4}")
+[ "${MOUTH_PACK:-0}" = 0 ] || critics+=(--mouth-pack "$MOUTH_PACK")
 out=${OUT:-out}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -37,7 +39,7 @@ echo "rendered $renders portraits in $(($(date +%s) - start)) s"
 
 status=0
 timeout "$train_seconds" "$py" -m studio train --data "$work/portraits64.zip" --outdir "$work/run" --cfg "$cfg" \
-    --batch "$batch" --aug noaug --precision bf16 --kimg 100000 --tick "$tick_kimg" --snap 1 --metrics none --seed 0 "${eye_d[@]}" \
+    --batch "$batch" --aug noaug --precision bf16 --kimg 100000 --tick "$tick_kimg" --snap 1 --metrics none --seed 0 "${critics[@]}" \
     2> >(errors_only) || status=$?
 [ "$status" = 0 ] || [ "$status" = 124 ] || { echo "training failed (exit $status)"; exit "$status"; }
 
