@@ -7,7 +7,7 @@
 #   bash scripts/train_demo_gpu.sh    # settings by environment: TRAIN_SECONDS=420 RENDERS=100000 BATCH=64 TICK_KIMG=20 CFG=demo
 #                                     # EYE_D=1 (the eye discriminator, --eye-d; 0: the official recipe alone)
 #                                     # EYE_PACK=4 (with EYE_D: its pack critic, --eye-pack; 0: none)
-#                                     # MOUTH_PACK=0 (>= 2: a mouth critic judging that many mouths at once, --mouth-pack)
+#                                     # MOUTH_PACK=4 (a mouth critic judging that many mouths at once, --mouth-pack; 0: none)
 #
 # The run stops when TRAIN_SECONDS are up (snapshots are atomic: a cut-off one is never the latest) or at
 # 100,000 kimg. Continue it with `studio train ... --resume DIR` from the snapshot it leaves.
@@ -19,7 +19,7 @@ tick_kimg=${TICK_KIMG:-20}
 cfg=${CFG:-demo}
 critics=()  # the local critics: eyes, eye packs, mouth packs
 [ "${EYE_D:-1}" = 0 ] || critics=(--eye-d --eye-pack "${EYE_PACK:-4}")
-[ "${MOUTH_PACK:-0}" = 0 ] || critics+=(--mouth-pack "$MOUTH_PACK")
+[ "${MOUTH_PACK:-4}" = 0 ] || critics+=(--mouth-pack "${MOUTH_PACK:-4}")
 out=${OUT:-out}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
