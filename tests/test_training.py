@@ -25,8 +25,8 @@ from training.dataset_tool import (
 from training.discriminator import (
     Discriminator,
     DiscriminatorConfig,
-    eye_patch_size,
     eye_patches,
+    local_patch_size,
     mouth_patches,
 )
 from training.portraits import FACTOR_NAMES, LEFT_EYE, MOUTH, RIGHT_EYE, render
@@ -370,7 +370,7 @@ def test_widening_a_run_keeps_what_its_networks_compute_and_training_goes_on(tin
 
 def test_the_eye_discriminator_judges_the_two_eye_regions_only():
     torch.manual_seed(5)
-    config = replace(discriminator_config("demo", 64, 3), eye_patch=eye_patch_size(64))
+    config = replace(discriminator_config("demo", 64, 3), eye_patch=local_patch_size(64))
     D = Discriminator(config).eval()
     img = torch.rand(4, 3, 64, 64) * 2 - 1
     logits = D(img)
@@ -394,7 +394,7 @@ def test_the_eye_discriminator_judges_the_two_eye_regions_only():
 def test_a_packed_eye_discriminator_judges_samples_together():
     """--eye-pack 2 (PacGAN): a third critic, one logit per pair of samples, moved by either sample's eyes only."""
     torch.manual_seed(6)
-    config = replace(discriminator_config("demo", 64, 3), eye_patch=eye_patch_size(64), eye_pack=2,
+    config = replace(discriminator_config("demo", 64, 3), eye_patch=local_patch_size(64), eye_pack=2,
                      mbstd_group_size=1)  # minibatch-std off: it would compare packs with one another  # fmt: skip
     D = Discriminator(config).eval()
     assert D.eyes.config.img_channels == 6 and D.eye_packs.config.img_channels == 12  # 2 samples' 2 eyes, stacked
@@ -423,7 +423,7 @@ def test_a_packed_eye_discriminator_judges_samples_together():
 def test_a_mouth_critic_judges_the_mouth_region_alone_or_in_packs():
     """mouth_patch: a local critic of the mouth (column "mouth"); with mouth_pack 2 it judges pairs of mouths."""
     torch.manual_seed(7)
-    config = replace(discriminator_config("demo", 64, 3), mouth_patch=eye_patch_size(64), mbstd_group_size=1)
+    config = replace(discriminator_config("demo", 64, 3), mouth_patch=local_patch_size(64), mbstd_group_size=1)
     D = Discriminator(config).eval()
     assert D.critics() == ["", "mouth"] and D.mouth.config.img_channels == 3
     img = torch.rand(4, 3, 64, 64) * 2 - 1

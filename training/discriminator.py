@@ -124,7 +124,7 @@ class DiscriminatorEpilogue(nn.Module):
             return x
 
 
-def eye_patch_size(resolution: int) -> int:
+def local_patch_size(resolution: int) -> int:
     """The eye and mouth patches' side: a quarter of the image (16 px at 64), the eye-to-eye distance of FFHQ's
     alignment, so the two eye patches touch and hold eye, lid, brow and glasses, the mouth's a closed smile."""
     return max(resolution // 4, 8)

@@ -33,7 +33,7 @@ from stylegan_core.seeds import z_batch
 
 from .augment import AdaptiveAugment
 from .dataset_tool import load_dataset_arrays, load_dataset_labels
-from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator, eye_patch_size
+from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator, local_patch_size
 from .distributed import all_mean, average_gradients, broadcast_module, launch, process_device
 from .fid import FIDMetric, FIDUnavailableError
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
@@ -252,13 +252,13 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
         raise TrainingError(f"--eye-pack must be 0 (no pack critic) or at least 2, got {opts.eye_pack}")
     fresh: tuple[str, ...] = ()  # critics this run adds, replaces or drops: none of their tensors are loaded
     if (opts.eye_d or opts.eye_pack) and not dcfg.eye_patch:
-        dcfg, fresh = replace(dcfg, eye_patch=eye_patch_size(resolution)), ("eyes.",)
+        dcfg, fresh = replace(dcfg, eye_patch=local_patch_size(resolution)), ("eyes.",)
     if opts.eye_pack is not None and opts.eye_pack != dcfg.eye_pack:
         dcfg, fresh = replace(dcfg, eye_pack=opts.eye_pack), fresh + ("eye_packs.",)
     if opts.mouth_pack is not None and (opts.mouth_pack == 1 or opts.mouth_pack < 0):
         raise TrainingError(f"--mouth-pack must be 0 (one mouth at a time) or at least 2, got {opts.mouth_pack}")
     if (opts.mouth_d or opts.mouth_pack) and not dcfg.mouth_patch:
-        dcfg = replace(dcfg, mouth_patch=eye_patch_size(resolution), mouth_pack=opts.mouth_pack or 0)
+        dcfg = replace(dcfg, mouth_patch=local_patch_size(resolution), mouth_pack=opts.mouth_pack or 0)
         fresh += ("mouth.",)
     elif dcfg.mouth_patch and opts.mouth_pack is not None and opts.mouth_pack != dcfg.mouth_pack:
         dcfg, fresh = replace(dcfg, mouth_pack=opts.mouth_pack), fresh + ("mouth.",)
