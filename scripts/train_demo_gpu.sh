@@ -19,7 +19,8 @@ tick_kimg=${TICK_KIMG:-20}
 cfg=${CFG:-demo}
 critics=()  # the local critics: eyes, eye packs, mouth packs
 [ "${EYE_D:-1}" = 0 ] || critics=(--eye-d --eye-pack "${EYE_PACK:-4}")
-[ "${MOUTH_PACK:-4}" = 0 ] || critics+=(--mouth-pack "${MOUTH_PACK:-4}")
+mouth_pack=${MOUTH_PACK:-4}
+[ "$mouth_pack" = 0 ] || critics+=(--mouth-pack "$mouth_pack")
 out=${OUT:-out}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -227,6 +227,27 @@ def _adam(params, lr: float, interval: int) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
 
 
+def _with_local_critics(opts: TrainOptions, dcfg: DiscriminatorConfig, resolution: int,
+                        ) -> tuple[DiscriminatorConfig, tuple[str, ...]]:  # fmt: skip
+    """D's config with the eye and mouth critics this run asks for, and the prefixes of the critics it adds,
+    replaces or drops (none of their tensors are loaded from the checkpoint)."""
+    for flag, pack, zero in (("--eye-pack", opts.eye_pack, "no pack critic"),
+                             ("--mouth-pack", opts.mouth_pack, "one mouth at a time")):  # fmt: skip
+        if pack is not None and (pack == 1 or pack < 0):
+            raise TrainingError(f"{flag} must be 0 ({zero}) or at least 2, got {pack}")
+    fresh: tuple[str, ...] = ()
+    if (opts.eye_d or opts.eye_pack) and not dcfg.eye_patch:
+        dcfg, fresh = replace(dcfg, eye_patch=local_patch_size(resolution)), ("eyes.",)
+    if opts.eye_pack is not None and opts.eye_pack != dcfg.eye_pack:
+        dcfg, fresh = replace(dcfg, eye_pack=opts.eye_pack), fresh + ("eye_packs.",)
+    if (opts.mouth_d or opts.mouth_pack) and not dcfg.mouth_patch:
+        dcfg = replace(dcfg, mouth_patch=local_patch_size(resolution), mouth_pack=opts.mouth_pack or 0)
+        fresh += ("mouth.",)
+    elif dcfg.mouth_patch and opts.mouth_pack is not None and opts.mouth_pack != dcfg.mouth_pack:
+        dcfg, fresh = replace(dcfg, mouth_pack=opts.mouth_pack), fresh + ("mouth.",)
+    return dcfg, fresh
+
+
 def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, device: torch.device
            ) -> tuple[_State, dict]:  # fmt: skip
     """Fresh networks, a full resume from a snapshot, or G (and D) from any checkpoint (transfer learning)."""
@@ -248,20 +269,7 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
             f"{opts.resume}: the checkpoint makes {gcfg.img_resolution}px / {gcfg.img_channels}-channel images but the "
             f"dataset has {resolution}px / {channels}-channel ones"
         )
-    if opts.eye_pack is not None and (opts.eye_pack == 1 or opts.eye_pack < 0):
-        raise TrainingError(f"--eye-pack must be 0 (no pack critic) or at least 2, got {opts.eye_pack}")
-    fresh: tuple[str, ...] = ()  # critics this run adds, replaces or drops: none of their tensors are loaded
-    if (opts.eye_d or opts.eye_pack) and not dcfg.eye_patch:
-        dcfg, fresh = replace(dcfg, eye_patch=local_patch_size(resolution)), ("eyes.",)
-    if opts.eye_pack is not None and opts.eye_pack != dcfg.eye_pack:
-        dcfg, fresh = replace(dcfg, eye_pack=opts.eye_pack), fresh + ("eye_packs.",)
-    if opts.mouth_pack is not None and (opts.mouth_pack == 1 or opts.mouth_pack < 0):
-        raise TrainingError(f"--mouth-pack must be 0 (one mouth at a time) or at least 2, got {opts.mouth_pack}")
-    if (opts.mouth_d or opts.mouth_pack) and not dcfg.mouth_patch:
-        dcfg = replace(dcfg, mouth_patch=local_patch_size(resolution), mouth_pack=opts.mouth_pack or 0)
-        fresh += ("mouth.",)
-    elif dcfg.mouth_patch and opts.mouth_pack is not None and opts.mouth_pack != dcfg.mouth_pack:
-        dcfg, fresh = replace(dcfg, mouth_pack=opts.mouth_pack), fresh + ("mouth.",)
+    dcfg, fresh = _with_local_critics(opts, dcfg, resolution)
     if gcfg.mapping.c_dim != c_dim or dcfg.c_dim != c_dim:
         have = f"conditional on {gcfg.mapping.c_dim} label values" if gcfg.mapping.c_dim else "unconditional"
         want = f"conditional on {c_dim} label values (--cond)" if c_dim else "unconditional (no --cond)"
