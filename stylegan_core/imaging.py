@@ -61,6 +61,12 @@ def read_image(source: str | Path | IO[bytes], *, max_pixels: int = MAX_IMAGE_PI
         img = Image.open(source, formats=READABLE_FORMATS)
     except Image.DecompressionBombError:
         raise ImageReadError(f"{name}: image too large (decompression-bomb guard)") from None
+    except FileNotFoundError:
+        raise ImageReadError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{name}: is a folder, not an image") from None
+    except PermissionError:
+        raise ImageReadError(f"{name}: not allowed to read it (permissions)") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise ImageReadError(f"{name}: not an image this tool can read ({type(exc).__name__})") from None
     if img.width * img.height > max_pixels:

@@ -89,8 +89,12 @@ def test_awkward_photo_files(tmp_path):
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
     assert read_image(tmp_path / "anim.gif").getpixel((0, 0))[0] > 200  # first frame
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff garbage")
-    with pytest.raises(ImageReadError):
+    with pytest.raises(ImageReadError, match="not an image"):
         read_image(tmp_path / "bad.jpg")
+    with pytest.raises(ImageReadError, match="no such file"):
+        read_image(tmp_path / "missing.png")
+    with pytest.raises(ImageReadError, match="is a folder"):
+        read_image(tmp_path)
     huge = tmp_path / "huge.png"
     Image.new("L", (20000, 20000)).save(huge)
     with pytest.raises(ImageReadError, match="too large"):
