@@ -25,6 +25,12 @@ trap 'rm -rf "$work"' EXIT
 figures=${FIGURES:-$work/figures.json}
 samples=${SAMPLES:-30000}
 
+undo_hint() {
+  echo "the working tree holds a half- or un-shipped model; to undo:" >&2
+  echo "  git checkout -- stylegan_core/assets editing/assets docs/demo_samples.png docs/demo_eyes.png demo_run && git clean -fdq demo_run" >&2
+}
+trap undo_hint ERR
+
 echo "== weights"
 "${studio[@]}" convert --input "$snapshot" --outdir "$work/model"
 cp "$work/model/config.json" "$work/model/model.safetensors" stylegan_core/assets/demo/
@@ -65,9 +71,5 @@ echo "== figures"
 PYTHONPATH=. "$py" bench/demo_model.py --projections "${PROJECTIONS:-12}" --json "$figures" --eyes docs/demo_eyes.png
 
 echo "== the demo model's tests (its sliders must still do what their names say)"
-if ! PYTHONPATH=. "$py" -m pytest -q tests/test_demo_model.py; then
-  echo "not fit to ship: the working tree holds the new model; to undo:" >&2
-  echo "  git checkout -- stylegan_core/assets editing/assets docs/demo_samples.png docs/demo_eyes.png demo_run && git clean -fdq demo_run" >&2
-  exit 1
-fi
+PYTHONPATH=. "$py" -m pytest -q tests/test_demo_model.py  # on failure: not fit to ship (undo_hint says how to undo)
 echo "shipped $snapshot; update the README's figures (and docs/demo_model_history.md) from the above"
