@@ -7,7 +7,7 @@
 # SNAPSHOT_DIR is a trainer snapshot with its full state (runs/x/network-snapshot-NNNNNN.NNN). The LOGs
 # (default: the snapshot's own run's log.jsonl) are the runs between demo_run/'s snapshot and this one, in
 # order; their ticks after demo_run/'s last one, up to the snapshot, are appended to demo_run/log.jsonl.
-# Then the figures for the README (bench/demo_model.py, printed and written to $FIGURES; the prose that
+# Then the figures for the README (bench/demo_model.py, printed, and written to $FIGURES if set; the prose that
 # quotes them is for a person to update), and the demo model's tests as the gate. Needs the venv of the
 # README's test command. SAMPLES (30000) and PROJECTIONS (12) make a quicker trial run.
 set -euo pipefail
@@ -22,7 +22,6 @@ py=${PYTHON:-.venv/bin/python}
 studio=(env PYTHONPATH=. "$py" -m studio)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-figures=${FIGURES:-$work/figures.json}
 samples=${SAMPLES:-30000}
 
 undo_hint() {
@@ -37,10 +36,8 @@ cp "$work/model/config.json" "$work/model/model.safetensors" stylegan_core/asset
 
 echo "== sliders (supervised, $samples scored samples; smile and mouth opening again off the 4 px layers)"
 discover=("${studio[@]}" directions discover --network demo --method supervised --samples "$samples" --condition-on yaw,lighting,mouth_open)
-"${discover[@]}" --attributes smile,mouth_open,yaw,pitch,glasses,lighting,skin_tone,face_width --outdir "$work/dirs"
-"${discover[@]}" --attributes smile,mouth_open --layers 2-9 --outdir "$work/dirs_2_9"
-cp "$work/dirs"/*.safetensors editing/assets/demo_portraits/
-cp "$work/dirs_2_9"/*.safetensors editing/assets/demo_portraits/  # these two replace the first smile and mouth_open
+"${discover[@]}" --attributes yaw,pitch,glasses,lighting,skin_tone,face_width --outdir editing/assets/demo_portraits
+"${discover[@]}" --attributes smile,mouth_open --layers 2-9 --outdir editing/assets/demo_portraits
 
 echo "== resumable state and log"
 rm -rf demo_run/network-snapshot-*
@@ -56,9 +53,10 @@ kept = log.read_text().splitlines()
 last = json.loads(kept[-1])["kimg"]
 for path in sys.argv[2:]:
     for line in Path(path).read_text().splitlines():
-        if last < json.loads(line)["kimg"] <= snapshot_kimg + 1e-6:
+        kimg = json.loads(line)["kimg"]
+        if last < kimg <= snapshot_kimg + 1e-6:
             kept.append(line)
-            last = json.loads(line)["kimg"]
+            last = kimg
 log.write_text("\n".join(kept) + "\n")
 print(f"demo_run/log.jsonl ends at {last} kimg (snapshot: {snapshot_kimg})")
 EOF
@@ -68,7 +66,7 @@ echo "== pictures"
 "$py" -c "from PIL import Image; Image.open('$work/grid/grid.png').resize((512, 512), Image.LANCZOS).save('docs/demo_samples.png')"
 
 echo "== figures"
-PYTHONPATH=. "$py" bench/demo_model.py --projections "${PROJECTIONS:-12}" --json "$figures" --eyes docs/demo_eyes.png
+PYTHONPATH=. "$py" bench/demo_model.py --projections "${PROJECTIONS:-12}" ${FIGURES:+--json "$FIGURES"} --eyes docs/demo_eyes.png
 
 echo "== the demo model's tests (its sliders must still do what their names say)"
 PYTHONPATH=. "$py" -m pytest -q tests/test_demo_model.py  # on failure: not fit to ship (undo_hint says how to undo)
