@@ -84,6 +84,17 @@ class PortraitScorer(nn.Module):
                 result[f"{n}={c}"] = prob[:, c]
         return result
 
+    def readings(self, img: Tensor) -> dict[str, Tensor]:
+        """Differentiable readings, what refining a direction optimises: continuous factors and the hues'
+        sine and cosine as [N] values, categorical factors as [N, K] class probabilities."""
+        self.eval()
+        out = self(img)
+        result = {n: out[n] for n in CONTINUOUS}
+        for n in CIRCULAR:
+            result[n + "_sin"], result[n + "_cos"] = out[n + "_sincos"].unbind(1)
+        result.update({n: out[n].softmax(dim=1) for n in CATEGORICAL})
+        return result
+
     def save(self, path: str | Path, metrics: dict | None = None) -> Path:
         from safetensors.torch import save_file
 
