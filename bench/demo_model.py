@@ -108,21 +108,30 @@ def projection(G, vgg: LPIPS, k: int) -> dict[str, float]:
             "seconds_mean": float(a[:, 2].mean())}  # fmt: skip
 
 
-def edits(G, scorer: PortraitScorer, n: int, network: str) -> dict[str, dict[str, float]]:
-    """+2 std along each direction: the shipped set for the demo model, else ones found here with the scorer."""
+def edits(G, scorer: PortraitScorer, n: int, network: str) -> dict[str, dict]:
+    """+2 std along each direction (the shipped set for the demo model, else ones found here with the scorer): the
+    change of its factor, the mean absolute change of the other continuous ones, the share of changed classes."""
     if network == "demo":
         found = list(builtin_directions("demo-portraits").values())
     else:
         found = supervised(G, scorer.scores, ["smile", "yaw", "glasses"], samples=1000)
     ws = G.mapping.w_avg.lerp(sample_ws(G, n, seed=7), 0.7)[:, None].expand(-1, G.num_ws, -1)
     out = {}
+
+    def classes(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # the most likely class of each sample
+        return {f: np.stack([scores[f"{f}={c}"] for c in range(k)], 1).argmax(1) for f, k in CATEGORICAL.items()}
+
     with torch.no_grad():
         before = scorer.scores(G.synthesis(ws))
+        classes_before = classes(before)
         for d in found:
             after = scorer.scores(G.synthesis(edit_ws(ws, d, 2.0)))
             target = float(np.mean(after[d.name] - before[d.name]))
             others = [float(np.mean(np.abs(after[f] - before[f]))) for f in CONTINUOUS if f != d.name]
-            out[d.name] = {"target_change": target, "mean_abs_change_of_other_continuous": float(np.mean(others))}
+            classes_after = classes(after)
+            changed = {f: float(np.mean(classes_after[f] != classes_before[f])) for f in CATEGORICAL if f != d.name}
+            out[d.name] = {"target_change": target, "mean_abs_change_of_other_continuous": float(np.mean(others)),
+                           "class_changes": changed}  # fmt: skip
     return out
 
 

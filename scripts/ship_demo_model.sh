@@ -9,7 +9,7 @@
 # order; their ticks after demo_run/'s last one, up to the snapshot, are appended to demo_run/log.jsonl.
 # Then the figures for the README (bench/demo_model.py, printed, and written to $FIGURES if set; the prose that
 # quotes them is for a person to update), and the demo model's tests as the gate. Needs the venv of the
-# README's test command. SAMPLES (30000) and PROJECTIONS (12) make a quicker trial run.
+# README's test command. SAMPLES (30000), REFINE (400 steps) and PROJECTIONS (12) make a quicker trial run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,10 +34,10 @@ echo "== weights"
 "${studio[@]}" convert --input "$snapshot" --outdir "$work/model"
 cp "$work/model/config.json" "$work/model/model.safetensors" stylegan_core/assets/demo/
 
-echo "== sliders (supervised, $samples scored samples; smile and mouth opening again off the 4 px layers)"
+echo "== sliders (supervised, $samples scored samples; smile and mouth opening off the 4 px layers, refined through the scorer)"
 discover=("${studio[@]}" directions discover --network demo --method supervised --samples "$samples" --condition-on yaw,lighting,mouth_open)
 "${discover[@]}" --attributes yaw,pitch,glasses,lighting,skin_tone,face_width --outdir editing/assets/demo_portraits
-"${discover[@]}" --attributes smile,mouth_open --layers 2-9 --outdir editing/assets/demo_portraits
+"${discover[@]}" --attributes smile,mouth_open --layers 2-9 --refine "${REFINE:-400}" --outdir editing/assets/demo_portraits
 
 echo "== resumable state and log"
 rm -rf demo_run/network-snapshot-*

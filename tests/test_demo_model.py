@@ -67,14 +67,14 @@ def test_shipped_demo_directions_move_their_attribute(G):
     with torch.no_grad():
         for name in ("smile", "mouth_open", "lighting", "yaw"):
             d = directions[name]
-            assert d.vector.shape == (G.w_dim,)
+            assert d.vector.shape in ((G.w_dim,), (G.num_ws, G.w_dim))  # refined ones: one vector per layer
             low = scorer.scores(G.synthesis(edit_ws(w, d, -2.0)))
             high = scorer.scores(G.synthesis(edit_ws(w, d, 2.0)))
             moved = np.asarray(high[name]) - np.asarray(low[name])
             others = [abs(np.mean(np.asarray(high[k]) - np.asarray(low[k]))) for k in directions if k != name]
             assert (moved > 0).mean() > 0.9, name  # nearly every face moves the named way
-            if name != "mouth_open":  # entangled in this model (README): lighting and yaw move with it
-                assert moved.mean() > 3 * np.mean(others), name  # mostly along that factor alone
+            assert moved.mean() > 0.3, name  # visibly: a third of the factor's scale (the renders' smile std: 0.42)
+            assert moved.mean() > 3 * np.mean(others), name  # mostly along that factor alone
 
 
 def test_scorer_training_sees_degraded_renders():
