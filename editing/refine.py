@@ -57,6 +57,18 @@ def _per_layer_step(units: Tensor, cov: Tensor, mask: Tensor) -> Tensor:  # [L, 
     return u * std[:, None] * mask
 
 
+def target_value(readings: dict[str, Tensor], target: str) -> Tensor:  # -> [N]
+    """The reading to raise: a value, or the probability of a two-class factor's second class (glasses on).
+    A probability, not log-odds: unbounded log-odds outweigh every penalty and buy confidence with the face."""
+    reading = readings.get(target)
+    if reading is not None and reading.ndim == 2 and reading.shape[1] == 2:
+        return reading[:, 1]
+    if reading is None or reading.ndim != 1:
+        raise ValueError(f"the reader gives no value or two-class probability named {target!r}; "
+                         f"it reads {', '.join(readings)}")  # fmt: skip
+    return reading
+
+
 def side_effect_penalty(low: dict[str, Tensor], high: dict[str, Tensor], target: str, options: RefineOptions) -> Tensor:
     """Weighted mean absolute change, from `low` to `high`, of every reading but the target's."""
     penalty = torch.zeros(())
@@ -98,11 +110,10 @@ def refine(
             ws = w[:, None].expand(-1, G.num_ws, -1)  # [B, L, D]
             edit = options.alpha * _per_layer_step(units, cov, mask)
             readings = read(G.synthesis(torch.cat([ws - edit, ws + edit]), noise_mode="const"))
-            if target not in readings or readings[target].ndim != 1:
-                raise ValueError(f"the reader gives no value named {target!r}; it reads {', '.join(readings)}")
+            value = target_value(readings, target)  # [2B]
             low = {k: v[: options.batch] for k, v in readings.items()}
             high = {k: v[options.batch :] for k, v in readings.items()}
-            gain = (high[target] - low[target]).mean()
+            gain = (value[options.batch :] - value[: options.batch]).mean()
             loss = side_effect_penalty(low, high, target, options) - gain
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -8,9 +8,9 @@ import torch
 
 from editing.directions import Direction, edit_ws
 from editing.refine import RefineOptions, refine
+from studio.cli import main
 from stylegan_core.formats import load_generator
 from stylegan_core.sampling import sample_ws
-from studio.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,8 @@ def _changes(G, d: Direction) -> dict[str, float]:
         low, high = read(G.synthesis(edit_ws(w, d, -2.0))), read(G.synthesis(edit_ws(w, d, 2.0)))
     return {"top_red": float((high["top_red"] - low["top_red"]).mean()),
             "bottom": float((high["bottom"] - low["bottom"]).abs().mean()),
-            "side": float((high["side"] - low["side"]).abs().sum(1).mean())}  # fmt: skip
+            "side": float((high["side"] - low["side"]).abs().sum(1).mean()),
+            "right": float((high["side"][:, 1] - low["side"][:, 1]).mean())}  # fmt: skip
 
 
 def test_refining_moves_the_target_and_spares_the_rest(G):
@@ -53,9 +54,18 @@ def test_refining_moves_the_target_and_spares_the_rest(G):
         assert abs(float(row.norm()) - float(((w - w.mean(0)) @ unit).std())) < 1e-3 * float(row.norm())
 
 
+def test_refining_raises_a_two_class_probability(G):
+    """A two-class factor (glasses on or off) is refined on the probability of its second class."""
+    vector = np.random.default_rng(1).standard_normal(G.w_dim).astype(np.float32)
+    start = Direction("side", vector / np.linalg.norm(vector), layers=tuple(range(2, 10)))
+    refined = refine(G, read, start, "side", options=RefineOptions(steps=30, batch=4, seed=3))
+    before, after = _changes(G, start), _changes(G, refined)
+    assert after["right"] > abs(before["right"]) + 0.1, (before, after)
+
+
 def test_refining_refuses_what_it_cannot_do(G, tmp_path):
     d = Direction("x", np.ones(G.w_dim, np.float32))
-    with pytest.raises(ValueError, match="reads top_red, bottom, side"):
+    with pytest.raises(ValueError, match="named 'x'; it reads top_red, bottom, side"):
         refine(G, read, d, "x", options=RefineOptions(steps=1, batch=2))
     with pytest.raises(ValueError, match="Z"):
         refine(G, read, Direction("x", np.ones(G.z_dim, np.float32), "z"), "x")
