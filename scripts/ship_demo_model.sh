@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make a training snapshot the bundled demo model, in one command: its weights, its sliders (rediscovered on
-# it), the README's pictures, and demo_run/ (the resumable state and the log of how it got there).
+# it), the README's pictures (samples, eyes, sliders), and demo_run/ (the resumable state and the log of how
+# it got there).
 #
 #   scripts/ship_demo_model.sh SNAPSHOT_DIR [LOG.jsonl ...]
 #
@@ -26,7 +27,7 @@ samples=${SAMPLES:-30000}
 
 undo_hint() {
   echo "the working tree holds a half- or un-shipped model; to undo:" >&2
-  echo "  git checkout -- stylegan_core/assets editing/assets docs/demo_samples.png docs/demo_eyes.png demo_run && git clean -fdq demo_run" >&2
+  echo "  git checkout -- stylegan_core/assets editing/assets docs/demo_samples.png docs/demo_eyes.png docs/demo_sliders.png demo_run && git clean -fdq demo_run" >&2
 }
 trap undo_hint ERR
 
@@ -65,6 +66,20 @@ EOF
 echo "== pictures"
 "${studio[@]}" generate --network demo --seeds 0-15 --trunc 1 --outdir "$work/grid" --grid
 "$py" -c "from PIL import Image; Image.open('$work/grid/grid.png').resize((512, 512), Image.LANCZOS).save('docs/demo_samples.png')"
+for slider in smile mouth_open yaw lighting; do
+  "${studio[@]}" edit --network demo --seeds 1,4 --direction "$slider" --alpha=-2,-1,0,1,2 --trunc 0.7 --outdir "$work/sliders/$slider"
+done
+"$py" - "$work/sliders" <<'EOF'
+import sys
+from pathlib import Path
+from PIL import Image
+strips = [Image.open(p) for name in ("smile", "mouth_open", "yaw", "lighting")
+          for p in sorted(Path(sys.argv[1], name).glob(f"seed*-{name}.png"))]
+sheet = Image.new("RGB", (strips[0].width, sum(s.height for s in strips)))
+for i, strip in enumerate(strips):
+    sheet.paste(strip, (0, i * strip.height))
+sheet.resize((sheet.width * 2, sheet.height * 2), Image.NEAREST).save("docs/demo_sliders.png", optimize=True)
+EOF
 
 echo "== figures"
 PYTHONPATH=. "$py" bench/demo_model.py --projections "${PROJECTIONS:-12}" ${FIGURES:+--json "$FIGURES"} --eyes docs/demo_eyes.png
