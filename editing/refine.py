@@ -122,5 +122,6 @@ def refine(
                 progress(step + 1, options.steps)
     vector = _per_layer_step(units.detach(), cov, mask)
     how = f"; refined through the scorer for {options.steps} steps, one direction per layer"
+    # typical_alpha: the strength it was optimised for, where it is clearly visible (the app's slider range)
     return replace(direction, vector=vector.numpy(), method=direction.method + "+refined",
-                   description=direction.description.rstrip(")") + how + ")")  # fmt: skip
+                   description=direction.description.rstrip(")") + how + ")", typical_alpha=options.alpha)  # fmt: skip

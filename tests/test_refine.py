@@ -46,7 +46,7 @@ def test_refining_moves_the_target_and_spares_the_rest(G):
     assert after["top_red"] > 0.05 and after["top_red"] > abs(before["top_red"]) + 0.03, (before, after)
     assert after["bottom"] < 0.5 * after["top_red"] and after["side"] < 0.5 * after["top_red"], after
     assert refined.vector.shape == (G.num_ws, G.w_dim) and refined.layers == start.layers
-    assert not refined.vector[:2].any() and refined.method == "interfacegan+refined"
+    assert not refined.vector[:2].any() and refined.method == "interfacegan+refined" and refined.typical_alpha == 2.0
     # alpha keeps its meaning: each edited layer steps one std of the sampled ws along its own direction
     w = sample_ws(G, 5000, options.seed)
     for row in torch.from_numpy(refined.vector[2:]):
