@@ -95,16 +95,18 @@ def refine(
     if direction.space != "w":
         raise ValueError(f"direction {direction.name!r} lives in Z; refinement works in W")
     direction.check_fits(G.num_ws, G.w_dim)
-    mask = layer_mask(G.num_ws, direction.layers)  # [L, 1]
-    w_all = sample_ws(G, 5000, options.seed)  # [5000, D], untruncated, as discovery scales its vectors
+    device = G.device
+    mask = layer_mask(G.num_ws, direction.layers, device)  # [L, 1]
+    with torch.no_grad():
+        w_all = sample_ws(G, 5000, options.seed)  # [5000, D], untruncated, as discovery scales its vectors
     cov = torch.cov((w_all - w_all.mean(0)).T)  # [D, D]
-    start = torch.as_tensor(direction.vector, dtype=torch.float32)
+    start = torch.as_tensor(direction.vector, dtype=torch.float32, device=device)
     units = start.expand(G.num_ws, G.w_dim).clone().requires_grad_(True)  # [L, D]
     opt = torch.optim.Adam([units], lr=options.lr)
     gen = torch.Generator().manual_seed(options.seed)
     with _frozen(G), torch.enable_grad():
         for step in range(options.steps):
-            z = torch.randn(options.batch, G.z_dim, generator=gen)
+            z = torch.randn(options.batch, G.z_dim, generator=gen).to(device)  # the same on every device
             with torch.no_grad():
                 w = G.mapping.w_avg.lerp(G.mapping(z, None)[:, 0], options.truncation_psi)  # [B, D]
             ws = w[:, None].expand(-1, G.num_ws, -1)  # [B, L, D]
@@ -120,7 +122,7 @@ def refine(
             opt.step()
             if progress:
                 progress(step + 1, options.steps)
-    vector = _per_layer_step(units.detach(), cov, mask)
+    vector = _per_layer_step(units.detach(), cov, mask).cpu()
     how = f"; refined through the scorer for {options.steps} steps, one direction per layer"
     # typical_alpha: the strength it was optimised for, where it is clearly visible (the app's slider range)
     return replace(direction, vector=vector.numpy(), method=direction.method + "+refined",
