@@ -367,7 +367,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     else:
         from training.scorer import SCORER_PATH, PortraitScorer
 
-        scorer = PortraitScorer.load(args.scorer or SCORER_PATH)
+        scorer = PortraitScorer.load(args.scorer or SCORER_PATH).to(G.device)  # it reads the images where G makes them
         bar, update = _bar("score samples", "img")
         with bar:
             found = discover.supervised(G, scorer.scores, _names(args.attributes), samples=args.samples,
