@@ -108,8 +108,7 @@ def refine(
         for step in range(options.steps):
             z = torch.randn(options.batch, G.z_dim, generator=gen).to(device)  # the same on every device
             with torch.no_grad():
-                w = G.mapping.w_avg.lerp(G.mapping(z, None)[:, 0], options.truncation_psi)  # [B, D]
-            ws = w[:, None].expand(-1, G.num_ws, -1)  # [B, L, D]
+                ws = G.mapping(z, None, truncation_psi=options.truncation_psi)  # [B, L, D]
             edit = options.alpha * _per_layer_step(units, cov, mask)
             readings = read(G.synthesis(torch.cat([ws - edit, ws + edit]), noise_mode="const"))
             value = target_value(readings, target)  # [2B]

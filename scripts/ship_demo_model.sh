@@ -69,15 +69,15 @@ echo "== pictures"
 for slider in smile mouth_open yaw lighting; do
   "${studio[@]}" edit --network demo --seeds 1,4 --direction "$slider" --alpha=-2,-1,0,1,2 --trunc 0.7 --outdir "$work/sliders/$slider"
 done
-"$py" - "$work/sliders" <<'EOF'
+PYTHONPATH=. "$py" - "$work/sliders" <<'EOF'
 import sys
 from pathlib import Path
+import numpy as np
 from PIL import Image
-strips = [Image.open(p) for name in ("smile", "mouth_open", "yaw", "lighting")
+from stylegan_core.imaging import make_grid
+strips = [np.asarray(Image.open(p).convert("RGB")) for name in ("smile", "mouth_open", "yaw", "lighting")
           for p in sorted(Path(sys.argv[1], name).glob(f"seed*-{name}.png"))]
-sheet = Image.new("RGB", (strips[0].width, sum(s.height for s in strips)))
-for i, strip in enumerate(strips):
-    sheet.paste(strip, (0, i * strip.height))
+sheet = Image.fromarray(make_grid(strips, cols=1))
 sheet.resize((sheet.width * 2, sheet.height * 2), Image.NEAREST).save("docs/demo_sliders.png", optimize=True)
 EOF
 
