@@ -168,21 +168,44 @@ def _rss_mb() -> float:
     pytest.skip("no /proc/self/status on this system")
 
 
+def _live_arrays() -> tuple[int, float, float]:
+    """(number of live torch tensors, their MB, MB of live numpy arrays) among the objects the collector sees."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    count, tensor_mb, array_mb = 0, 0.0, 0.0
+    for obj in gc.get_objects():
+        with contextlib.suppress(Exception):  # some objects refuse isinstance checks (lazy modules, proxies)
+            if isinstance(obj, torch.Tensor):
+                count, tensor_mb = count + 1, tensor_mb + obj.numel() * obj.element_size() / 2**20
+            elif isinstance(obj, np.ndarray):
+                array_mb += obj.nbytes / 2**20
+    return count, tensor_mb, array_mb
+
+
 def test_memory_does_not_grow_across_projections(url, photos):
-    """No steady growth over two runs of 6 projections. A leak grows both runs; a one-off step (another malloc
-    arena, work of other sessions in this shared process; 60 MB seen once) grows only one of them."""
+    """Projections leave nothing behind. Exact part: the live tensors and arrays (what a session, cache or kept
+    autograd graph would hold) are the same after 6 more projections. Coarse part, for leaks outside Python:
+    resident memory does not grow steadily. It is noisy in this shared process (per-thread allocator arenas and
+    oneDNN caches of Gradio's worker threads): over 60 projections after the full suite's earlier tests it swung
+    by up to +-64 MB per 6 with no trend, so a leak must grow both of two runs by more than 60 MB to fail."""
     c = Client(url, verbose=False)
     photo = handle_file(str(photos / "obama.jpg"))
     for _ in range(3):  # warm up: model, LPIPS network, allocator pools
         c.predict("demo", photo, None, "fast", "w+", 20, api_name="/project")
-    readings = [_rss_mb()]
+    live_before, readings = _live_arrays(), [_rss_mb()]
     for _ in range(2):
         for _ in range(6):
             c.predict("demo", photo, None, "fast", "w+", 20, api_name="/project")
         readings.append(_rss_mb())
+    live_after = _live_arrays()
+    assert live_after[0] <= live_before[0] and live_after[1] <= live_before[1] + 0.01, (live_before, live_after)
+    assert live_after[2] <= live_before[2] + 0.01, (live_before, live_after)
     growth = np.diff(readings)
     print(f"resident memory growth over two runs of 6 projections: {growth.round(1).tolist()} MB")
-    assert growth.min() < 20, f"resident memory grew {growth.round(0).tolist()} MB in successive runs of 6 projections"
+    assert growth.min() < 60, f"resident memory grew {growth.round(0).tolist()} MB in successive runs of 6 projections"
 
 
 def test_stylegan1_model_through_the_app(url, reference):
