@@ -214,7 +214,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         tick_kimg=args.tick, snap=args.snap, lr=args.lr, glr=args.glr, dlr=args.dlr, mirror=args.mirror,
         aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
         gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d, eye_pack=args.eye_pack,
-        mouth_d=args.mouth_d, mouth_pack=args.mouth_pack,
+        mouth_d=args.mouth_d, mouth_pack=args.mouth_pack, ada_target=args.target, freeze_d=args.freezed,
         metrics=[m for m in _names(args.metrics) if m != "none"],
     )  # fmt: skip
     run = train(opts)
@@ -563,6 +563,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "smiles that vary too little stand out; 0: one at a time; a resumed run keeps its own, a change "
                    "starts the critic afresh")  # fmt: skip
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
+    t.add_argument("--target", type=float, default=0.6,
+                   help="ADA: raise the augmentation probability while E[sign D(real)] is above this")  # fmt: skip
+    t.add_argument("--freezed", type=int, default=0, metavar="N",
+                   help="Freeze-D for transfer learning: keep D's first N layers (from the image: fromrgb, conv0, "
+                   "conv1, skip per block) as loaded")  # fmt: skip
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "
                    "recent GPUs; mapping, D's last block, weights and optimiser stay fp32")  # fmt: skip

@@ -222,6 +222,39 @@ def test_separate_learning_rates_and_the_discriminators_scores_in_the_log(tiny_d
     assert all(torch.equal(p, trained[n]) for n, p in source.named_parameters())
 
 
+def test_freeze_d_keeps_the_first_discriminator_layers_of_a_resumed_run(tiny_data, tmp_path):
+    """--freezed N (Freeze-D): D's first N layers from the image keep their loaded weights, the rest train."""
+    run = train(_opts(tiny_data, tmp_path / "run", kimg=0.004, metrics=[]))
+    layers = Discriminator(discriminator_config("demo", 16, 3)).layers_from_image()
+    assert len(layers) == 4 + 3  # 16 px: b16 (fromrgb, conv0, conv1, skip), b8 (conv0, conv1, skip)
+    before = load_file(str(latest_snapshot(run) / STATE_FILE))
+    train(_opts(tiny_data, tmp_path / "run", kimg=0.012, resume=str(run), metrics=[], freeze_d=5))
+    after = load_file(str(latest_snapshot(run) / STATE_FILE))
+    frozen = ("D.b16.", "D.b8.conv0.")  # the first 5 layers
+    d_weights = [k for k in before if k.startswith("D.") and k.endswith((".weight", ".bias"))]
+    assert all(torch.equal(before[k], after[k]) for k in d_weights if k.startswith(frozen))
+    assert all(not torch.equal(before[k], after[k]) for k in d_weights if not k.startswith(frozen))
+    assert not any(k.startswith(("opt_D.b16.", "opt_D.b8.conv0.")) for k in after)  # no Adam moments for them
+    for bad in (-1, 8):
+        with pytest.raises(TrainingError, match="freezed"):
+            train(_opts(tiny_data, tmp_path / "bad", freeze_d=bad))
+    with pytest.raises(TrainingError, match="target"):
+        train(_opts(tiny_data, tmp_path / "bad", ada_target=1.5))
+
+
+def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys):
+    from studio.cli import main
+
+    common = ["train", "--data", str(tiny_data), "--batch", "4", "--kimg", "0.004", "--tick", "0.004", "--metrics",
+              "none", "--seed", "2"]  # fmt: skip
+    assert main([*common, "--outdir", str(tmp_path / "run"), "--target", "0.5", "--freezed", "3", "--mirror"]) == 0
+    options = json.loads((tmp_path / "run" / "options.json").read_text())
+    assert (options["ada_target"], options["freeze_d"], options["mirror"]) == (0.5, 3, True)
+    assert latest_snapshot(tmp_path / "run") is not None
+    assert main([*common, "--outdir", str(tmp_path / "bad"), "--freezed", "99"]) == 2
+    assert "--freezed 99: this discriminator has 7 layers" in capsys.readouterr().err
+
+
 def test_the_committed_demo_run_state_resumes(tmp_path):
     """demo_run/ holds the demo model's training state (G, D, optimisers): later sessions continue from it."""
     data64 = render_portrait_dataset(tmp_path / "p64.zip", 4, resolution=64)

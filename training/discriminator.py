@@ -209,6 +209,13 @@ class Discriminator(nn.Module):
         return replace(self.config, img_resolution=patch, img_channels=regions * self.config.img_channels, c_dim=0,
                        eye_patch=0, eye_pack=0, mouth_patch=0, mouth_pack=0)  # fmt: skip
 
+    def layers_from_image(self) -> list[nn.Module]:
+        """The whole-image D's layers in the order the image meets them, as Freeze-D counts them: fromrgb, conv0,
+        conv1 and skip of each block from the highest resolution (the last block, at 4 px, is not among them)."""
+        blocks = [getattr(self, f"b{r}") for r in self.block_resolutions]
+        names = ("fromrgb", "conv0", "conv1", "skip")
+        return [getattr(b, n) for b in blocks for n in names if hasattr(b, n)]
+
     def critics(self) -> list[str]:
         """The names of the logits' columns: "" for the whole image, then "eyes", "eye_packs", "mouth"."""
         present = (True, bool(self.config.eye_patch), bool(self.config.eye_pack), bool(self.config.mouth_patch))

@@ -2,8 +2,9 @@
 
 Per step: G main (non-saturating loss, style mixing), G path-length penalty every 4 steps, D main,
 D R1 every 16 steps (lazy regularisation with Adam's lr / betas adjusted), generator EMA, ADA-style
-augmentation, optional bfloat16 mixed precision, and an optional D-only warm-up (`d_warmup_kimg`) for
-transfer from a checkpoint that has no discriminator (on transfer, as officially, no EMA ramp-up).
+augmentation, optional bfloat16 mixed precision, and for transfer learning an optional D-only warm-up
+(`d_warmup_kimg`, for a checkpoint that has no discriminator) and Freeze-D (`freeze_d`); on transfer, as
+officially, no EMA ramp-up.
 Snapshots are our native format (G_ema, loadable anywhere) plus the full training state in safetensors
 (G, D, optimisers, counters): no pickles.
 """
@@ -75,7 +76,8 @@ class TrainOptions:
     mirror: bool = False
     aug: str = "ada"  # 'ada' or 'noaug'
     precision: str = "fp32"  # 'bf16': bfloat16 autocast for synthesis and D (mapping, D epilogue, weights stay fp32)
-    ada_target: float = 0.6
+    ada_target: float = 0.6  # ADA keeps E[sign D(real)] here (the official --target)
+    freeze_d: int = 0  # Freeze-D (Mo et al. 2020, the official --freezed): D's first N layers stay as loaded
     pl_weight: float = 2.0
     style_mixing: float = 0.9
     ema_kimg: float | None = None  # None: batch * 10 / 32
@@ -84,8 +86,8 @@ class TrainOptions:
     d_warmup_kimg: float = 0.0  # G frozen until then: a fresh D learns the data before G follows its gradients
     cond: bool = False  # condition G and D on dataset.json's labels (the official --cond)
     eye_d: bool = False  # add a local discriminator of the eye regions (kept by a resumed run that has one)
-    eye_pack: int | None = None  # > 1: add a critic of that many samples' eyes at once (PacGAN; implies eye_d), 0: drop
-                                 # it; None: as the resumed run has it
+    # > 1: add a critic of that many samples' eyes at once (PacGAN; implies eye_d); 0: drop it; None: as resumed
+    eye_pack: int | None = None
     mouth_d: bool = False  # add a local critic of the mouth region (kept by a resumed run that has one)
     mouth_pack: int | None = None  # > 1: it judges that many mouths at once (implies mouth_d), 0: one at a time
     gpus: int = 1
@@ -281,8 +283,10 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
     if D_state is not None:
         _load_discriminator(D, D_state, str(opts.resume), fresh)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    _freeze_layers(D, opts.freeze_d)
     glr, dlr = opts.glr if opts.glr is not None else opts.lr, opts.dlr if opts.dlr is not None else opts.lr
-    state = _State(G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL), _adam(D.parameters(), dlr, D_REG_INTERVAL))
+    state = _State(G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL),
+                   _adam(trainable_parameters(D), dlr, D_REG_INTERVAL))  # fmt: skip
     if tensors is not None:
         for name, net in (("G", G), ("G_ema", G_ema)):
             net.load_state_dict({k: v.to(device) for k, v in network_state(tensors, name).items()})
@@ -297,6 +301,21 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
         state.transfer = True
     return state, {"snapshot": str(snapshot) if snapshot else None, "G_config": gcfg.to_dict(), "D_config":
                    dcfg.to_dict()}  # fmt: skip
+
+
+def _freeze_layers(D: Discriminator, n: int) -> None:
+    """Freeze-D: D's first `n` layers, counted from the image, keep their weights; on a small dataset a
+    pretrained D's low-level features then stay while its later layers adapt."""
+    layers = D.layers_from_image()
+    if not 0 <= n <= len(layers):
+        raise TrainingError(f"--freezed {n}: this discriminator has {len(layers)} layers before its last block "
+                            f"(fromrgb, conv0, conv1, skip per block), so 0 to {len(layers)}")  # fmt: skip
+    for layer in layers[:n]:
+        layer.requires_grad_(False)
+
+
+def trainable_parameters(net: torch.nn.Module) -> list[torch.nn.Parameter]:
+    return [p for p in net.parameters() if p.requires_grad]
 
 
 def _transfer_from_checkpoint(path: Path, dcfg: DiscriminatorConfig):
@@ -410,6 +429,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     broadcast_module(state.D, world)
     broadcast_module(state.G_ema, world)
     G, D, G_ema = state.G, state.D, state.G_ema
+    d_trainable = trainable_parameters(D)  # all but the Freeze-D layers
     augment = make_augment(opts, state.ada_p, state.transfer)
     metrics = SnapshotMetrics(opts.metrics, reals_u8, labels) if rank == 0 and opts.metrics else None
     pl = PathLengthPenalty(opts.pl_weight)
@@ -488,7 +508,8 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                     pl_z = torch.randn(max(batch // 2, 1), G.z_dim, device=device)
                     pl_c = random_labels(G, len(pl_z), labels, data_rng)
                     phase("loss_pl", G, state.opt_G, pl, G, pl_z, pl_c, opts.style_mixing, scale=G_REG_INTERVAL)
-                D.requires_grad_(True)
+                for p in d_trainable:
+                    p.requires_grad_(True)
             G.requires_grad_(False)
             real, real_c = real_batch()
             phase("loss_D", D, state.opt_D, discriminator_loss, G, D, z, c, real, real_c, augment, opts.style_mixing,
@@ -556,6 +577,10 @@ def train(opts: TrainOptions) -> Path:
         raise TrainingError("this GPU has no bfloat16 (it needs an Ampere or newer card): use --precision fp32")
     if opts.d_warmup_kimg < 0:
         raise TrainingError(f"--d-warmup-kimg must be >= 0, got {opts.d_warmup_kimg}")
+    if not 0 < opts.ada_target < 1:
+        raise TrainingError(f"--target must be between 0 and 1 (ADA's default: 0.6), got {opts.ada_target}")
+    if opts.freeze_d < 0:
+        raise TrainingError(f"--freezed must be >= 0, got {opts.freeze_d}")
     unknown = [m for m in opts.metrics if m not in ("swd", "fid")]
     if unknown:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
