@@ -199,7 +199,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
     bar, update = _bar("convert", "img")
     with bar:
         report = make_dataset(args.source, args.dest, resolution=args.resolution, align_faces=args.align_faces,
-                              progress=update)  # fmt: skip
+                              max_images=args.max_images, progress=update)  # fmt: skip
     print(report.summary())
     return 0
 
@@ -531,6 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--dest", required=True, help="output .zip")
     ds.add_argument("--resolution", type=int, default=64, help="square output size (power of two)")
     ds.add_argument("--align-faces", action="store_true", help="crop every face of each photo like FFHQ")
+    ds.add_argument("--max-images", type=int, default=None, metavar="N",
+                    help="stop after N images (in sorted file order): a quick trial set")  # fmt: skip
     ds.set_defaults(func=cmd_dataset)
 
     t = sub.add_parser("train", help="train StyleGAN2 on a dataset zip (flags like NVIDIA's train.py)")

@@ -71,12 +71,16 @@ def test_dataset_tool_converts_or_skips_every_kind_of_input(tmp_path):
     assert "truncated" in skipped["h_truncated.jpg"] or "not an image" in skipped["h_truncated.jpg"]
     images, _, _ = load_dataset_arrays(tmp_path / "out.zip")
     assert images.shape == (4, 3, 16, 16) and images.dtype == np.uint8
+    first_two = make_dataset(src, tmp_path / "two.zip", resolution=16, max_images=2)
+    assert first_two.written == 2 and np.array_equal(load_dataset_arrays(tmp_path / "two.zip")[0], images[:2])
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DatasetError, match="no images"):
         make_dataset(empty, tmp_path / "x.zip")
     with pytest.raises(DatasetError, match="power of two"):
         make_dataset(src, tmp_path / "x.zip", resolution=48)
+    with pytest.raises(DatasetError, match="max-images"):
+        make_dataset(src, tmp_path / "x.zip", max_images=0)
 
 
 def test_dataset_tool_aligns_every_face_like_ffhq(reference, tmp_path):
@@ -105,6 +109,8 @@ def test_dataset_tool_aligns_every_face_like_ffhq(reference, tmp_path):
     expected = np.asarray(align_face(read_image(photos / "obama.jpg"), size=32).image).transpose(2, 0, 1)
     assert np.array_equal(images[1], expected)
     assert not np.array_equal(images[2], images[3])
+    capped = make_dataset(src, tmp_path / "three.zip", resolution=32, align_faces=True, max_images=3)
+    assert capped.written == 3 and np.array_equal(load_dataset_arrays(tmp_path / "three.zip")[0], images[:3])
 
 
 def test_portraits_are_deterministic_and_labelled(tmp_path):

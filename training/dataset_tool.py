@@ -97,24 +97,28 @@ def make_dataset(
     resolution: int = 64,
     align_faces: bool = False,
     min_size: int | None = None,
+    max_images: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DatasetReport:
-    """Write `dest` (.zip) with `resolution` px square RGB PNGs and dataset.json; returns the report."""
+    """Write `dest` (.zip) with `resolution` px square RGB PNGs (at most `max_images`, in the source's sorted
+    order) and dataset.json; returns the report."""
     source, dest = Path(source), Path(dest)
     if resolution < 4 or resolution & (resolution - 1):
         raise DatasetError(f"resolution must be a power of two >= 4 (StyleGAN's blocks double), got {resolution}")
     if not source.exists():
         raise DatasetError(f"{source}: no such folder or file")
+    if max_images is not None and max_images < 1:
+        raise DatasetError(f"--max-images must be at least 1, got {max_images}")
     with ImageSource(source) as files:
         if not files.names:
             raise DatasetError(f"{source}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-        report = _convert(files, dest, resolution, align_faces, min_size, progress)
+        report = _convert(files, dest, resolution, align_faces, min_size, max_images, progress)
     return report
 
 
 def _convert(
     files: ImageSource, dest: Path, resolution: int, align_faces: bool, min_size: int | None,
-    progress: Callable[[int, int], None] | None,
+    max_images: int | None, progress: Callable[[int, int], None] | None,
 ) -> DatasetReport:  # fmt: skip
     crops = _face_aligner(resolution) if align_faces else (lambda img: [center_crop_resize(img, resolution)])
     min_size = min_size if min_size is not None else max(resolution // 4, 8)
@@ -125,6 +129,8 @@ def _convert(
     tmp = dest.with_suffix(dest.suffix + ".part")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as out:
         for i, name in enumerate(files.names):
+            if max_images is not None and report.written >= max_images:
+                break
             if progress:
                 progress(i + 1, len(files.names))
             try:
@@ -145,6 +151,8 @@ def _convert(
             except ValueError as exc:
                 report.skipped.append((name, str(exc)))
                 continue
+            if max_images is not None:
+                images = images[: max_images - report.written]
             if len(images) > 1:
                 report.several_faces.append((name, len(images)))
             for img in images:  # each face of a photo is its own image, its labels with it
