@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from stylegan_core.formats import load_checkpoint
+from stylegan_core.formats import CheckpointError, load_checkpoint
 from training.dataset_tool import (
     DatasetError,
     load_dataset_arrays,
@@ -147,6 +147,12 @@ def test_train_resume_and_load(tiny_data, tmp_path):
     assert snap is not None and snap.name == "network-snapshot-000000.008"
     G = load_checkpoint(snap)  # the snapshot is a normal native model
     assert G(torch.randn(2, G.z_dim)).shape == (2, 3, 16, 16)
+    shutil.copytree(snap, run / "network-snapshot-000009.000.partial")  # cut off while written: never loaded
+    (run / "network-snapshot-000009.000.partial" / "model.safetensors").write_bytes(b"")
+    by_run = load_checkpoint(run).state_dict()  # the run directory: its newest snapshot
+    assert all(torch.equal(v, by_run[k]) for k, v in G.state_dict().items())
+    with pytest.raises(CheckpointError, match="snapshots"):
+        load_checkpoint(tmp_path)  # a folder with neither a model nor snapshots
     before = {k: v.clone() for k, v in G.state_dict().items()}
     train(_opts(tiny_data, tmp_path / "run", kimg=0.012, resume=str(run)))
     log = read_log(run)

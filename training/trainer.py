@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
 from stylegan_core.files import give_default_mode
+from stylegan_core.formats import RUN_SNAPSHOT_PREFIX as SNAPSHOT_PREFIX
 from stylegan_core.imaging import make_grid, to_pil, to_uint8
 from stylegan_core.seeds import z_batch
 
@@ -43,7 +44,6 @@ from .metrics import generated_images, label_pool, random_labels, real_subset, s
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 LOG_FILE = "log.jsonl"
-SNAPSHOT_PREFIX = "network-snapshot-"
 G_REG_INTERVAL, D_REG_INTERVAL = 4, 16
 EMA_RAMPUP = 0.05  # early in a fresh run G_ema averages over at most this share of the images seen
 
@@ -152,11 +152,14 @@ def _drop_lost_ticks(log: Path, last_tick: int) -> None:
 
 
 def latest_snapshot(path: Path) -> Path | None:
-    """The newest complete snapshot of a run directory (or `path` itself if it is one)."""
+    """The newest complete snapshot of a run directory (or `path` itself if it is one); one cut off while written
+    is still a `.partial` directory and never counts."""
     if (path / STATE_FILE).is_file():
         return path
-    snaps = sorted(p for p in path.glob(f"{SNAPSHOT_PREFIX}*") if (p / STATE_FILE).is_file() and p.is_dir())
-    return snaps[-1] if snaps else None
+    snaps = [
+        p for p in path.glob(f"{SNAPSHOT_PREFIX}*") if (p / STATE_FILE).is_file() and not p.name.endswith(".partial")
+    ]
+    return max(snaps, default=None)
 
 
 def _optimizer_state(prefix: str, opt: torch.optim.Optimizer, names: dict[torch.nn.Parameter, str]) -> dict:

@@ -25,15 +25,41 @@ from .nvidia_config import config_from_nvidia_kwargs, family_from_class_path
 from .rosinality import config_from_rosinality, convert_rosinality, estimate_w_avg, is_rosinality
 from .tf_stylegan1 import generator_from_tf_npz, generator_from_tf_pickle, is_npz, is_tf_pickle
 
-__all__ = ["CheckpointError", "detect_format", "load_checkpoint", "load_generator", "load_state_strict"]
+__all__ = [
+    "RUN_SNAPSHOT_PREFIX",
+    "CheckpointError",
+    "detect_format",
+    "load_checkpoint",
+    "load_generator",
+    "load_state_strict",
+    "newest_run_snapshot",
+]
+
+
+RUN_SNAPSHOT_PREFIX = "network-snapshot-"  # a training run's snapshot directories: network-snapshot-KKKKKK.KKK
+
+
+def _is_native(path: Path) -> bool:
+    return (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file()
+
+
+def newest_run_snapshot(run: Path) -> Path | None:
+    """The newest snapshot of a training run directory that holds a model (names sort by kimg; one still being
+    written is a `.partial` directory and never counts)."""
+    snapshots = [p for p in run.glob(f"{RUN_SNAPSHOT_PREFIX}*") if not p.name.endswith(".partial") and _is_native(p)]
+    return max(snapshots, default=None)
 
 
 def detect_format(path: Path) -> str:
-    """'native' (directory), 'safetensors', 'npz', 'torch-zip', 'pickle'; CheckpointError for anything else."""
+    """'native' (directory), 'run' (a training run's directory), 'safetensors', 'npz', 'torch-zip', 'pickle';
+    CheckpointError for anything else."""
     if path.is_dir():
-        if (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file():
+        if _is_native(path):
             return "native"
-        raise CheckpointError(f"{path}: a directory without {CONFIG_NAME} + {WEIGHTS_NAME}")
+        if newest_run_snapshot(path) is not None:
+            return "run"
+        raise CheckpointError(f"{path}: a directory without {CONFIG_NAME} + {WEIGHTS_NAME} (a model) or "
+                              f"{RUN_SNAPSHOT_PREFIX}* snapshots holding them (a training run)")  # fmt: skip
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     with open(path, "rb") as f:
@@ -129,10 +155,13 @@ def _from_safetensors(path: Path) -> Generator:
 def load_checkpoint(path: str | Path, *, network: str = "G_ema") -> Generator:
     """Load a local checkpoint of any supported format into a Generator (eval mode, CPU, fp32).
 
-    `network` picks the net of a training snapshot: `G_ema` (= TF's `Gs`, the default) or `G`.
+    `network` picks the net of an official training snapshot: `G_ema` (= TF's `Gs`, the default) or `G`. A
+    directory of our trainer's run loads its newest snapshot (G_ema).
     """
     path = Path(path).expanduser()
     kind = detect_format(path)
+    if kind == "run":  # its newest snapshot's G_ema
+        path, kind = newest_run_snapshot(path), "native"
     if kind == "native":
         config = GeneratorConfig.load(path / CONFIG_NAME)
         G = load_state_strict(Generator(config), load_file(str(path / WEIGHTS_NAME)), str(path))
