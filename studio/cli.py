@@ -577,7 +577,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--metrics", default="swd", help="comma list: swd (offline), fid (Inception from the Hub), none")
     t.add_argument("--fid-weights", default=None, help="local FID Inception weights (pytorch-fid .pth / safetensors)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--resume", default=None, help="run dir / snapshot (full state) or any generator checkpoint")
+    t.add_argument("--resume", default=None,
+                   help="run dir / snapshot (full state), or any generator checkpoint, model name or Hub repo id "
+                   "(transfer learning)")  # fmt: skip
     t.add_argument("--d-warmup-kimg", type=float, default=0.0,
                    help="train D alone (G frozen) for this many kimg first: for --resume from a generator-only "
                    "checkpoint, so G's first gradients come from a D that knows the data")  # fmt: skip

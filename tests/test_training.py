@@ -217,6 +217,10 @@ def test_transfer_from_a_generator_alone_warms_up_a_fresh_discriminator(tiny_dat
     assert make_augment(_opts(tiny_data, tmp_path), 0.0, transfer=False).speed_kimg == 500
     with pytest.raises(TrainingError, match="warmup"):
         train(_opts(tiny_data, tmp_path / "bad", d_warmup_kimg=-1))
+    with pytest.raises(TrainingError, match="makes 64px"):  # a model name resolves: the bundled 64 px demo model
+        train(_opts(tiny_data, tmp_path / "bad", resume="demo"))
+    with pytest.raises(TrainingError, match="unknown model 'no-such-model'"):
+        train(_opts(tiny_data, tmp_path / "bad", resume="no-such-model"))
 
 
 def test_separate_learning_rates_and_the_discriminators_scores_in_the_log(tiny_data, tmp_path):

@@ -258,7 +258,7 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
     """Fresh networks, a full resume from a snapshot, or G (and D) from any checkpoint (transfer learning)."""
     gcfg = generator_config(opts.cfg, resolution, channels, c_dim)
     dcfg = discriminator_config(opts.cfg, resolution, channels, c_dim)
-    resume_path = Path(opts.resume).expanduser() if opts.resume else None
+    resume_path = _resume_path(opts.resume) if opts.resume else None
     snapshot = latest_snapshot(resume_path) if resume_path and resume_path.is_dir() else None
     counters: dict = {}
     G_state = D_state = tensors = None
@@ -304,6 +304,20 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
         state.transfer = True
     return state, {"snapshot": str(snapshot) if snapshot else None, "G_config": gcfg.to_dict(), "D_config":
                    dcfg.to_dict()}  # fmt: skip
+
+
+def _resume_path(resume: str) -> Path:
+    """A run, snapshot or checkpoint on disk, else a model name or Hub repo id (as `--network` takes them)."""
+    local = Path(resume).expanduser()
+    if local.exists():
+        return local
+    from stylegan_core.formats import CheckpointError
+    from stylegan_core.hub import resolve
+
+    try:
+        return resolve(resume)
+    except CheckpointError as exc:
+        raise TrainingError(f"cannot resume: {exc}") from None
 
 
 def _freeze_layers(D: Discriminator, n: int) -> None:
