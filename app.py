@@ -213,7 +213,7 @@ def direction_labels(model: str):
         if i < len(names):
             d = MODELS.directions(model)[names[i]]
             r = max(3.0, d.typical_alpha * 1.5)
-            updates.append(gr.update(label=names[i], visible=True, minimum=-r, maximum=r, value=0))
+            updates.append(gr.update(label=names[i].replace("_", " "), visible=True, minimum=-r, maximum=r, value=0))
         else:
             updates.append(gr.update(visible=False, value=0))
     return updates
