@@ -154,6 +154,10 @@ def test_train_resume_and_load(tiny_data, tmp_path):
     with pytest.raises(CheckpointError, match="snapshots"):
         load_checkpoint(tmp_path)  # a folder with neither a model nor snapshots
     before = {k: v.clone() for k, v in G.state_dict().items()}
+    log_text = (run / "log.jsonl").read_text()
+    with pytest.raises(TrainingError, match="already holds a training run"):  # a fresh run on top of this one
+        train(_opts(tiny_data, tmp_path / "run", kimg=0.012))
+    assert (run / "log.jsonl").read_text() == log_text
     train(_opts(tiny_data, tmp_path / "run", kimg=0.012, resume=str(run)))
     log = read_log(run)
     assert log[-1]["kimg"] == 0.012 and log[-1]["tick"] == 3  # counters continued, not restarted

@@ -584,6 +584,18 @@ def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics:
     return record
 
 
+def _refuse_to_mix_runs(run: Path, resume: str | None) -> None:
+    """A run directory that already holds a run is only written by resuming from it (or from one of its
+    snapshots): a fresh run there would overwrite its snapshots and interleave the two logs."""
+    if not ((run / LOG_FILE).is_file() or any(run.glob(f"{SNAPSHOT_PREFIX}*"))):
+        return
+    source = Path(resume).expanduser().resolve() if resume else None
+    if source is not None and (source == run.resolve() or run.resolve() in source.parents):
+        return
+    raise TrainingError(f"{run} already holds a training run: --resume {run} to go on with it, or choose a new "
+                        "--outdir (nothing was written)")  # fmt: skip
+
+
 def train(opts: TrainOptions) -> Path:
     """Train (or resume) and return the run directory."""
     if opts.aug not in ("ada", "noaug"):
@@ -602,6 +614,7 @@ def train(opts: TrainOptions) -> Path:
     if unknown:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
                             "fid (Inception weights from the Hub or --fid-weights)")  # fmt: skip
+    _refuse_to_mix_runs(Path(opts.outdir), opts.resume)
     load_dataset_arrays(opts.data, limit=256)  # fail early, in the parent, on a bad dataset (a quick look)
     if opts.cond:
         load_dataset_labels(opts.data)  # no labels: a clear error now, not in every process
