@@ -21,7 +21,7 @@ from editing.directions import Direction, edit_ws
 from editing.edit import parse_layers
 from editing.mixing import layer_preset, mix_ws
 from stylegan_core import Generator
-from stylegan_core.formats import load_generator
+from stylegan_core.formats import detect_format, load_generator, newest_run_snapshot
 from stylegan_core.hub import entry_for
 from stylegan_core.imaging import make_grid, to_uint8
 from stylegan_core.seeds import z_batch
@@ -40,6 +40,7 @@ class ModelCache:
         self._directions: dict[str, dict[str, Direction]] = {}
 
     def get(self, name: str) -> Generator:
+        name = _current(name)
         with self._lock:
             if name in self._models:
                 self._models.move_to_end(name)
@@ -53,6 +54,7 @@ class ModelCache:
 
     def directions(self, name: str) -> dict[str, Direction]:
         """Built-in directions of a registry model, else SeFa components discovered once and kept."""
+        name = _current(name)
         if name not in self._directions:
             entry = entry_for(name)
             if entry is not None and entry.directions:
@@ -64,6 +66,15 @@ class ModelCache:
                 found = {d.name: d for d in sefa(self.get(name), k=8, samples=1000)}
             self._directions[name] = found
         return self._directions[name]
+
+
+def _current(name: str) -> str:
+    """A training run's directory stands for its newest snapshot, so a run still training shows its progress
+    (each snapshot is its own cache entry); any other name is itself."""
+    path = Path(name).expanduser()
+    if path.is_dir() and detect_format(path) == "run":
+        return str(newest_run_snapshot(path))
+    return name
 
 
 @dataclass

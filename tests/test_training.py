@@ -169,6 +169,28 @@ def test_train_resume_and_load(tiny_data, tmp_path):
     assert [r["tick"] for r in read_log(run)] == [1, 2, 3]  # tick 3 retrained and logged once, not twice
 
 
+def test_a_run_directory_serves_its_newest_snapshot_in_the_app(tmp_path):
+    """The app's model cache takes a run directory and follows it as new snapshots land."""
+    from stylegan_core import Generator
+    from studio.service import ModelCache
+
+    run = tmp_path / "run"
+    for i, kimg in enumerate(("000004.000", "000008.000")):
+        torch.manual_seed(i)
+        Generator(generator_config("demo", 16, 3)).save_pretrained(run / f"network-snapshot-{kimg}")
+    cache = ModelCache()
+    first = cache.get(str(run))
+    expected = load_checkpoint(run / "network-snapshot-000008.000").state_dict()
+    assert all(torch.equal(v, expected[k]) for k, v in first.state_dict().items())
+    assert cache.get(str(run)) is first
+    torch.manual_seed(2)
+    Generator(generator_config("demo", 16, 3)).save_pretrained(run / "network-snapshot-000012.000")
+    newer = cache.get(str(run))
+    expected = load_checkpoint(run / "network-snapshot-000012.000").state_dict()
+    assert all(torch.equal(v, expected[k]) for k, v in newer.state_dict().items())
+    assert len(cache.directions(str(run))) == 8  # SeFa of the newest snapshot
+
+
 def test_same_seed_same_weights(tiny_data, tmp_path):
     a = train(_opts(tiny_data, tmp_path / "a", kimg=0.004, metrics=[]))
     b = train(_opts(tiny_data, tmp_path / "b", kimg=0.004, metrics=[]))
