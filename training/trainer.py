@@ -30,6 +30,7 @@ from tqdm import tqdm
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
 from stylegan_core.files import give_default_mode
 from stylegan_core.formats import RUN_SNAPSHOT_PREFIX as SNAPSHOT_PREFIX
+from stylegan_core.formats import CheckpointError, load_checkpoint
 from stylegan_core.imaging import make_grid, to_pil, to_uint8
 from stylegan_core.seeds import z_batch
 
@@ -311,7 +312,6 @@ def _resume_path(resume: str) -> Path:
     local = Path(resume).expanduser()
     if local.exists():
         return local
-    from stylegan_core.formats import CheckpointError
     from stylegan_core.hub import resolve
 
     try:
@@ -332,13 +332,12 @@ def _freeze_layers(D: Discriminator, n: int) -> None:
 
 
 def trainable_parameters(net: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The parameters an optimiser steps: all but the frozen ones."""
     return [p for p in net.parameters() if p.requires_grad]
 
 
 def _transfer_from_checkpoint(path: Path, dcfg: DiscriminatorConfig):
     """G from any format the core loads; D too when the file is an official snapshot with one."""
-    from stylegan_core.formats import CheckpointError, load_checkpoint
-
     try:
         G = load_checkpoint(path)
     except CheckpointError as exc:
