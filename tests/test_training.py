@@ -293,6 +293,8 @@ def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys
     options = json.loads((tmp_path / "run" / "options.json").read_text())
     assert (options["ada_target"], options["freeze_d"], options["mirror"]) == (0.5, 3, True)
     assert latest_snapshot(tmp_path / "run") is not None
+    out = capsys.readouterr().out
+    assert "tick 1  kimg 0.004  sec/kimg " in out and "-> network-snapshot-000000.004" in out  # a line per tick
     assert main([*common, "--outdir", str(tmp_path / "bad"), "--freezed", "99"]) == 2
     assert "--freezed 99: this discriminator has 7 layers" in capsys.readouterr().err
 

@@ -561,11 +561,28 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                 if rank == 0 and log is not None:
                     log.write(json.dumps(record) + "\n")
                     log.flush()
+                    tqdm.write(tick_line(record))
                 tick_start_nimg, tick_start_time = state.cur_nimg, time.time()
     finally:
         bar.close()
         if log is not None:
             log.close()
+
+
+TICK_LINE_KEYS = ("loss_G", "loss_D", "loss_r1", "score_real", "score_fake", "ada_p", "swd_mean")
+
+
+def tick_line(record: dict[str, Any]) -> str:
+    """The console's line for a tick (the log line has everything): progress, speed, the main losses and D's
+    scores, ADA's p, the metrics, and the snapshot written."""
+    parts = [f"tick {record['tick']}", f"kimg {record['kimg']:.3f}", f"sec/kimg {record['sec_per_kimg']:.2f}"]
+    keys = [*TICK_LINE_KEYS, *(k for k in record if k.startswith("fid") and k[3:].isdigit())]  # fid1000
+    parts += [f"{k} {record[k]:.4g}" for k in keys if isinstance(record.get(k), (int, float))]
+    if "fid_skipped" in record:
+        parts.append("fid skipped (why: log.jsonl)")
+    if "snapshot" in record:
+        parts.append(f"-> {record['snapshot']}")
+    return "  ".join(parts)
 
 
 def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics: SnapshotMetrics | None,
