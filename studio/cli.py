@@ -217,7 +217,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         mouth_d=args.mouth_d, mouth_pack=args.mouth_pack, ada_target=args.target, freeze_d=args.freezed,
         metrics=[m for m in _names(args.metrics) if m != "none"],
     )  # fmt: skip
-    run = train(opts)
+    try:
+        run = train(opts)
+    except KeyboardInterrupt:
+        from training.trainer import latest_snapshot
+
+        out = Path(args.outdir)
+        snapshot = latest_snapshot(out) if out.is_dir() else None
+        kept = f"its newest snapshot, {snapshot.name}, is intact" if snapshot else "no snapshot had been written yet"
+        print(f"\ninterrupted: {kept}; the same command with --resume {out} goes on from it", file=sys.stderr)
+        return 130
     print(f"done: snapshots, samples and log.jsonl in {run}")
     return 0
 
@@ -672,6 +681,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _user_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

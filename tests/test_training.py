@@ -171,8 +171,8 @@ def test_train_resume_and_load(tiny_data, tmp_path):
 
 def test_a_run_directory_serves_its_newest_snapshot_in_the_app(tmp_path):
     """The app's model cache takes a run directory and follows it as new snapshots land."""
-    from stylegan_core import Generator
     from studio.service import ModelCache
+    from stylegan_core import Generator
 
     run = tmp_path / "run"
     for i, kimg in enumerate(("000004.000", "000008.000")):
@@ -284,7 +284,7 @@ def test_freeze_d_keeps_the_first_discriminator_layers_of_a_resumed_run(tiny_dat
         train(_opts(tiny_data, tmp_path / "bad", ada_target=1.5))
 
 
-def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys):
+def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys, monkeypatch):
     from studio.cli import main
 
     common = ["train", "--data", str(tiny_data), "--batch", "4", "--kimg", "0.004", "--tick", "0.004", "--metrics",
@@ -297,6 +297,14 @@ def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys
     assert "tick 1  kimg 0.004  sec/kimg " in out and "-> network-snapshot-000000.004" in out  # a line per tick
     assert main([*common, "--outdir", str(tmp_path / "bad"), "--freezed", "99"]) == 2
     assert "--freezed 99: this discriminator has 7 layers" in capsys.readouterr().err
+
+    def interrupted(opts):
+        raise KeyboardInterrupt  # Ctrl-C
+
+    monkeypatch.setattr("training.trainer.train", interrupted)
+    assert main([*common, "--outdir", str(tmp_path / "run"), "--resume", str(tmp_path / "run")]) == 130
+    err = capsys.readouterr().err
+    assert "network-snapshot-000000.004, is intact" in err and f"--resume {tmp_path / 'run'}" in err
 
 
 def test_the_committed_demo_run_state_resumes(tmp_path):
