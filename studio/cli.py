@@ -82,6 +82,16 @@ def _names(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
+def _switch(text: str) -> bool:
+    """An on/off flag's optional value, as NVIDIA's train.py writes them: --mirror, --mirror=1, --mirror 0."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected 1 / 0 (or true / false), got {text!r}")
+
+
 def _floats(text: str) -> list[float]:
     try:
         return [float(v) for v in _names(text)]
@@ -557,8 +567,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=0.0025, help="Adam learning rate of G and D")
     t.add_argument("--glr", type=float, help="G's learning rate, if not --lr")
     t.add_argument("--dlr", type=float, help="D's learning rate, if not --lr")
-    t.add_argument("--mirror", action="store_true", help="random x-flips of the dataset")
-    t.add_argument("--cond", action="store_true", help="condition G and D on dataset.json's labels (use --class)")
+    t.add_argument("--mirror", type=_switch, nargs="?", const=True, default=False, metavar="1|0",
+                   help="random x-flips of the dataset")  # fmt: skip
+    t.add_argument("--cond", type=_switch, nargs="?", const=True, default=False, metavar="1|0",
+                   help="condition G and D on dataset.json's labels (use --class)")  # fmt: skip
     t.add_argument("--eye-d", action="store_true",
                    help="add a second, local discriminator of the two eye regions (FFHQ-aligned faces): sharper "
                    "small details; added to a resumed run that has none, kept by one that has it")  # fmt: skip

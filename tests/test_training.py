@@ -285,7 +285,7 @@ def test_freeze_d_keeps_the_first_discriminator_layers_of_a_resumed_run(tiny_dat
 
 
 def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys, monkeypatch):
-    from studio.cli import main
+    from studio.cli import build_parser, main
 
     common = ["train", "--data", str(tiny_data), "--batch", "4", "--kimg", "0.004", "--tick", "0.004", "--metrics",
               "none", "--seed", "2"]  # fmt: skip
@@ -293,6 +293,10 @@ def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys
     options = json.loads((tmp_path / "run" / "options.json").read_text())
     assert (options["ada_target"], options["freeze_d"], options["mirror"]) == (0.5, 3, True)
     assert latest_snapshot(tmp_path / "run") is not None
+    for spelling, mirror in ((["--mirror=1"], True), (["--mirror", "0"], False), (["--mirror", "--cond"], True)):
+        args = build_parser().parse_args([*common, "--outdir", "x", *spelling])  # the official train.py's spellings
+        assert args.mirror is mirror
+    assert args.cond is True
     out = capsys.readouterr().out
     assert "tick 1  kimg 0.004  sec/kimg " in out and "-> network-snapshot-000000.004" in out  # a line per tick
     assert main([*common, "--outdir", str(tmp_path / "bad"), "--freezed", "99"]) == 2
