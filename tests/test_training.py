@@ -124,6 +124,11 @@ def test_portraits_are_deterministic_and_labelled(tmp_path):
     np.testing.assert_allclose(factors[2], render(2)[1].as_vector(), rtol=1e-6)
     parallel = render_portrait_dataset(tmp_path / "p2.zip", 6, resolution=32, workers=2)
     assert parallel.read_bytes() == path.read_bytes()  # the same zip from two processes, timestamps included
+    with pytest.raises(DatasetError, match="power of two"):
+        render_portrait_dataset(tmp_path / "p96.zip", 2, resolution=96)  # StyleGAN could not train on it
+    with pytest.raises(DatasetError, match="at least 1"):
+        render_portrait_dataset(tmp_path / "none.zip", 0)
+    assert not (tmp_path / "p96.zip").exists() and not (tmp_path / "none.zip").exists()
 
 
 @pytest.fixture(scope="module")

@@ -90,6 +90,11 @@ def _source_labels(source: Path) -> dict[str, Any]:
     }
 
 
+def _require_power_of_two(resolution: int) -> None:
+    if resolution < 4 or resolution & (resolution - 1):
+        raise DatasetError(f"resolution must be a power of two >= 4 (StyleGAN's blocks double), got {resolution}")
+
+
 def make_dataset(
     source: str | Path,
     dest: str | Path,
@@ -103,8 +108,7 @@ def make_dataset(
     """Write `dest` (.zip) with `resolution` px square RGB PNGs (at most `max_images`, in the source's sorted
     order) and dataset.json; returns the report."""
     source, dest = Path(source), Path(dest)
-    if resolution < 4 or resolution & (resolution - 1):
-        raise DatasetError(f"resolution must be a power of two >= 4 (StyleGAN's blocks double), got {resolution}")
+    _require_power_of_two(resolution)
     if not source.exists():
         raise DatasetError(f"{source}: no such folder or file")
     if max_images is not None and max_images < 1:
@@ -219,6 +223,9 @@ def render_portrait_dataset(
     `workers` > 1 renders in that many processes; the zip is byte-identical either way."""
     from .portraits import FACTOR_NAMES
 
+    _require_power_of_two(resolution)
+    if count < 1:
+        raise DatasetError(f"--count must be at least 1, got {count}")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
