@@ -612,24 +612,36 @@ def _refuse_to_mix_runs(run: Path, resume: str | None) -> None:
                         "--outdir (nothing was written)")  # fmt: skip
 
 
-def train(opts: TrainOptions) -> Path:
-    """Train (or resume) and return the run directory."""
+def check_options(opts: TrainOptions) -> None:
+    """Refuse, before any process starts, the options no run can use (each message names the flag)."""
     if opts.aug not in ("ada", "noaug"):
         raise TrainingError(f"--aug must be 'ada' or 'noaug', got {opts.aug!r}")
     if opts.precision not in ("fp32", "bf16"):
         raise TrainingError(f"--precision must be 'fp32' or 'bf16', got {opts.precision!r}")
     if opts.precision == "bf16" and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
         raise TrainingError("this GPU has no bfloat16 (it needs an Ampere or newer card): use --precision fp32")
-    if opts.d_warmup_kimg < 0:
-        raise TrainingError(f"--d-warmup-kimg must be >= 0, got {opts.d_warmup_kimg}")
+    at_least = {"--gpus": (opts.gpus, 1), "--batch": (opts.batch, 1), "--snap": (opts.snap, 1),
+                "--kimg": (opts.kimg, 0), "--gamma": (opts.gamma or 0, 0), "--lr": (opts.lr, 0),
+                "--glr": (opts.glr or 0, 0), "--dlr": (opts.dlr or 0, 0), "--pl-weight": (opts.pl_weight, 0),
+                "--d-warmup-kimg": (opts.d_warmup_kimg, 0), "--freezed": (opts.freeze_d, 0)}  # fmt: skip
+    for flag, (value, least) in at_least.items():
+        if value < least:
+            raise TrainingError(f"{flag} must be >= {least}, got {value}")
+    if opts.tick_kimg <= 0:
+        raise TrainingError(f"--tick must be > 0 kimg, got {opts.tick_kimg}")
+    if opts.batch % opts.gpus:
+        raise TrainingError(f"--batch {opts.batch} must be divisible by the number of processes ({opts.gpus})")
     if not 0 < opts.ada_target < 1:
         raise TrainingError(f"--target must be between 0 and 1 (ADA's default: 0.6), got {opts.ada_target}")
-    if opts.freeze_d < 0:
-        raise TrainingError(f"--freezed must be >= 0, got {opts.freeze_d}")
     unknown = [m for m in opts.metrics if m not in ("swd", "fid")]
     if unknown:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
                             "fid (Inception weights from the Hub or --fid-weights)")  # fmt: skip
+
+
+def train(opts: TrainOptions) -> Path:
+    """Train (or resume) and return the run directory."""
+    check_options(opts)
     _refuse_to_mix_runs(Path(opts.outdir), opts.resume)
     load_dataset_arrays(opts.data, limit=256)  # fail early, in the parent, on a bad dataset (a quick look)
     if opts.cond:
