@@ -399,6 +399,9 @@ def test_two_processes_over_gloo(tiny_data, tmp_path):
     assert log[-1]["kimg"] == 0.008
     G = load_checkpoint(latest_snapshot(run))
     assert torch.isfinite(G(torch.randn(2, G.z_dim))).all()
+    # An error only the processes can find (they build the networks) comes back as itself, not as a traceback.
+    with pytest.raises(TrainingError, match="freezed 8: this discriminator has 7 layers"):
+        train(_opts(tiny_data, tmp_path / "bad", gpus=2, freeze_d=8))
 
 
 def test_transfer_from_official_snapshot_and_incompatible_resume(reference, tmp_path):

@@ -54,11 +54,16 @@ def _run_and_finish(fn: Callable[[int, int, Any], None], rank: int, world: int, 
         dist.destroy_process_group()
 
 
-def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: int, port: int) -> None:
+def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: int, port: int,
+            user_errors: tuple[type[Exception], ...], errors: Any) -> None:  # fmt: skip
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     process_device(rank)
     dist.init_process_group(_backend(), rank=rank, world_size=world)
-    _run_and_finish(fn, rank, world, args)
+    try:
+        _run_and_finish(fn, rank, world, args)
+    except user_errors as exc:  # the parent raises it again, as one line rather than a child's traceback
+        errors.put((type(exc), str(exc)))
+        sys.exit(1)
     # A spawned child would now exit through interpreter finalisation, where gloo's threads can still be
     # torn down and abort it ('terminate called without an active exception', seen once in CI after a
     # finished run). Its work is done and its files are closed: leave without finalising.
@@ -67,8 +72,10 @@ def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: in
     os._exit(0)
 
 
-def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int) -> None:
-    """Run fn(rank, world_size, args) in every process."""
+def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int,
+           user_errors: tuple[type[Exception], ...] = ()) -> None:  # fmt: skip
+    """Run fn(rank, world_size, args) in every process; `user_errors` a spawned process raises come back to
+    the caller as themselves (type and message)."""
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # started by torchrun
         process_device(int(os.environ["RANK"]))
         dist.init_process_group(_backend())
@@ -77,7 +84,15 @@ def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int) -> No
         if torch.cuda.is_available() and processes > torch.cuda.device_count():
             raise ValueError(f"--gpus {processes}: this machine has {torch.cuda.device_count()} GPU(s); NCCL needs one "
                              "per process")  # fmt: skip
-        mp.spawn(_worker, args=(fn, args, processes, _free_port()), nprocs=processes, join=True)
+        errors = mp.get_context("spawn").SimpleQueue()
+        try:
+            mp.spawn(_worker, args=(fn, args, processes, _free_port(), user_errors, errors), nprocs=processes,
+                     join=True)  # fmt: skip
+        except mp.ProcessExitedException:
+            if errors.empty():
+                raise
+            kind, message = errors.get()
+            raise kind(message) from None
     else:
         fn(0, 1, args)
 

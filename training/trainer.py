@@ -646,5 +646,5 @@ def train(opts: TrainOptions) -> Path:
     load_dataset_arrays(opts.data, limit=256)  # fail early, in the parent, on a bad dataset (a quick look)
     if opts.cond:
         load_dataset_labels(opts.data)  # no labels: a clear error now, not in every process
-    launch(train_process, opts, opts.gpus)
+    launch(train_process, opts, opts.gpus, user_errors=(TrainingError, ValueError, OSError))
     return Path(opts.outdir)
