@@ -92,3 +92,5 @@ def test_scorer_training_sees_degraded_renders():
     scorer = train_scorer(u8, factors, epochs=1, batch=32)
     figures = evaluate(scorer, x, factors)
     assert len(figures) == len(FACTOR_NAMES) and all(np.isfinite(v) for v in figures.values())
+    with pytest.raises(ValueError, match="--epochs must be at least 1"):
+        train_scorer(u8, factors, epochs=0)

@@ -187,6 +187,8 @@ def train_scorer(
 ) -> PortraitScorer:
     """Fit a scorer to labelled renders, each batch degraded (`degrade`), so that it reads generated samples,
     softer than renders, as surely as renders."""
+    if epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {epochs}")
     torch.manual_seed(seed)
     scorer = PortraitScorer()
     opt = torch.optim.AdamW(scorer.parameters(), lr=2e-3, weight_decay=1e-4)
