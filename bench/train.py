@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from training.dataset_tool import render_portrait_dataset  # noqa: E402
-from training.trainer import TrainOptions, read_log, train  # noqa: E402
+from training.snapshots import read_log  # noqa: E402
+from training.trainer import TrainOptions, train  # noqa: E402
 
 
 def images_per_second(data: Path, outdir: Path, args: argparse.Namespace, precision: str) -> float:

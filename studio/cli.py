@@ -230,7 +230,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         run = train(opts)
     except KeyboardInterrupt:
-        from training.trainer import latest_snapshot
+        from training.snapshots import latest_snapshot
 
         out = Path(args.outdir)
         snapshot = latest_snapshot(out) if out.is_dir() else None
@@ -680,8 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Errors that are the input's fault: printed as one line, never as a traceback."""
+    from training.errors import TrainingError
     from training.fid import FIDUnavailableError
-    from training.trainer import TrainingError
 
     return (CheckpointError, ValueError, OSError, TrainingError, FIDUnavailableError)
 

@@ -30,17 +30,13 @@ from training.discriminator import (
     mouth_patches,
 )
 from training.portraits import FACTOR_NAMES, LEFT_EYE, MOUTH, RIGHT_EYE, render
+from training.snapshots import STATE_FILE, STATE_JSON, latest_snapshot, read_log, save_snapshot
 from training.trainer import (
-    STATE_FILE,
-    STATE_JSON,
     TrainingError,
     TrainOptions,
     discriminator_config,
     generator_config,
-    latest_snapshot,
     make_augment,
-    read_log,
-    save_snapshot,
     train,
 )
 from training.widen import widen_snapshot
@@ -424,10 +420,10 @@ def test_transfer_from_official_snapshot_and_incompatible_resume(reference, tmp_
 def test_full_disk_is_a_clear_error_and_keeps_older_snapshots(tiny_data, tmp_path, monkeypatch):
     run = train(_opts(tiny_data, tmp_path / "run", kimg=0.004, metrics=[]))
     snap = latest_snapshot(run)
-    import training.trainer as trainer
+    import training.snapshots as snapshots
 
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(trainer.shutil, "disk_usage", lambda _: usage(1, 1, 10))
+    monkeypatch.setattr(snapshots.shutil, "disk_usage", lambda _: usage(1, 1, 10))
     G = load_checkpoint(snap)
     with pytest.raises(TrainingError, match="disk space"):
         save_snapshot(Path(run), 1.0, {"G_ema": G}, {}, {})

@@ -12,10 +12,8 @@ Snapshots are our native format (G_ema, loadable anywhere) plus the full trainin
 from __future__ import annotations
 
 import copy
-import errno
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -24,12 +22,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from tqdm import tqdm
 
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
-from stylegan_core.files import give_default_mode
-from stylegan_core.formats import RUN_SNAPSHOT_PREFIX as SNAPSHOT_PREFIX
 from stylegan_core.formats import CheckpointError, load_checkpoint
 from stylegan_core.imaging import make_grid, to_pil, to_uint8
 from stylegan_core.seeds import z_batch
@@ -38,13 +34,22 @@ from .augment import AdaptiveAugment
 from .dataset_tool import load_dataset_arrays, load_dataset_labels
 from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator, local_patch_size
 from .distributed import all_mean, average_gradients, broadcast_module, launch, process_device
+from .errors import TrainingError
 from .fid import FIDMetric, FIDUnavailableError
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
 from .metrics import generated_images, label_pool, random_labels, real_subset, swd
+from .snapshots import (
+    LOG_FILE,
+    STATE_FILE,
+    STATE_JSON,
+    drop_lost_ticks,
+    latest_snapshot,
+    load_optimizer_state,
+    network_state,
+    refuse_to_mix_runs,
+    save_snapshot,
+)
 
-STATE_FILE = "training_state.safetensors"
-STATE_JSON = "training_state.json"
-LOG_FILE = "log.jsonl"
 G_REG_INTERVAL, D_REG_INTERVAL = 4, 16
 EMA_RAMPUP = 0.05  # early in a fresh run G_ema averages over at most this share of the images seen
 
@@ -55,10 +60,6 @@ CONFIGS = {
     "paper256": (16384, 512, 512, 8),
     "stylegan2": (32768, 512, 512, 8),
 }
-
-
-class TrainingError(RuntimeError):
-    """Training cannot start or continue (bad dataset, incompatible checkpoint, disk full)."""
 
 
 @dataclass
@@ -125,90 +126,6 @@ def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source
     if missing or unexpected:
         raise TrainingError(f"{source}: its discriminator does not fit this run's (missing {missing[:3]}, "
                             f"unexpected {unexpected[:3]})")  # fmt: skip
-
-
-# --- snapshots ------------------------------------------------------------------------------------------------
-
-
-def read_log(run: Path) -> list[dict[str, Any]]:
-    """A run's log: one record per tick (kimg, losses, ada_p, ...; metrics on snapshot ticks)."""
-    return [json.loads(line) for line in (Path(run) / LOG_FILE).read_text().splitlines()]
-
-
-def network_state(tensors: dict[str, torch.Tensor], name: str) -> dict[str, torch.Tensor]:
-    """One network's state dict ('G', 'D' or 'G_ema') out of a snapshot's STATE_FILE tensors."""
-    return {k[len(name) + 1 :]: v for k, v in tensors.items() if k.startswith(name + ".")}
-
-
-def _drop_lost_ticks(log: Path, last_tick: int) -> None:
-    """Resuming at a snapshot's tick: the lines of later ticks (trained, then lost with the process) go."""
-    if not log.is_file():
-        return
-    lines = log.read_text().splitlines(keepends=True)
-    kept = [line for line in lines if json.loads(line).get("tick", 0) <= last_tick]
-    if len(kept) < len(lines):
-        tmp = log.with_suffix(".partial")
-        tmp.write_text("".join(kept))
-        tmp.replace(log)
-
-
-def latest_snapshot(path: Path) -> Path | None:
-    """The newest complete snapshot of a run directory (or `path` itself if it is one); one cut off while written
-    is still a `.partial` directory and never counts."""
-    if (path / STATE_FILE).is_file():
-        return path
-    snaps = [
-        p for p in path.glob(f"{SNAPSHOT_PREFIX}*") if (p / STATE_FILE).is_file() and not p.name.endswith(".partial")
-    ]
-    return max(snaps, default=None)
-
-
-def _optimizer_state(prefix: str, opt: torch.optim.Optimizer, names: dict[torch.nn.Parameter, str]) -> dict:
-    out = {}
-    for group in opt.param_groups:
-        for p in group["params"]:
-            for key, value in opt.state.get(p, {}).items():
-                if torch.is_tensor(value):
-                    out[f"{prefix}.{names[p]}.{key}"] = value.detach().cpu().reshape(value.shape).contiguous()
-    return out
-
-
-def _load_optimizer_state(prefix: str, opt: torch.optim.Optimizer, names: dict, tensors: dict) -> None:
-    for group in opt.param_groups:
-        for p in (p for p in group["params"] if p in names):  # a parameter left out of `names` starts afresh
-            keys = {k.rsplit(".", 1)[-1]: k for k in tensors if k.startswith(f"{prefix}.{names[p]}.")}
-            if keys:
-                opt.state[p] = {k: tensors[v].to(p.device) for k, v in keys.items()}
-
-
-def save_snapshot(run: Path, kimg: float, nets: dict[str, torch.nn.Module], opts: dict, counters: dict) -> Path:
-    """Write `network-snapshot-KKKKKK/` atomically; a full disk is a clear error and keeps older snapshots."""
-    final = run / f"{SNAPSHOT_PREFIX}{kimg:010.3f}"  # 000100.000: sorts by time, short runs do not collide
-    tmp = run / (final.name + ".partial")
-    tensors: dict[str, torch.Tensor] = {}
-    for name, net in nets.items():
-        tensors.update({f"{name}.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()})
-    for name, (opt, net) in opts.items():
-        names = {p: n for n, p in net.named_parameters()}
-        tensors.update(_optimizer_state(name, opt, names))
-    needed = sum(t.numel() * t.element_size() for t in tensors.values()) * 2 + (1 << 20)
-    if shutil.disk_usage(run).free < needed:
-        raise TrainingError(f"not enough disk space in {run} for a snapshot (~{needed >> 20} MB needed)")
-    try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        nets["G_ema"].save_pretrained(tmp)  # type: ignore[operator]
-        save_file(tensors, str(tmp / STATE_FILE))
-        give_default_mode(tmp / STATE_FILE)
-        (tmp / STATE_JSON).write_text(json.dumps(counters, indent=1))
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if exc.errno == errno.ENOSPC:
-            raise TrainingError(f"disk full while writing {final.name}; earlier snapshots are intact") from None
-        raise
-    return final
 
 
 # --- the loop --------------------------------------------------------------------------------------------------
@@ -295,9 +212,9 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
         for name, net in (("G", G), ("G_ema", G_ema)):
             net.load_state_dict({k: v.to(device) for k, v in network_state(tensors, name).items()})
         _load_discriminator(D, network_state(tensors, "D"), str(snapshot), fresh)  # copied onto D's device
-        _load_optimizer_state("opt_G", state.opt_G, {p: n for n, p in G.named_parameters()}, tensors)
+        load_optimizer_state("opt_G", state.opt_G, {p: n for n, p in G.named_parameters()}, tensors)
         d_params = {p: n for n, p in D.named_parameters() if not n.startswith(fresh)}
-        _load_optimizer_state("opt_D", state.opt_D, d_params, tensors)
+        load_optimizer_state("opt_D", state.opt_D, d_params, tensors)
         state.cur_nimg, state.tick = int(counters["cur_nimg"]), int(counters["tick"])
         state.pl_mean, state.ada_p = float(counters["pl_mean"]), float(counters["ada_p"])
         state.transfer = bool(counters.get("transfer", False))
@@ -461,7 +378,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         run.mkdir(parents=True, exist_ok=True)
         (run / "options.json").write_text(json.dumps({**opts.to_dict(), "gamma_used": gamma, **info}, indent=1))
         if info["snapshot"]:
-            _drop_lost_ticks(run / LOG_FILE, state.tick)
+            drop_lost_ticks(run / LOG_FILE, state.tick)
         log = open(run / LOG_FILE, "a")  # noqa: SIM115  (closed in finally)
         if info["snapshot"]:
             tqdm.write(f"resuming {info['snapshot']} at {state.cur_nimg / 1000:g} kimg")
@@ -600,18 +517,6 @@ def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics:
     return record
 
 
-def _refuse_to_mix_runs(run: Path, resume: str | None) -> None:
-    """A run directory that already holds a run is only written by resuming from it (or from one of its
-    snapshots): a fresh run there would overwrite its snapshots and interleave the two logs."""
-    if not ((run / LOG_FILE).is_file() or any(run.glob(f"{SNAPSHOT_PREFIX}*"))):
-        return
-    source = Path(resume).expanduser().resolve() if resume else None
-    if source is not None and (source == run.resolve() or run.resolve() in source.parents):
-        return
-    raise TrainingError(f"{run} already holds a training run: --resume {run} to go on with it, or choose a new "
-                        "--outdir (nothing was written)")  # fmt: skip
-
-
 def check_options(opts: TrainOptions) -> None:
     """Refuse, before any process starts, the options no run can use (each message names the flag)."""
     if opts.aug not in ("ada", "noaug"):
@@ -642,7 +547,7 @@ def check_options(opts: TrainOptions) -> None:
 def train(opts: TrainOptions) -> Path:
     """Train (or resume) and return the run directory."""
     check_options(opts)
-    _refuse_to_mix_runs(Path(opts.outdir), opts.resume)
+    refuse_to_mix_runs(Path(opts.outdir), opts.resume)
     load_dataset_arrays(opts.data, limit=256)  # fail early, in the parent, on a bad dataset (a quick look)
     if opts.cond:
         load_dataset_labels(opts.data)  # no labels: a clear error now, not in every process

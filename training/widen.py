@@ -26,7 +26,8 @@ from stylegan_core.files import give_default_mode
 from stylegan_core.generator import Generator
 
 from .discriminator import Discriminator, DiscriminatorConfig
-from .trainer import LOG_FILE, STATE_FILE, STATE_JSON, TrainingError, latest_snapshot, network_state
+from .errors import TrainingError
+from .snapshots import LOG_FILE, STATE_FILE, STATE_JSON, latest_snapshot, network_state
 
 ADAM_MOMENTS = ("exp_avg", "exp_avg_sq")
 
