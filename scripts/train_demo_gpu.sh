@@ -8,6 +8,8 @@
 #                                     # EYE_D=1 (the eye discriminator, --eye-d; 0: the official recipe alone)
 #                                     # EYE_PACK=4 (with EYE_D: its pack critic, --eye-pack; 0: none)
 #                                     # MOUTH_PACK=4 (a mouth critic judging that many mouths at once, --mouth-pack; 0: none)
+#                                     # TRAIN_ARGS="..." (more `studio train` flags, e.g. to go on from the shipped
+#                                     #   state instead of from scratch: "--resume demo_run --glr 0.00025 --dlr 0.000625")
 #
 # The run stops when TRAIN_SECONDS are up (snapshots are atomic: a cut-off one is never the latest) or at
 # 100,000 kimg. Continue it with `studio train ... --resume DIR` from the snapshot it leaves.
@@ -40,7 +42,7 @@ echo "rendered $renders portraits in $(($(date +%s) - start)) s"
 
 status=0
 timeout "$train_seconds" "$py" -m studio train --data "$work/portraits64.zip" --outdir "$work/run" --cfg "$cfg" \
-    --batch "$batch" --aug noaug --precision bf16 --kimg 100000 --tick "$tick_kimg" --snap 1 --metrics none --seed 0 "${critics[@]}" \
+    --batch "$batch" --aug noaug --precision bf16 --kimg 100000 --tick "$tick_kimg" --snap 1 --metrics none --seed 0 "${critics[@]}" ${TRAIN_ARGS:-} \
     2> >(errors_only) || status=$?
 [ "$status" = 0 ] || [ "$status" = 124 ] || { echo "training failed (exit $status)"; exit "$status"; }
 
