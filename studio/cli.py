@@ -225,6 +225,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
         gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d, eye_pack=args.eye_pack,
         mouth_d=args.mouth_d, mouth_pack=args.mouth_pack, ada_target=args.target, freeze_d=args.freezed,
+        cbase=args.cbase, cmax=args.cmax, map_depth=args.map,
         metrics=[m for m in _names(args.metrics) if m != "none"],
     )  # fmt: skip
     try:
@@ -560,7 +561,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--gpus", type=int, default=1, help="processes (GPUs, or CPU processes over gloo)")
     t.add_argument("--batch", type=int, default=32, help="total batch over all processes")
     t.add_argument("--gamma", type=float, default=None, help="R1 weight (default 0.0002 * res^2 / batch)")
-    t.add_argument("--cfg", default="demo", choices=["demo", "small", "paper256", "stylegan2"])
+    t.add_argument(
+        "--cfg",
+        default="demo",
+        choices=["demo", "small", "paper256", "stylegan2"],
+        help="network sizes: demo (~0.5 M parameters, CPU), small, paper256, stylegan2 (config F)",
+    )
+    t.add_argument("--cbase", type=int, default=None, help="a fresh run's channel base (channels = cbase / resolution)")
+    t.add_argument("--cmax", type=int, default=None, help="a fresh run's most channels per layer")
+    t.add_argument("--map", type=int, default=None, help="a fresh run's mapping-network depth")
     t.add_argument("--kimg", type=float, default=100, help="train until this many thousand real images shown")
     t.add_argument("--tick", type=float, default=4, help="kimg per log line")
     t.add_argument("--snap", type=int, default=5, help="ticks between snapshots")

@@ -196,6 +196,8 @@ def test_a_run_directory_serves_its_newest_snapshot_in_the_app(tmp_path):
     ({"batch": 0}, "--batch"), ({"batch": 3, "gpus": 2}, "divisible"), ({"gpus": 0}, "--gpus"), ({"snap": 0}, "--snap"),
     ({"tick_kimg": 0}, "--tick"), ({"gamma": -1}, "--gamma"), ({"lr": -1}, "--lr"), ({"dlr": -0.1}, "--dlr"),
     ({"pl_weight": -1}, "--pl-weight"), ({"ada_target": 1.5}, "--target"), ({"freeze_d": -1}, "--freezed"),
+    ({"cbase": 0}, "--cbase"), ({"map_depth": 0}, "--map"), ({"cbase": 8}, "no channels at 16 px"),
+    ({"cbase": 1024, "resume": "demo"}, "fresh run"),
 ])  # fmt: skip
 def test_options_no_run_can_use_are_refused_before_it_starts(tiny_data, tmp_path, bad, flag):
     with pytest.raises(TrainingError, match=flag):
@@ -298,10 +300,13 @@ def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys
 
     common = ["train", "--data", str(tiny_data), "--batch", "4", "--kimg", "0.004", "--tick", "0.004", "--metrics",
               "none", "--seed", "2"]  # fmt: skip
-    assert main([*common, "--outdir", str(tmp_path / "run"), "--target", "0.5", "--freezed", "3", "--mirror"]) == 0
+    assert main([*common, "--outdir", str(tmp_path / "run"), "--target", "0.5", "--freezed", "3", "--mirror",
+                 "--cbase", "1024", "--cmax", "32", "--map", "2"]) == 0  # fmt: skip
     options = json.loads((tmp_path / "run" / "options.json").read_text())
     assert (options["ada_target"], options["freeze_d"], options["mirror"]) == (0.5, 3, True)
-    assert latest_snapshot(tmp_path / "run") is not None
+    G = load_checkpoint(tmp_path / "run")
+    synthesis = G.config.synthesis
+    assert (synthesis.channel_base, synthesis.channel_max, G.config.mapping.num_layers) == (1024, 32, 2)
     for spelling, mirror in ((["--mirror=1"], True), (["--mirror", "0"], False), (["--mirror", "--cond"], True)):
         args = build_parser().parse_args([*common, "--outdir", "x", *spelling])  # the official train.py's spellings
         assert args.mirror is mirror

@@ -67,6 +67,9 @@ class TrainOptions:
     data: str
     outdir: str
     cfg: str = "demo"
+    cbase: int | None = None  # overrides of the --cfg preset's sizes (the StyleGAN3 train.py flags); fresh runs only
+    cmax: int | None = None
+    map_depth: int | None = None
     batch: int = 32
     gamma: float | None = None  # None: 0.0002 * resolution^2 / batch (the official 'auto' heuristic)
     kimg: float = 100.0
@@ -100,10 +103,23 @@ class TrainOptions:
         return asdict(self)
 
 
-def generator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0) -> GeneratorConfig:
+def network_sizes(cfg: str, cbase: int | None = None, cmax: int | None = None, map_depth: int | None = None,
+                  ) -> tuple[int, int, int, int]:  # fmt: skip
+    """(channel_base, channel_max, z = w dim, mapping layers) of a --cfg preset, with the official --cbase / --cmax /
+    --map overrides."""
     if cfg not in CONFIGS:
         raise TrainingError(f"unknown --cfg {cfg!r}; known: {', '.join(CONFIGS)}")
-    base, cmax, dim, layers = CONFIGS[cfg]
+    base, most, dim, layers = CONFIGS[cfg]
+    return (base if cbase is None else cbase, most if cmax is None else cmax, dim,
+            layers if map_depth is None else map_depth)  # fmt: skip
+
+
+def generator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0, **sizes: int | None
+                     ) -> GeneratorConfig:  # fmt: skip
+    base, cmax, dim, layers = network_sizes(cfg, **sizes)
+    if base < resolution:
+        raise TrainingError(f"--cbase {base} gives no channels at {resolution} px (channels = cbase / resolution, at "
+                            f"most --cmax): use at least {resolution}")  # fmt: skip
     return GeneratorConfig(
         "stylegan2", resolution, channels,
         MappingConfig(z_dim=dim, c_dim=c_dim, w_dim=dim, num_layers=layers),
@@ -111,8 +127,9 @@ def generator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0) -
     )  # fmt: skip
 
 
-def discriminator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0) -> DiscriminatorConfig:
-    base, cmax, _, layers = CONFIGS[cfg]
+def discriminator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0, **sizes: int | None
+                         ) -> DiscriminatorConfig:  # fmt: skip
+    base, cmax, _, layers = network_sizes(cfg, **sizes)
     return DiscriminatorConfig(resolution, channels, channel_base=base, channel_max=cmax, c_dim=c_dim,
                                mapping_layers=layers)  # fmt: skip
 
@@ -174,8 +191,9 @@ def _with_local_critics(opts: TrainOptions, dcfg: DiscriminatorConfig, resolutio
 def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, device: torch.device
            ) -> tuple[_State, dict]:  # fmt: skip
     """Fresh networks, a full resume from a snapshot, or G (and D) from any checkpoint (transfer learning)."""
-    gcfg = generator_config(opts.cfg, resolution, channels, c_dim)
-    dcfg = discriminator_config(opts.cfg, resolution, channels, c_dim)
+    sizes = {"cbase": opts.cbase, "cmax": opts.cmax, "map_depth": opts.map_depth}
+    gcfg = generator_config(opts.cfg, resolution, channels, c_dim, **sizes)
+    dcfg = discriminator_config(opts.cfg, resolution, channels, c_dim, **sizes)
     resume_path = _resume_path(opts.resume) if opts.resume else None
     snapshot = latest_snapshot(resume_path) if resume_path and resume_path.is_dir() else None
     counters: dict = {}
@@ -529,9 +547,15 @@ def check_options(opts: TrainOptions) -> None:
                 "--kimg": (opts.kimg, 0), "--gamma": (opts.gamma or 0, 0), "--lr": (opts.lr, 0),
                 "--glr": (opts.glr or 0, 0), "--dlr": (opts.dlr or 0, 0), "--pl-weight": (opts.pl_weight, 0),
                 "--d-warmup-kimg": (opts.d_warmup_kimg, 0), "--freezed": (opts.freeze_d, 0)}  # fmt: skip
+    for flag, size in (("--cbase", opts.cbase), ("--cmax", opts.cmax), ("--map", opts.map_depth)):
+        at_least[flag] = (1 if size is None else size, 1)
     for flag, (value, least) in at_least.items():
         if value < least:
             raise TrainingError(f"{flag} must be >= {least}, got {value}")
+    if opts.resume and (opts.cbase or opts.cmax or opts.map_depth):
+        raise TrainingError("--cbase / --cmax / --map size a fresh run's networks; a resumed run keeps its own "
+                            "(`studio widen` gives one more channels)")  # fmt: skip
+    network_sizes(opts.cfg)  # an unknown --cfg
     if opts.tick_kimg <= 0:
         raise TrainingError(f"--tick must be > 0 kimg, got {opts.tick_kimg}")
     if opts.batch % opts.gpus:
