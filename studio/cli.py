@@ -235,8 +235,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         out = Path(args.outdir)
         snapshot = latest_snapshot(out) if out.is_dir() else None
-        kept = f"its newest snapshot, {snapshot.name}, is intact" if snapshot else "no snapshot had been written yet"
-        print(f"\ninterrupted: {kept}; the same command with --resume {out} goes on from it", file=sys.stderr)
+        if snapshot is None:
+            print("\ninterrupted before the first snapshot: the same command starts the run again", file=sys.stderr)
+        else:
+            print(f"\ninterrupted: its newest snapshot, {snapshot.name}, is intact; the same command with "
+                  f"--resume {out} goes on from it", file=sys.stderr)  # fmt: skip
         return 130
     print(f"done: snapshots, samples and log.jsonl in {run}")
     return 0

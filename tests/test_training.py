@@ -205,6 +205,15 @@ def test_options_no_run_can_use_are_refused_before_it_starts(tiny_data, tmp_path
     assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
+def test_a_run_cut_off_before_its_first_snapshot_starts_again(tiny_data, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.jsonl").write_text(json.dumps({"tick": 1, "kimg": 0.004, "stale": True}) + "\n")  # nothing to resume
+    train(_opts(tiny_data, run, kimg=0.008, metrics=[]))
+    log = read_log(run)
+    assert [r["tick"] for r in log] == [1, 2] and not any("stale" in r for r in log)
+
+
 def test_same_seed_same_weights(tiny_data, tmp_path):
     a = train(_opts(tiny_data, tmp_path / "a", kimg=0.004, metrics=[]))
     b = train(_opts(tiny_data, tmp_path / "b", kimg=0.004, metrics=[]))

@@ -106,9 +106,10 @@ def save_snapshot(run: Path, kimg: float, nets: dict[str, torch.nn.Module], opts
 
 
 def refuse_to_mix_runs(run: Path, resume: str | None) -> None:
-    """A run directory that already holds a run is only written by resuming from it (or from one of its
-    snapshots): a fresh run there would overwrite its snapshots and interleave the two logs."""
-    if not ((run / LOG_FILE).is_file() or any(run.glob(f"{SNAPSHOT_PREFIX}*"))):
+    """A run directory that already holds a run (a complete snapshot) is only written by resuming from it (or from
+    one of its snapshots): a fresh run there would overwrite its snapshots and interleave the two logs. One cut
+    off before its first snapshot has nothing to resume: a fresh run starts it again."""
+    if not run.is_dir() or latest_snapshot(run) is None:
         return
     source = Path(resume).expanduser().resolve() if resume else None
     if source is not None and (source == run.resolve() or run.resolve() in source.parents):

@@ -395,8 +395,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
         (run / "options.json").write_text(json.dumps({**opts.to_dict(), "gamma_used": gamma, **info}, indent=1))
-        if info["snapshot"]:
-            drop_lost_ticks(run / LOG_FILE, state.tick)
+        drop_lost_ticks(run / LOG_FILE, state.tick)  # lines after the snapshot resumed from (all, starting afresh)
         log = open(run / LOG_FILE, "a")  # noqa: SIM115  (closed in finally)
         if info["snapshot"]:
             tqdm.write(f"resuming {info['snapshot']} at {state.cur_nimg / 1000:g} kimg")
