@@ -542,14 +542,14 @@ def check_options(opts: TrainOptions) -> None:
         raise TrainingError(f"--precision must be 'fp32' or 'bf16', got {opts.precision!r}")
     if opts.precision == "bf16" and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
         raise TrainingError("this GPU has no bfloat16 (it needs an Ampere or newer card): use --precision fp32")
-    at_least = {"--gpus": (opts.gpus, 1), "--batch": (opts.batch, 1), "--snap": (opts.snap, 1),
-                "--kimg": (opts.kimg, 0), "--gamma": (opts.gamma or 0, 0), "--lr": (opts.lr, 0),
-                "--glr": (opts.glr or 0, 0), "--dlr": (opts.dlr or 0, 0), "--pl-weight": (opts.pl_weight, 0),
-                "--d-warmup-kimg": (opts.d_warmup_kimg, 0), "--freezed": (opts.freeze_d, 0)}  # fmt: skip
-    for flag, size in (("--cbase", opts.cbase), ("--cmax", opts.cmax), ("--map", opts.map_depth)):
-        at_least[flag] = (1 if size is None else size, 1)
-    for flag, (value, least) in at_least.items():
-        if value < least:
+    at_least = [("--gpus", opts.gpus, 1), ("--batch", opts.batch, 1), ("--snap", opts.snap, 1),
+                ("--kimg", opts.kimg, 0), ("--gamma", opts.gamma, 0), ("--lr", opts.lr, 0), ("--glr", opts.glr, 0),
+                ("--dlr", opts.dlr, 0),
+                ("--pl-weight", opts.pl_weight, 0), ("--d-warmup-kimg", opts.d_warmup_kimg, 0),
+                ("--freezed", opts.freeze_d, 0), ("--cbase", opts.cbase, 1), ("--cmax", opts.cmax, 1),
+                ("--map", opts.map_depth, 1)]  # fmt: skip
+    for flag, value, least in at_least:
+        if value is not None and value < least:  # None: the default (a preset's, or computed)
             raise TrainingError(f"{flag} must be >= {least}, got {value}")
     if opts.resume and (opts.cbase or opts.cmax or opts.map_depth):
         raise TrainingError("--cbase / --cmax / --map size a fresh run's networks; a resumed run keeps its own "
