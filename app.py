@@ -40,7 +40,9 @@ except ImportError:
 
 log = logging.getLogger("studio.app")
 DEVICE = os.environ.get("STUDIO_DEVICE", "cuda" if torch.cuda.is_available() else "cpu")
-MODELS = service.ModelCache(size=2, device=DEVICE)
+# On a public Space a visitor must not open the server's files by typing a path into the model box.
+LOCAL_MODELS = os.environ.get("STUDIO_LOCAL_MODELS", "0" if os.environ.get("SPACE_ID") else "1") == "1"
+MODELS = service.ModelCache(size=2, device=DEVICE, allow_local=LOCAL_MODELS)
 SLIDERS = 8  # direction slider slots; labelled after the active model's directions
 PER_PAGE = 8
 PROJECTION_STEPS = {"fast": 100, "classic": 1000}
@@ -292,13 +294,15 @@ def run_morph(model: str, keys: list, frames: int, fps: int):
 
 def build(default_model: str | None = None) -> gr.Blocks:
     default_model = default_model or default_model_name()
+    MODELS.trust(default_model)  # the operator's choice may be a file even where visitors' paths are refused
     # delete_cache: Gradio's copies of visitors' uploads and our outputs go after an hour
     with gr.Blocks(title="StyleGAN Studio", delete_cache=(SCRATCH_MAX_AGE_S, SCRATCH_MAX_AGE_S)) as demo:
         gr.Markdown("# StyleGAN Studio\nGenerate, project, edit, mix and morph StyleGAN faces.")
         with gr.Row():
             choices = _model_choices() + ([default_model] if default_model not in _model_choices() else [])
-            model = gr.Dropdown(choices, value=default_model, label="Model (a name, a local file or a Hub repo)",
-                                allow_custom_value=True, scale=2)  # fmt: skip
+            kinds = "a name, a local file or run folder, or a Hub repo" if LOCAL_MODELS else "a name or a Hub repo"
+            model = gr.Dropdown(choices, value=default_model, label=f"Model ({kinds})", allow_custom_value=True,
+                                scale=2)  # fmt: skip
             status = gr.Markdown(f"Active model: **{default_model}**")
         current = gr.State(None)  # the face in the editor (a service.Latent)
         page_latents = gr.State([])

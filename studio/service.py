@@ -30,22 +30,34 @@ LAYER_CHOICES = ("all", "coarse", "middle", "fine", "coarse+middle", "middle+fin
 
 
 class ModelCache:
-    """Loaded generators by name (at most `size`, least recently used dropped); safe across threads."""
+    """Loaded generators by name (at most `size`, least recently used dropped); safe across threads.
+    `allow_local=False` (a public app) serves registry names and Hub repos only, never a path on this machine
+    that a visitor typed; the operator's own choices (`trust`) still load from disk."""
 
-    def __init__(self, size: int = 2, device: str = "cpu") -> None:
+    def __init__(self, size: int = 2, device: str = "cpu", allow_local: bool = True) -> None:
         self.size = size
         self.device = device
+        self.allow_local = allow_local
         self._models: OrderedDict[str, Generator] = OrderedDict()
         self._lock = threading.Lock()
         self._directions: dict[str, dict[str, Direction]] = {}
+        self._trusted: set[str] = set()
+
+    def trust(self, name: str) -> None:
+        """Let `name` (the operator's default model, say) be a local path even when visitors' paths are refused."""
+        self._trusted.add(name)
+
+    def _local_ok(self, name: str) -> bool:
+        return self.allow_local or name in self._trusted
 
     def get(self, name: str) -> Generator:
-        name = _current(name)
+        local_ok = self._local_ok(name)
+        name = _current(name) if local_ok else name
         with self._lock:
             if name in self._models:
                 self._models.move_to_end(name)
                 return self._models[name]
-        G = load_generator(name, device=self.device)  # outside the lock: loading can take a while
+        G = load_generator(name, device=self.device, allow_local=local_ok)  # outside the lock: can be slow
         with self._lock:
             self._models[name] = G
             while len(self._models) > self.size:
@@ -54,8 +66,8 @@ class ModelCache:
 
     def directions(self, name: str) -> dict[str, Direction]:
         """Built-in directions of a registry model, else SeFa components discovered once and kept."""
-        name = _current(name)
-        if name not in self._directions:
+        key = _current(name) if self._local_ok(name) else name
+        if key not in self._directions:
             entry = entry_for(name)
             if entry is not None and entry.directions:
                 found = builtin_directions(entry.directions)
@@ -64,8 +76,8 @@ class ModelCache:
                 from editing.discover import sefa
 
                 found = {d.name: d for d in sefa(self.get(name), k=8, samples=1000)}
-            self._directions[name] = found
-        return self._directions[name]
+            self._directions[key] = found
+        return self._directions[key]
 
 
 def _current(name: str) -> str:

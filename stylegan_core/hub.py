@@ -213,15 +213,16 @@ def default_model_name() -> str:
     return DEFAULT_ONLINE_MODEL if hub_reachable() else DEFAULT_OFFLINE_MODEL
 
 
-def resolve(name_or_path: str) -> Path:
+def resolve(name_or_path: str, *, allow_local: bool = True) -> Path:
     """Local path for a file / directory / registry name / Hub repo id; clear errors otherwise.
 
-    `default` picks FFHQ when the Hub is reachable and the bundled demo model when it is not.
+    `default` picks FFHQ when the Hub is reachable and the bundled demo model when it is not. With
+    `allow_local=False` (a public app) no path on this machine is looked at: only names and Hub repos.
     """
     if name_or_path == "default":
         name_or_path = default_model_name()
     local = Path(name_or_path).expanduser()
-    if local.exists():
+    if allow_local and local.exists():
         return local
     entry = REGISTRY.get(name_or_path)
     if entry is not None:
@@ -236,6 +237,9 @@ def resolve(name_or_path: str) -> Path:
         config = download(repo_id, CONFIG_NAME)
         download(repo_id, WEIGHTS_NAME)
         return config.parent
+    if not allow_local:
+        raise UnknownModelError(f"unknown model {name_or_path!r}: not a Hub repo id and not one of the known names "
+                                f"({', '.join(known_names())}); this app opens no files on its server")  # fmt: skip
     raise UnknownModelError(
         f"unknown model {name_or_path!r}: not a local file, not a Hub repo id, and not one of the known "
         f"names: {', '.join(known_names())}"

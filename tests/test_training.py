@@ -192,6 +192,27 @@ def test_a_run_directory_serves_its_newest_snapshot_in_the_app(tmp_path):
     assert len(cache.directions(str(run))) == 8  # SeFa of the newest snapshot
 
 
+def test_a_public_app_opens_only_the_files_its_operator_chose(tmp_path):
+    """With local paths off (a public Space) a visitor's path is an unknown model; the operator's default run and
+    the bundled demo still load."""
+    from studio.service import ModelCache
+    from stylegan_core import Generator
+    from stylegan_core.hub import UnknownModelError
+
+    run, other = tmp_path / "run", tmp_path / "other"
+    for folder in (run, other):
+        Generator(generator_config("demo", 16, 3)).save_pretrained(folder / "network-snapshot-000004.000")
+    cache = ModelCache(allow_local=False)
+    with pytest.raises(UnknownModelError, match="opens no files on its server"):
+        cache.get(str(other))
+    with pytest.raises(UnknownModelError, match="opens no files"):
+        cache.get(str(other / "network-snapshot-000004.000"))
+    assert cache.get("demo").img_resolution == 64
+    cache.trust(str(run))
+    assert cache.get(str(run)).img_resolution == 16
+    assert len(cache.directions(str(run))) == 8
+
+
 @pytest.mark.parametrize("bad, flag", [
     ({"batch": 0}, "--batch"), ({"batch": 3, "gpus": 2}, "divisible"), ({"gpus": 0}, "--gpus"), ({"snap": 0}, "--snap"),
     ({"tick_kimg": 0}, "--tick"), ({"gamma": -1}, "--gamma"), ({"lr": -1}, "--lr"), ({"dlr": -0.1}, "--dlr"),

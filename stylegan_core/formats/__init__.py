@@ -185,10 +185,10 @@ def load_checkpoint(path: str | Path, *, network: str = "G_ema") -> Generator:
 
 
 def load_generator(
-    name_or_path: str | Path, *, network: str = "G_ema", device: str | torch.device = "cpu"
+    name_or_path: str | Path, *, network: str = "G_ema", device: str | torch.device = "cpu", allow_local: bool = True
 ) -> Generator:
-    """Load by local path, registry name or Hub repo id (see `stylegan_core.hub`)."""
+    """Load by local path, registry name or Hub repo id (see `stylegan_core.hub`; `allow_local=False`: no paths)."""
     from ..hub import resolve
 
-    path = resolve(str(name_or_path))
+    path = resolve(str(name_or_path), allow_local=allow_local)
     return load_checkpoint(path, network=network).to(device)
