@@ -6,6 +6,7 @@ Flags follow NVIDIA's gen_images.py / style_mixing.py where those exist.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -25,9 +26,9 @@ if TYPE_CHECKING:
 
 def _float_pair(text: str) -> tuple[float, float]:
     try:
-        x, y = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'x,y' (two numbers), got {text!r}") from None
+        x, y = (_finite(v) for v in text.split(","))
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"expected a finite 'x,y' (two numbers), got {text!r}") from None
     return x, y
 
 
@@ -92,11 +93,22 @@ def _switch(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected 1 / 0 (or true / false), got {text!r}")
 
 
+def _finite(text: str) -> float:
+    """A number flag: Python's float() also takes 'nan' and 'inf', which no option here can use."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def _floats(text: str) -> list[float]:
     try:
-        return [float(v) for v in _names(text)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+        return [_finite(v) for v in _names(text)]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected finite numbers separated by commas, got {text!r}") from None
 
 
 def _direction_set(network: str) -> str | None:
@@ -471,12 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="images from seeds (like NVIDIA's gen_images.py)")
     g.add_argument("--network", required=True, help="registry name, local checkpoint or Hub repo id")
     g.add_argument("--seeds", type=_seeds, required=True, help="e.g. 0-9,42 (inclusive ranges)")
-    g.add_argument("--trunc", type=float, default=1.0, help="truncation psi (default 1)")
+    g.add_argument("--trunc", type=_finite, default=1.0, help="truncation psi (default 1)")
     g.add_argument("--trunc-cutoff", type=int, default=None, help="truncate only the first N ws")
     g.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     g.add_argument("--class", dest="class_idx", type=int, default=None, help="class label (conditional models)")
     g.add_argument("--translate", type=_float_pair, default=(0.0, 0.0), help="x,y translation (StyleGAN3)")
-    g.add_argument("--rotate", type=float, default=0.0, help="rotation in degrees (StyleGAN3)")
+    g.add_argument("--rotate", type=_finite, default=0.0, help="rotation in degrees (StyleGAN3)")
     g.add_argument("--outdir", required=True, help="where to write seedNNNN.png")
     g.add_argument("--grid", action="store_true", help="also write grid.png with all images")
     g.add_argument("--batch", type=int, default=1, help="images per forward pass (1 = bit-exact with official)")
@@ -488,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--rows", type=_seeds, required=True, help="row seeds (their layers outside --styles stay)")
     x.add_argument("--cols", type=_seeds, required=True, help="column seeds (they give the --styles layers)")
     x.add_argument("--styles", default="0-6", help="layers taken from the columns: 0-6, coarse, middle+fine, all")
-    x.add_argument("--trunc", type=float, default=1.0)
+    x.add_argument("--trunc", type=_finite, default=1.0)
     x.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     x.add_argument("--outdir", required=True)
     x.add_argument("--device", default="cpu")
@@ -503,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--alpha", type=_floats, default=[-3.0, 0.0, 3.0], help="strengths, e.g. --alpha=-3,0,3")
     e.add_argument("--layers", default=None, help="all (default), coarse, middle, fine, 4-7, 0,2,8-17")
     e.add_argument("--absolute", action="store_true", help="InterFaceGAN: alpha is the distance to the boundary")
-    e.add_argument("--trunc", type=float, default=1.0, help="truncation psi, applied after the edit (seeds only)")
+    e.add_argument("--trunc", type=_finite, default=1.0, help="truncation psi, applied after the edit (seeds only)")
     e.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     e.add_argument(
         "--reference",
@@ -563,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="dataset .zip or folder of equal-size square images")
     t.add_argument("--gpus", type=int, default=1, help="processes (GPUs, or CPU processes over gloo)")
     t.add_argument("--batch", type=int, default=32, help="total batch over all processes")
-    t.add_argument("--gamma", type=float, default=None, help="R1 weight (default 0.0002 * res^2 / batch)")
+    t.add_argument("--gamma", type=_finite, default=None, help="R1 weight (default 0.0002 * res^2 / batch)")
     t.add_argument(
         "--cfg",
         default="demo",
@@ -573,12 +585,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cbase", type=int, default=None, help="a fresh run's channel base (channels = cbase / resolution)")
     t.add_argument("--cmax", type=int, default=None, help="a fresh run's most channels per layer")
     t.add_argument("--map", type=int, default=None, help="a fresh run's mapping-network depth")
-    t.add_argument("--kimg", type=float, default=100, help="train until this many thousand real images shown")
-    t.add_argument("--tick", type=float, default=4, help="kimg per log line")
+    t.add_argument("--kimg", type=_finite, default=100, help="train until this many thousand real images shown")
+    t.add_argument("--tick", type=_finite, default=4, help="kimg per log line")
     t.add_argument("--snap", type=int, default=5, help="ticks between snapshots")
-    t.add_argument("--lr", type=float, default=0.0025, help="Adam learning rate of G and D")
-    t.add_argument("--glr", type=float, help="G's learning rate, if not --lr")
-    t.add_argument("--dlr", type=float, help="D's learning rate, if not --lr")
+    t.add_argument("--lr", type=_finite, default=0.0025, help="Adam learning rate of G and D")
+    t.add_argument("--glr", type=_finite, help="G's learning rate, if not --lr")
+    t.add_argument("--dlr", type=_finite, help="D's learning rate, if not --lr")
     t.add_argument("--mirror", type=_switch, nargs="?", const=True, default=False, metavar="1|0",
                    help="random x-flips of the dataset")  # fmt: skip
     t.add_argument("--cond", type=_switch, nargs="?", const=True, default=False, metavar="1|0",
@@ -598,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "smiles that vary too little stand out; 0: one at a time; a resumed run keeps its own, a change "
                    "starts the critic afresh")  # fmt: skip
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
-    t.add_argument("--target", type=float, default=0.6,
+    t.add_argument("--target", type=_finite, default=0.6,
                    help="ADA: raise the augmentation probability while E[sign D(real)] is above this")  # fmt: skip
     t.add_argument("--freezed", type=int, default=0, metavar="N",
                    help="Freeze-D for transfer learning: keep D's first N layers (from the image: fromrgb, conv0, "
@@ -606,14 +618,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "
                    "recent GPUs; mapping, D's last block, weights and optimiser stay fp32")  # fmt: skip
-    t.add_argument("--pl-weight", type=float, default=2.0, help="path-length regularisation (0 = off)")
+    t.add_argument("--pl-weight", type=_finite, default=2.0, help="path-length regularisation (0 = off)")
     t.add_argument("--metrics", default="swd", help="comma list: swd (offline), fid (Inception from the Hub), none")
     t.add_argument("--fid-weights", default=None, help="local FID Inception weights (pytorch-fid .pth / safetensors)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", default=None,
                    help="run dir / snapshot (full state), or any generator checkpoint, model name or Hub repo id "
                    "(transfer learning)")  # fmt: skip
-    t.add_argument("--d-warmup-kimg", type=float, default=0.0,
+    t.add_argument("--d-warmup-kimg", type=_finite, default=0.0,
                    help="train D alone (G frozen) for this many kimg first: for --resume from a generator-only "
                    "checkpoint, so G's first gradients come from a D that knows the data")  # fmt: skip
     t.set_defaults(func=cmd_train)
@@ -668,7 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--space", choices=["w", "z"], default="w", help="lerp in W or slerp in Z (seeds only)")
     it.add_argument("--frames", type=int, default=60)
     it.add_argument("--fps", type=int, default=24)
-    it.add_argument("--trunc", type=float, default=1.0)
+    it.add_argument("--trunc", type=_finite, default=1.0)
     it.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     it.add_argument("--out", required=True, help="morph.mp4 or morph.gif")
     it.add_argument("--device", default="cpu")

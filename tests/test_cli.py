@@ -48,6 +48,21 @@ def test_bad_seeds_are_usage_errors(seeds, tmp_path):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("args, flag", [
+    ("generate --network demo --seeds 1 --trunc nan", "--trunc"),
+    ("generate --network demo --seeds 1 --translate inf,0", "--translate"),
+    ("edit --network demo --seeds 1 --direction smile --alpha=-2,nan", "--alpha"),
+    ("train --data x.zip --gamma nan", "--gamma"),
+])  # fmt: skip
+def test_numbers_that_are_not_finite_are_usage_errors(args, flag, tmp_path, capsys):
+    """float() takes 'nan' and 'inf'; a NaN passes every range check and makes black images or a NaN run."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args.split(), "--outdir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: expected a finite" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_unknown_model_lists_known_names(tmp_path, capsys):
     assert main(["generate", "--network", "ffhq-v9", "--seeds", "1", "--outdir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
