@@ -108,7 +108,8 @@ def _floats(text: str) -> list[float]:
     try:
         return [_finite(v) for v in _names(text)]
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected finite numbers separated by commas, got {text!r}") from None
+        message = f"expected a finite number, or several separated by commas, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def _direction_set(network: str) -> str | None:
