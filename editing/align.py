@@ -18,6 +18,7 @@ from PIL import Image
 
 DETECT_MAX_PIXELS = 4_000_000  # larger photos are searched for faces on a downscaled copy
 TRANSFORM_SIZE = 4096
+MIN_OUTPUT_SIZE = 16
 EXTRA_FACE_MIN_SCORE = 0.5  # dlib's detector score (SVM margin) a second face of a photo needs
 
 
@@ -183,8 +184,16 @@ def warp_quad(img: Image.Image, quad: np.ndarray, qsize: float, size: int) -> tu
     return img, info
 
 
+def check_output_size(size: int) -> int:
+    """An aligned face's side: FFHQ warps to TRANSFORM_SIZE and only ever scales down from there."""
+    if not MIN_OUTPUT_SIZE <= size <= TRANSFORM_SIZE:
+        raise ValueError(f"the aligned size must be {MIN_OUTPUT_SIZE} to {TRANSFORM_SIZE} px, got {size}")
+    return size
+
+
 def align_face(img: Image.Image, *, size: int = 1024, face: int | None = None) -> AlignedFace:
     """Detect, pick the largest face (or `face`), place landmarks, and crop it like FFHQ."""
+    check_output_size(size)
     img = img.convert("RGB")
     boxes = _detect_some_face(img)
     if face is None:
@@ -200,6 +209,7 @@ def align_every_face(img: Image.Image, *, size: int = 1024) -> list[AlignedFace]
     Faces beside the largest one need a detector score of EXTRA_FACE_MIN_SCORE: weaker detections in a
     photo that has a clear face are mostly badges and patterns (real faces in our test photos score 0.8-3).
     """
+    check_output_size(size)
     img = img.convert("RGB")
     boxes = _detect_some_face(img)
     main = largest_face(boxes)

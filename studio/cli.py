@@ -104,6 +104,19 @@ def _finite(text: str) -> float:
     return value
 
 
+def _aligned_size(text: str) -> int:
+    from editing.align import check_output_size
+
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
+    try:
+        return check_output_size(size)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _floats(text: str) -> list[float]:
     try:
         return [_finite(v) for v in _names(text)]
@@ -309,7 +322,7 @@ def cmd_align(args: argparse.Namespace) -> int:
     import json
 
     from editing.align import align_face
-    from stylegan_core.imaging import read_image
+    from stylegan_core.imaging import ImageReadError, read_image
 
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -317,8 +330,8 @@ def cmd_align(args: argparse.Namespace) -> int:
     for photo in tqdm(args.photos, desc="align", unit="photo", disable=len(args.photos) < 2):
         try:
             aligned = align_face(read_image(photo), size=args.size, face=args.face)
-        except ValueError as exc:  # no face, bad file, bad --face: report and go on with the others
-            print(f"{photo}: {exc}", file=sys.stderr)
+        except ValueError as exc:  # not an image (its message names the file), no face, bad --face: go on
+            print(exc if isinstance(exc, ImageReadError) else f"{photo}: {exc}", file=sys.stderr)
             failures += 1
             continue
         stem = Path(photo).stem
@@ -653,8 +666,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("align", help="detect faces and crop them like FFHQ")
     a.add_argument("photos", nargs="+")
-    a.add_argument("--outdir", required=True)
-    a.add_argument("--size", type=int, default=1024)
+    a.add_argument("--outdir", required=True, help="one PNG and one JSON (landmarks, quad) per photo")
+    a.add_argument("--size", type=_aligned_size, default=1024, help="side in px, 16 to 4096 (default 1024, FFHQ's)")
     a.add_argument("--face", type=int, default=None, help="which detected face (default: the largest)")
     a.set_defaults(func=cmd_align)
 

@@ -114,3 +114,21 @@ def test_identity_distance_separates_people(photos):
     assert identity_distance(aligned, aligned) == pytest.approx(0, abs=1e-6)
     assert identity_distance(aligned, obama.convert("L").convert("RGB")) < SAME_PERSON_THRESHOLD
     assert identity_distance(aligned, align_face(biden, size=256).image) > SAME_PERSON_THRESHOLD
+
+
+def test_align_command_refuses_sizes_ffhq_cannot_make_and_names_unreadable_files_once(photos, tmp_path, capsys):
+    """FFHQ's warp is 4096 px and only scales down: 5000 would come out 4096 without a word; 0 divided by zero."""
+    from studio.cli import main
+
+    for size in ("0", "5000"):
+        with pytest.raises(SystemExit):
+            main(["align", str(photos / "obama.jpg"), "--outdir", str(tmp_path), "--size", size])
+        assert "the aligned size must be 16 to 4096 px" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="16 to 4096"):
+        align_face(Image.new("RGB", (64, 64)), size=8)
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    assert main(["align", str(photos / "obama.jpg"), str(tmp_path / "notes.jpg"), "--outdir", str(tmp_path / "out"),
+                 "--size", "64"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'notes.jpg'}: not an image" in err and err.count("notes.jpg") == 1
+    assert Image.open(tmp_path / "out" / "obama.png").size == (64, 64)
