@@ -9,7 +9,7 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,6 +115,44 @@ def _aligned_size(text: str) -> int:
         return check_output_size(size)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _at_least(low: int) -> Callable[[str], int]:
+    """The type of a whole-number flag that means nothing below `low` (a count, a step, an index)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _device(text: str) -> str:
+    """A torch device this machine has, checked before any model is loaded."""
+    import torch
+
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"unknown device {text!r} (cpu, cuda, cuda:1, mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: this machine has no CUDA GPU that PyTorch can use; use cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"{text!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r}: Apple's Metal backend is not available here; use cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"{text!r}: this tool runs on cpu, cuda or mps")
+    return text
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", type=_device, default="cpu", help="cpu (default), cuda, cuda:1, mps")
 
 
 def _floats(text: str) -> list[float]:
@@ -498,15 +536,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--network", required=True, help="registry name, local checkpoint or Hub repo id")
     g.add_argument("--seeds", type=_seeds, required=True, help="e.g. 0-9,42 (inclusive ranges)")
     g.add_argument("--trunc", type=_finite, default=1.0, help="truncation psi (default 1)")
-    g.add_argument("--trunc-cutoff", type=int, default=None, help="truncate only the first N ws")
+    g.add_argument("--trunc-cutoff", type=_at_least(0), default=None, help="truncate only the first N ws")
     g.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
-    g.add_argument("--class", dest="class_idx", type=int, default=None, help="class label (conditional models)")
+    g.add_argument("--class", dest="class_idx", type=_at_least(0), default=None, help="class (conditional models)")
     g.add_argument("--translate", type=_float_pair, default=(0.0, 0.0), help="x,y translation (StyleGAN3)")
     g.add_argument("--rotate", type=_finite, default=0.0, help="rotation in degrees (StyleGAN3)")
     g.add_argument("--outdir", required=True, help="where to write seedNNNN.png")
     g.add_argument("--grid", action="store_true", help="also write grid.png with all images")
-    g.add_argument("--batch", type=int, default=1, help="images per forward pass (1 = bit-exact with official)")
-    g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    g.add_argument("--batch", type=_at_least(1), default=1, help="images per pass (1: bit-exact with official)")
+    _add_device(g)
     g.set_defaults(func=cmd_generate)
 
     x = sub.add_parser("mix", help="style-mixing grid (like NVIDIA's style_mixing.py)")
@@ -517,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--trunc", type=_finite, default=1.0)
     x.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     x.add_argument("--outdir", required=True)
-    x.add_argument("--device", default="cpu")
+    _add_device(x)
     x.set_defaults(func=cmd_mix)
 
     e = sub.add_parser("edit", help="move seeds or a projected latent along an attribute direction")
@@ -537,7 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="aligned photo to report the identity distance to (default with --w: target.png beside it)",
     )
     e.add_argument("--outdir", required=True)
-    e.add_argument("--device", default="cpu")
+    _add_device(e)
     e.set_defaults(func=cmd_edit)
 
     d = sub.add_parser("directions", help="built-in directions, and discovering new ones")
@@ -548,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     dd = dsub.add_parser("discover", help="find directions: sefa, ganspace, or supervised (with a scorer)")
     dd.add_argument("--network", required=True)
     dd.add_argument("--method", choices=["sefa", "ganspace", "supervised"], default="sefa")
-    dd.add_argument("--k", type=int, default=10, help="components (sefa, ganspace)")
+    dd.add_argument("--k", type=_at_least(1), default=10, help="components (sefa, ganspace)")
     dd.add_argument("--layers", default=None,
                     help="layers (all, coarse, 2-9, ...): sefa factorises their style weights; the others' "
                     "directions are found in W and edit only these layers (e.g. all but the coarsest, so a "
@@ -558,21 +596,21 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--condition-on", default="", metavar="ATTRS",
                     help="supervised: comma list; the other attributes' directions leave these unchanged "
                     "(InterFaceGAN's conditional manipulation, e.g. --condition-on yaw,lighting)")  # fmt: skip
-    dd.add_argument("--samples", type=int, default=2000)
-    dd.add_argument("--refine", type=int, default=0, metavar="STEPS",
+    dd.add_argument("--samples", type=_at_least(10), default=2000)
+    dd.add_argument("--refine", type=_at_least(0), default=0, metavar="STEPS",
                     help="supervised: then optimise each direction through the scorer for STEPS steps (400 is "
                     "good), one direction per layer, to move its attribute and leave the scorer's other readings "
                     "(for attributes a linear boundary barely moves, like the demo model's smile)")  # fmt: skip
     dd.add_argument("--outdir", required=True)
-    dd.add_argument("--device", default="cpu")
+    _add_device(dd)
     dd.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("portraits", help="render the procedural portrait dataset (labelled factors)")
     p.add_argument("--dest", required=True, help="output .zip")
     p.add_argument("--count", type=int, default=20000)
     p.add_argument("--resolution", type=int, default=64)
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=_usable_cores(), help="rendering processes (default: all cores)")
+    p.add_argument("--first-seed", type=_at_least(0), default=0)
+    p.add_argument("--workers", type=_at_least(1), default=_usable_cores(), help="processes (default: all cores)")
     p.set_defaults(func=cmd_portraits)
 
     ds = sub.add_parser("dataset", help="folder / zip of images -> training zip (like NVIDIA's dataset_tool.py)")
@@ -580,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--dest", required=True, help="output .zip")
     ds.add_argument("--resolution", type=int, default=64, help="square output size (power of two)")
     ds.add_argument("--align-faces", action="store_true", help="crop every face of each photo like FFHQ")
-    ds.add_argument("--max-images", type=int, default=None, metavar="N",
+    ds.add_argument("--max-images", type=_at_least(1), default=None, metavar="N",
                     help="stop after N images (in sorted file order): a quick trial set")  # fmt: skip
     ds.set_defaults(func=cmd_dataset)
 
@@ -653,9 +691,9 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fid", help="Frechet Inception distance of a generator against a dataset")
     f.add_argument("--network", required=True)
     f.add_argument("--data", required=True, help="dataset .zip or folder")
-    f.add_argument("--images", type=int, default=5000, help="real and generated images compared")
+    f.add_argument("--images", type=_at_least(2), default=5000, help="real and generated images compared")
     f.add_argument("--fid-weights", default=None, help="local Inception weights; else the Hub")
-    f.add_argument("--device", default="cpu")
+    _add_device(f)
     f.set_defaults(func=cmd_fid)
 
     sc = sub.add_parser("scorer", help="train the portrait attribute scorer on a `studio portraits` dataset")
@@ -668,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("photos", nargs="+")
     a.add_argument("--outdir", required=True, help="one PNG and one JSON (landmarks, quad) per photo")
     a.add_argument("--size", type=_aligned_size, default=1024, help="side in px, 16 to 4096 (default 1024, FFHQ's)")
-    a.add_argument("--face", type=int, default=None, help="which detected face (default: the largest)")
+    a.add_argument("--face", type=_at_least(0), default=None, help="which detected face (default: the largest)")
     a.set_defaults(func=cmd_align)
 
     pr = sub.add_parser("project", help="find the latent of a photo (aligned first) with an LPIPS loss")
@@ -676,15 +714,15 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--network", required=True)
     pr.add_argument("--preset", default="fast", choices=["fast", "classic"])
     pr.add_argument("--space", default=None, choices=["w", "w+"], help="default: the preset's (fast w+, classic w)")
-    pr.add_argument("--steps", type=int, default=None)
-    pr.add_argument("--face", type=int, default=None)
+    pr.add_argument("--steps", type=_at_least(1), default=None, help="default: the preset's (fast 100, classic 1000)")
+    pr.add_argument("--face", type=_at_least(0), default=None, help="which detected face (default: the largest)")
     pr.add_argument("--no-align", action="store_true", help="the target is already an aligned face")
     pr.add_argument("--no-identity", action="store_true", help="skip dlib's face-descriptor distance")
     pr.add_argument("--video", default=None, help="also write the optimisation as proj.mp4 / proj.gif")
-    pr.add_argument("--video-every", type=int, default=5)
-    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--video-every", type=_at_least(1), default=5)
+    pr.add_argument("--seed", type=_at_least(0), default=0)
     pr.add_argument("--outdir", required=True)
-    pr.add_argument("--device", default="cpu")
+    _add_device(pr)
     pr.set_defaults(func=cmd_project)
 
     it = sub.add_parser("interpolate", help="morph between seeds and/or projected latents to MP4 / GIF")
@@ -693,11 +731,11 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--w", nargs="*", default=None, help="projected_w.npz files (after the seeds)")
     it.add_argument("--space", choices=["w", "z"], default="w", help="lerp in W or slerp in Z (seeds only)")
     it.add_argument("--frames", type=int, default=60)
-    it.add_argument("--fps", type=int, default=24)
+    it.add_argument("--fps", type=_at_least(1), default=24)
     it.add_argument("--trunc", type=_finite, default=1.0)
     it.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     it.add_argument("--out", required=True, help="morph.mp4 or morph.gif")
-    it.add_argument("--device", default="cpu")
+    _add_device(it)
     it.set_defaults(func=cmd_interpolate)
 
     c = sub.add_parser("convert", help="any supported checkpoint -> config.json + model.safetensors")

@@ -48,18 +48,25 @@ def test_bad_seeds_are_usage_errors(seeds, tmp_path):
     assert exit_info.value.code == 2
 
 
-@pytest.mark.parametrize("args, flag", [
-    ("generate --network demo --seeds 1 --trunc nan", "--trunc"),
-    ("generate --network demo --seeds 1 --translate inf,0", "--translate"),
-    ("edit --network demo --seeds 1 --direction smile --alpha=-2,nan", "--alpha"),
-    ("train --data x.zip --gamma nan", "--gamma"),
+@pytest.mark.parametrize("args, message", [
+    ("generate --network demo --seeds 1 --trunc nan", "--trunc: expected a finite number"),
+    ("generate --network demo --seeds 1 --translate inf,0", "--translate: expected a finite 'x,y'"),
+    ("edit --network demo --seeds 1 --direction smile --alpha=-2,nan", "--alpha: expected a finite number"),
+    ("train --data x.zip --gamma nan", "--gamma: expected a finite number"),
+    ("generate --network demo --seeds 1 --batch 0", "--batch: must be at least 1"),  # was "range() arg 3 ..."
+    ("project --network demo --target x.png --steps 0", "--steps: must be at least 1"),  # was the preset's 100
+    ("interpolate --network demo --seeds 0,1 --fps 0", "--fps: must be at least 1"),  # was a ZeroDivisionError
+    ("directions discover --network demo --k 0", "--k: must be at least 1"),  # was "0 direction(s)"
+    ("generate --network demo --seeds 1 --device tpu", "--device: unknown device 'tpu'"),
+    ("generate --network demo --seeds 1 --device cuda:99", "--device: 'cuda:99': this machine has"),
 ])  # fmt: skip
-def test_numbers_that_are_not_finite_are_usage_errors(args, flag, tmp_path, capsys):
-    """float() takes 'nan' and 'inf'; a NaN passes every range check and makes black images or a NaN run."""
+def test_numbers_and_devices_no_command_can_use_are_usage_errors(args, message, tmp_path, capsys):
+    """Refused before anything loads: float() takes 'nan' (which passes every range check and makes black
+    images or a NaN run), and counts below their least meaningful value crashed or were ignored."""
     with pytest.raises(SystemExit) as exit_info:
         main([*args.split(), "--outdir", str(tmp_path / "out")])
     assert exit_info.value.code == 2
-    assert f"argument {flag}: expected a finite" in capsys.readouterr().err
+    assert f"argument {message}" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
