@@ -25,14 +25,16 @@ def parse_layers(text: str | None, num_ws: int) -> list[int] | None:
         part = part.strip()
         if part in PRESETS:
             layers.update(layer_preset(num_ws, part))
-        elif "-" in part:
-            lo, hi = (int(v) for v in part.split("-", 1))
-            layers.update(range(lo, hi + 1))
-        else:
-            layers.add(int(part))
-    bad = [i for i in layers if not 0 <= i < num_ws]
-    if bad:
-        raise ValueError(f"layers {sorted(bad)} outside 0..{num_ws - 1}")
+            continue
+        try:
+            lo, hi = (int(v) for v in part.split("-", 1)) if "-" in part else (int(part), int(part))
+        except ValueError:
+            raise ValueError(f"bad layers {text!r}: use all, coarse, middle, fine, 4-7 or 0,2,8-17") from None
+        if lo > hi:
+            raise ValueError(f"bad layers {text!r}: the range {part!r} ends before it starts")
+        layers.update(range(lo, hi + 1))
+    if not 0 <= min(layers) <= max(layers) < num_ws:
+        raise ValueError(f"layers {text!r} reach outside this model's 0..{num_ws - 1}")
     return sorted(layers)
 
 

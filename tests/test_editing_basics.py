@@ -92,8 +92,11 @@ def test_layer_presets_and_mixing(G):
     assert layer_preset(18, "fine") == list(range(8, 18))
     assert parse_layers("middle+fine", 12) == list(range(4, 12))
     assert parse_layers("0,2,8-9", 12) == [0, 2, 8, 9] and parse_layers("all", 12) is None
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ValueError, match="outside this model's 0..11"):
         parse_layers("11-12", 12)
+    for bad, why in (("banana", "use all, coarse"), ("5-3", "ends before it starts"), ("-1", "use all")):
+        with pytest.raises(ValueError, match=why):
+            parse_layers(bad, 12)
     a, b = G.mapping(z_for_seeds(G, [0])), G.mapping(z_for_seeds(G, [1]))
     torch.testing.assert_close(mix_ws(a, b, []), a, atol=0, rtol=0)
     torch.testing.assert_close(mix_ws(a, b, range(12)), b, atol=0, rtol=0)
