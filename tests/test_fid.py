@@ -14,6 +14,7 @@ from training.fid import (
     FIDMetric,
     FIDUnavailableError,
     InceptionFeatures,
+    fid_metric_sizes,
     frechet_distance,
     inception_statistics,
     load_inception,
@@ -86,9 +87,13 @@ def test_fid_metric_computes_the_real_statistics_once(monkeypatch, random_incept
     monkeypatch.setattr(fid_module, "load_inception", lambda *a, **k: random_inception)
     calls = []
     real_statistics = fid_module.inception_statistics
-    monkeypatch.setattr(
-        fid_module, "inception_statistics", lambda net, x: calls.append(len(x)) or real_statistics(net, x)
-    )
+
+    def counted(net, images):  # a tensor (the reals) or batches (the fakes, generated as they are needed)
+        images = images if isinstance(images, torch.Tensor) else torch.cat(list(images))
+        calls.append(len(images))
+        return real_statistics(net, images)
+
+    monkeypatch.setattr(fid_module, "inception_statistics", counted)
     from stylegan_core.formats import load_generator
 
     G = load_generator("demo")
@@ -96,6 +101,37 @@ def test_fid_metric_computes_the_real_statistics_once(monkeypatch, random_incept
     first, second = metric(G), metric(G)
     assert metric.images == 8 and calls == [8, 8, 8]  # reals once, fakes twice
     assert first > 0 and second > 0
+
+
+@pytest.mark.parametrize("name, sizes", [
+    ("fid", (1000, 1000)), ("fid50k_full", (50000, None)), ("fid10k", (10000, 10000)), ("fid2k_full", (2000, None)),
+    ("kid50k_full", None), ("fid_full", None), ("fid0k", None), ("fid50k_fullx", None), ("swd", None),
+])  # fmt: skip
+def test_official_fid_metric_names(name, sizes):
+    """NVIDIA's train.py defaults to --metrics=fid50k_full: 50,000 generated images against the whole dataset."""
+    assert fid_metric_sizes(name) == sizes
+
+
+def test_a_full_fid_uses_every_real_image_and_is_logged_under_its_name(monkeypatch, random_inception):
+    from stylegan_core.formats import load_generator
+    from training.trainer import SnapshotMetrics
+
+    monkeypatch.setattr(fid_module, "load_inception", lambda *a, **k: random_inception)
+    reals = torch.randint(0, 256, (12, 3, 64, 64), dtype=torch.uint8)
+    metrics = SnapshotMetrics(["fid", "fid50k_full"], reals)
+    assert (len(metrics.fids["fid50k_full"].reals), metrics.fids["fid50k_full"].images) == (12, 50000)
+    assert (len(metrics.fids["fid"].reals), metrics.fids["fid"].images) == (12, 12)
+    metrics.fids["fid50k_full"].images = 3  # the same code path, 3 generated images instead of 50,000
+    out = metrics(load_generator("demo"))
+    assert out["fid12"] > 0 and out["fid50k_full"] > 0 and "fid_skipped" not in out
+
+
+def test_inception_statistics_of_batches_equal_those_of_one_tensor(random_inception):
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    whole = inception_statistics(random_inception, images)
+    streamed = inception_statistics(random_inception, iter(images.split(4)))
+    np.testing.assert_allclose(streamed[0], whole[0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(streamed[1], whole[1], rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.skipif(not hub_reachable(), reason="needs the Hugging Face Hub for the FID Inception weights")

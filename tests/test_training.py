@@ -218,7 +218,7 @@ def test_a_public_app_opens_only_the_files_its_operator_chose(tmp_path):
     ({"tick_kimg": 0}, "--tick"), ({"gamma": -1}, "--gamma"), ({"lr": -1}, "--lr"), ({"dlr": -0.1}, "--dlr"),
     ({"pl_weight": -1}, "--pl-weight"), ({"ada_target": 1.5}, "--target"), ({"freeze_d": -1}, "--freezed"),
     ({"cbase": 0}, "--cbase"), ({"map_depth": 0}, "--map"), ({"cbase": 8}, "no channels at 16 px"),
-    ({"cbase": 1024, "resume": "demo"}, "fresh run"),
+    ({"cbase": 1024, "resume": "demo"}, "fresh run"), ({"metrics": ["kid50k_full"]}, "fid50k_full and the like"),
 ])  # fmt: skip
 def test_options_no_run_can_use_are_refused_before_it_starts(tiny_data, tmp_path, bad, flag):
     with pytest.raises(TrainingError, match=flag):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,7 @@ from torch import Tensor, nn
 
 from stylegan_core import Generator
 
-from .metrics import generated_images, real_subset
+from .metrics import generated_batches, real_subset
 
 HUB_REPO = "nikhilr01/sen-bridge-weights"
 HUB_FILE = "fid_inception.safetensors"
@@ -220,11 +222,13 @@ def load_inception(weights: str | Path | None = None, device: str = "cpu") -> In
 
 
 @torch.no_grad()
-def inception_statistics(net: InceptionFeatures, images: Tensor, batch: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """Mean [2048] and covariance [2048, 2048] of the features of uint8 images [N, 3, H, W] (grey repeated)."""
+def inception_statistics(net: InceptionFeatures, images: Tensor | Iterable[Tensor], batch: int = 50
+                         ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Mean [2048] and covariance [2048, 2048] of the features of uint8 images [N, 3, H, W] (grey repeated),
+    given at once or as batches (generated ones, which need not all be in memory)."""
     device = next(net.parameters()).device
     feats = []
-    for chunk in images.split(batch):
+    for chunk in images.split(batch) if isinstance(images, Tensor) else images:
         chunk = chunk.expand(-1, 3, -1, -1) if chunk.shape[1] == 1 else chunk
         feats.append(net(chunk.to(device)).double().cpu())
     f = torch.cat(feats).numpy()
@@ -246,16 +250,32 @@ def fid(net: InceptionFeatures, reals: Tensor, fakes: Tensor) -> float:
     return frechet_distance(*inception_statistics(net, reals), *inception_statistics(net, fakes))
 
 
+QUICK_FID_IMAGES = 1000  # `fid`: a trend after every snapshot on a CPU, not a figure to compare with papers
+_FID_NAME = re.compile(r"fid(?:(\d+)k)?(_full)?")
+
+
+def fid_metric_sizes(name: str) -> tuple[int, int | None] | None:
+    """A metric name -> (generated images, real images; None: the whole dataset), None if it is no FID.
+    The official names: `fid50k_full` is 50,000 generated images against every real one, `fid10k` 10,000 of
+    each; our `fid` is QUICK_FID_IMAGES of each."""
+    match = _FID_NAME.fullmatch(name)
+    if match is None or (match[2] and not match[1]):
+        return None
+    fakes = int(match[1]) * 1000 if match[1] else QUICK_FID_IMAGES
+    return (fakes, None if match[2] else fakes) if fakes > 0 else None
+
+
 class FIDMetric:
-    """FID of generators against one real set (uint8 [N, C, H, W]; `images` of them, a fixed random choice):
-    the network and the real statistics are computed once; an unavailable network raises the same error again
-    without another download attempt."""
+    """FID of generators against one real set (uint8 [N, C, H, W]): `images` generated images against as many
+    reals (a fixed random choice; if the set is smaller, all of it and as many generated), or against
+    `real_images` of them when given. The network and the real statistics are computed once; an unavailable
+    network raises the same error again without another download attempt."""
 
     def __init__(self, reals: Tensor, images: int = 1000, weights: str | Path | None = None,
-                 labels: Tensor | None = None) -> None:  # fmt: skip
-        self.reals = real_subset(reals, images)
+                 labels: Tensor | None = None, real_images: int | None = None) -> None:  # fmt: skip
+        self.reals = real_subset(reals, real_images or images)
         self.labels = labels  # [N, c_dim] of the dataset, which conditional fakes draw theirs from
-        self.images = len(self.reals)
+        self.images = images if real_images else len(self.reals)
         self.weights = weights
         self._real_statistics: tuple[np.ndarray, np.ndarray] | None = None
         self._unavailable: FIDUnavailableError | None = None
@@ -270,5 +290,5 @@ class FIDMetric:
             raise
         if self._real_statistics is None:
             self._real_statistics = inception_statistics(net, self.reals)
-        fakes = generated_images(G, self.images, self.labels)
+        fakes = generated_batches(G, self.images, self.labels)
         return frechet_distance(*self._real_statistics, *inception_statistics(net, fakes))

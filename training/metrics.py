@@ -8,9 +8,8 @@ and on any image domain; lower is better, reported x1e3 averaged over pyramid le
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -99,9 +98,15 @@ def random_labels(G: Generator, n: int, labels: Tensor | None = None, generator:
 
 
 @torch.no_grad()
+def generated_batches(G: Generator, n: int, labels: Tensor | None = None, batch: int = 64) -> Iterator[Tensor]:
+    """n images of random latents (no truncation; labels as `random_labels`), uint8 [<= batch, C, H, W] at a
+    time: what the metrics compare with the real set, never all in memory at once (50,000 at 1024 px: 157 GB)."""
+    for start in range(0, n, batch):
+        k = min(batch, n - start)
+        images = G(torch.randn(k, G.z_dim, device=G.device), random_labels(G, k, labels))  # [k, C, H, W]
+        yield torch.from_numpy(to_uint8(images)).permute(0, 3, 1, 2)
+
+
 def generated_images(G: Generator, n: int, labels: Tensor | None = None) -> Tensor:  # -> uint8 [n, C, H, W]
-    """n images of random latents (no truncation; labels as `random_labels`), what the metrics compare with the
-    real set."""
-    batches = [to_uint8(G(torch.randn(64, G.z_dim, device=G.device), random_labels(G, 64, labels)))
-               for _ in range(math.ceil(n / 64))]  # fmt: skip
-    return torch.from_numpy(np.concatenate(batches)[:n]).permute(0, 3, 1, 2)
+    """All of `generated_batches` in one tensor, for a metric that needs them together (SWD's pyramids)."""
+    return torch.cat(list(generated_batches(G, n, labels)))

@@ -35,7 +35,7 @@ from .dataset_tool import load_dataset_arrays, load_dataset_labels
 from .discriminator import Discriminator, DiscriminatorConfig, config_from_nvidia_discriminator, local_patch_size
 from .distributed import all_mean, average_gradients, broadcast_module, launch, process_device
 from .errors import TrainingError
-from .fid import FIDMetric, FIDUnavailableError
+from .fid import FIDMetric, FIDUnavailableError, fid_metric_sizes
 from .loss import PathLengthPenalty, discriminator_loss, generator_loss, r1_penalty
 from .metrics import generated_images, label_pool, random_labels, real_subset, swd
 from .snapshots import (
@@ -334,26 +334,34 @@ def sample_grid(G: Generator, n: int, labels: torch.Tensor | None = None) -> np.
 
 
 class SnapshotMetrics:
-    """The requested metrics of successive snapshots against one real set (uint8 [N, C, H, W]); FID keeps its
-    network and the real statistics between snapshots, and an unavailable network is reported, not retried."""
+    """The requested metrics of successive snapshots against one real set (uint8 [N, C, H, W]); each FID keeps
+    its network and real statistics between snapshots, and an unavailable network is reported, not retried."""
 
-    def __init__(self, names: list[str], reals: torch.Tensor, labels: torch.Tensor | None = None,
-                 fid_images: int = 1000) -> None:  # fmt: skip
+    def __init__(self, names: list[str], reals: torch.Tensor, labels: torch.Tensor | None = None) -> None:
         self.names = names
         self.labels = labels
         self.swd_reals = real_subset(reals, 1024)
-        self.fid = FIDMetric(reals, fid_images, labels=labels) if "fid" in names else None
+        self.fids = {name: _fid_metric(name, reals, labels) for name in names if name != "swd"}
 
     def __call__(self, G: Generator) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if "swd" in self.names:
             out.update(swd(self.swd_reals, generated_images(G, len(self.swd_reals), self.labels)))
-        if self.fid is not None:
+        for name, fid in self.fids.items():
             try:
-                out[f"fid{self.fid.images}"] = self.fid(G)
+                out[name if name != "fid" else f"fid{fid.images}"] = fid(G)
             except FIDUnavailableError as exc:
                 out["fid_skipped"] = str(exc)
         return out
+
+
+def _fid_metric(name: str, reals: torch.Tensor, labels: torch.Tensor | None) -> FIDMetric:
+    sizes = fid_metric_sizes(name)
+    assert sizes is not None, name  # check_options refused other names
+    fakes, real_images = sizes
+    if name == "fid":  # the quick one: as many generated images as reals where the dataset is small
+        return FIDMetric(reals, fakes, labels=labels)
+    return FIDMetric(reals, fakes, labels=labels, real_images=real_images or len(reals))
 
 
 def train_process(rank: int, world: int, opts: TrainOptions) -> None:
@@ -561,10 +569,12 @@ def check_options(opts: TrainOptions) -> None:
         raise TrainingError(f"--batch {opts.batch} must be divisible by the number of processes ({opts.gpus})")
     if not 0 < opts.ada_target < 1:
         raise TrainingError(f"--target must be between 0 and 1 (ADA's default: 0.6), got {opts.ada_target}")
-    unknown = [m for m in opts.metrics if m not in ("swd", "fid")]
+    unknown = [m for m in opts.metrics if m != "swd" and fid_metric_sizes(m) is None]
     if unknown:
         raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
-                            "fid (Inception weights from the Hub or --fid-weights)")  # fmt: skip
+                            "fid (1,000 images), fid50k_full and the like (NVIDIA's names: 50,000 generated "
+                            "images against the whole dataset), all with Inception weights from the Hub or "
+                            "--fid-weights")  # fmt: skip
 
 
 def train(opts: TrainOptions) -> Path:
