@@ -107,6 +107,9 @@ def test_dataset_tool_aligns_every_face_like_ffhq(reference, tmp_path):
     assert not np.array_equal(images[2], images[3])
     capped = make_dataset(src, tmp_path / "three.zip", resolution=32, align_faces=True, max_images=3)
     assert capped.written == 3 and np.array_equal(load_dataset_arrays(tmp_path / "three.zip")[0], images[:3])
+    with pytest.raises(DatasetError, match="--align-faces: the aligned size must be 16 to 4096 px, got 8"):
+        make_dataset(src, tmp_path / "tiny.zip", resolution=8, align_faces=True)  # every photo would be skipped
+    assert not (tmp_path / "tiny.zip").exists()
 
 
 def test_portraits_are_deterministic_and_labelled(tmp_path):

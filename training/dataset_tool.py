@@ -113,6 +113,13 @@ def make_dataset(
         raise DatasetError(f"{source}: no such folder or file")
     if max_images is not None and max_images < 1:
         raise DatasetError(f"--max-images must be at least 1, got {max_images}")
+    if align_faces:
+        from editing.align import check_output_size
+
+        try:
+            check_output_size(resolution)
+        except ValueError as exc:
+            raise DatasetError(f"--align-faces: {exc}") from None
     with ImageSource(source) as files:
         if not files.names:
             raise DatasetError(f"{source}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
