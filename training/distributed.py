@@ -7,6 +7,7 @@ official trainer does, so the several forward passes per step (R1, path length) 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -85,6 +86,9 @@ def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int,
             raise ValueError(f"--gpus {processes}: this machine has {torch.cuda.device_count()} GPU(s); NCCL needs one "
                              "per process")  # fmt: skip
         errors = mp.get_context("spawn").SimpleQueue()
+        spawn_log = logging.getLogger("torch.multiprocessing.spawn")
+        level = spawn_log.level
+        spawn_log.setLevel(logging.ERROR)  # not "Terminating process N via signal SIGTERM" once one has failed
         try:
             mp.spawn(_worker, args=(fn, args, processes, _free_port(), user_errors, errors), nprocs=processes,
                      join=True)  # fmt: skip
@@ -93,6 +97,8 @@ def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int,
                 raise
             kind, message = errors.get()
             raise kind(message) from None
+        finally:
+            spawn_log.setLevel(level)
     else:
         fn(0, 1, args)
 
