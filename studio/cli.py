@@ -6,10 +6,9 @@ Flags follow NVIDIA's gen_images.py / style_mixing.py where those exist.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,27 +17,12 @@ from tqdm import tqdm
 
 from stylegan_core.formats import CheckpointError
 
+from . import arguments as flags
+
 if TYPE_CHECKING:
     from editing.directions import Direction
     from stylegan_core import Generator
     from training.scorer import PortraitScorer
-
-
-def _float_pair(text: str) -> tuple[float, float]:
-    try:
-        x, y = (_finite(v) for v in text.split(","))
-    except (ValueError, argparse.ArgumentTypeError):
-        raise argparse.ArgumentTypeError(f"expected a finite 'x,y' (two numbers), got {text!r}") from None
-    return x, y
-
-
-def _seeds(text: str) -> list[int]:
-    from stylegan_core.seeds import parse_seeds
-
-    try:
-        return parse_seeds(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _load(name: str, network: str = "G_ema", device: str = "cpu"):
@@ -76,91 +60,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
         to_pil(make_grid(images)).save(outdir / "grid.png")
     print(f"wrote {len(images)} image(s) to {outdir}")
     return 0
-
-
-def _names(text: str) -> list[str]:
-    """'smile, yaw,,glasses' -> ['smile', 'yaw', 'glasses']: a comma list, blanks dropped."""
-    return [v.strip() for v in text.split(",") if v.strip()]
-
-
-def _switch(text: str) -> bool:
-    """An on/off flag's optional value, as NVIDIA's train.py writes them: --mirror, --mirror=1, --mirror 0."""
-    value = text.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected 1 / 0 (or true / false), got {text!r}")
-
-
-def _finite(text: str) -> float:
-    """A number flag: Python's float() also takes 'nan' and 'inf', which no option here can use."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _aligned_size(text: str) -> int:
-    from editing.align import check_output_size
-
-    try:
-        size = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, got {text!r}") from None
-    try:
-        return check_output_size(size)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _at_least(low: int) -> Callable[[str], int]:
-    """The type of a whole-number flag that means nothing below `low` (a count, a step, an index)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _device(text: str) -> str:
-    """A torch device this machine has, checked before any model is loaded."""
-    import torch
-
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise argparse.ArgumentTypeError(f"unknown device {text!r} (cpu, cuda, cuda:1, mps)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise argparse.ArgumentTypeError(f"{text!r}: this machine has no CUDA GPU that PyTorch can use; use cpu")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise argparse.ArgumentTypeError(f"{text!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise argparse.ArgumentTypeError(f"{text!r}: Apple's Metal backend is not available here; use cpu")
-    if device.type not in ("cpu", "cuda", "mps"):
-        raise argparse.ArgumentTypeError(f"{text!r}: this tool runs on cpu, cuda or mps")
-    return text
-
-
-def _add_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", type=_device, default="cpu", help="cpu (default), cuda, cuda:1, mps")
-
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [_finite(v) for v in _names(text)]
-    except argparse.ArgumentTypeError:
-        message = f"expected a finite number, or several separated by commas, got {text!r}"
-        raise argparse.ArgumentTypeError(message) from None
 
 
 def _direction_set(network: str) -> str | None:
@@ -290,7 +189,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d, eye_pack=args.eye_pack,
         mouth_d=args.mouth_d, mouth_pack=args.mouth_pack, ada_target=args.target, freeze_d=args.freezed,
         cbase=args.cbase, cmax=args.cmax, map_depth=args.map,
-        metrics=[m for m in _names(args.metrics) if m != "none"],
+        metrics=[m for m in flags.names(args.metrics) if m != "none"],
     )  # fmt: skip
     try:
         run = train(opts)
@@ -457,8 +356,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
         scorer = PortraitScorer.load(args.scorer or SCORER_PATH).to(G.device)  # it reads the images where G makes them
         bar, update = _bar("score samples", "img")
         with bar:
-            found = discover.supervised(G, scorer.scores, _names(args.attributes), samples=args.samples,
-                                        condition_on=_names(args.condition_on), progress=update)  # fmt: skip
+            found = discover.supervised(G, scorer.scores, flags.names(args.attributes), samples=args.samples,
+                                        condition_on=flags.names(args.condition_on), progress=update)  # fmt: skip
     if layers is not None and args.method != "sefa":  # found in all of W, applied where they are wanted
         found = [replace(d, layers=tuple(layers)) for d in found]
     if args.refine:
@@ -534,40 +433,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="images from seeds (like NVIDIA's gen_images.py)")
     g.add_argument("--network", required=True, help="registry name, local checkpoint or Hub repo id")
-    g.add_argument("--seeds", type=_seeds, required=True, help="e.g. 0-9,42 (inclusive ranges)")
-    g.add_argument("--trunc", type=_finite, default=1.0, help="truncation psi (default 1)")
-    g.add_argument("--trunc-cutoff", type=_at_least(0), default=None, help="truncate only the first N ws")
+    g.add_argument("--seeds", type=flags.seeds, required=True, help="e.g. 0-9,42 (inclusive ranges)")
+    g.add_argument("--trunc", type=flags.finite, default=1.0, help="truncation psi (default 1)")
+    g.add_argument("--trunc-cutoff", type=flags.at_least(0), default=None, help="truncate only the first N ws")
     g.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
-    g.add_argument("--class", dest="class_idx", type=_at_least(0), default=None, help="class (conditional models)")
-    g.add_argument("--translate", type=_float_pair, default=(0.0, 0.0), help="x,y translation (StyleGAN3)")
-    g.add_argument("--rotate", type=_finite, default=0.0, help="rotation in degrees (StyleGAN3)")
+    g.add_argument("--class", dest="class_idx", type=flags.at_least(0), default=None, help="class (conditional models)")
+    g.add_argument("--translate", type=flags.float_pair, default=(0.0, 0.0), help="x,y translation (StyleGAN3)")
+    g.add_argument("--rotate", type=flags.finite, default=0.0, help="rotation in degrees (StyleGAN3)")
     g.add_argument("--outdir", required=True, help="where to write seedNNNN.png")
     g.add_argument("--grid", action="store_true", help="also write grid.png with all images")
-    g.add_argument("--batch", type=_at_least(1), default=1, help="images per pass (1: bit-exact with official)")
-    _add_device(g)
+    g.add_argument("--batch", type=flags.at_least(1), default=1, help="images per pass (1: bit-exact with official)")
+    flags.add_device(g)
     g.set_defaults(func=cmd_generate)
 
     x = sub.add_parser("mix", help="style-mixing grid (like NVIDIA's style_mixing.py)")
     x.add_argument("--network", required=True)
-    x.add_argument("--rows", type=_seeds, required=True, help="row seeds (their layers outside --styles stay)")
-    x.add_argument("--cols", type=_seeds, required=True, help="column seeds (they give the --styles layers)")
+    x.add_argument("--rows", type=flags.seeds, required=True, help="row seeds (their layers outside --styles stay)")
+    x.add_argument("--cols", type=flags.seeds, required=True, help="column seeds (they give the --styles layers)")
     x.add_argument("--styles", default="0-6", help="layers taken from the columns: 0-6, coarse, middle+fine, all")
-    x.add_argument("--trunc", type=_finite, default=1.0)
+    x.add_argument("--trunc", type=flags.finite, default=1.0)
     x.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     x.add_argument("--outdir", required=True)
-    _add_device(x)
+    flags.add_device(x)
     x.set_defaults(func=cmd_mix)
 
     e = sub.add_parser("edit", help="move seeds or a projected latent along an attribute direction")
     e.add_argument("--network", required=True)
     src = e.add_mutually_exclusive_group(required=True)
-    src.add_argument("--seeds", type=_seeds, help="seeds to edit")
+    src.add_argument("--seeds", type=flags.seeds, help="seeds to edit")
     src.add_argument("--w", help="projected_w.npz (key w, [1, num_ws, w_dim])")
     e.add_argument("--direction", required=True, help="a built-in name (see `studio directions`) or a file")
-    e.add_argument("--alpha", type=_floats, default=[-3.0, 0.0, 3.0], help="strengths, e.g. --alpha=-3,0,3")
+    e.add_argument("--alpha", type=flags.floats, default=[-3.0, 0.0, 3.0], help="strengths, e.g. --alpha=-3,0,3")
     e.add_argument("--layers", default=None, help="all (default), coarse, middle, fine, 4-7, 0,2,8-17")
     e.add_argument("--absolute", action="store_true", help="InterFaceGAN: alpha is the distance to the boundary")
-    e.add_argument("--trunc", type=_finite, default=1.0, help="truncation psi, applied after the edit (seeds only)")
+    e.add_argument(
+        "--trunc", type=flags.finite, default=1.0, help="truncation psi, applied after the edit (seeds only)"
+    )
     e.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     e.add_argument(
         "--reference",
@@ -575,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="aligned photo to report the identity distance to (default with --w: target.png beside it)",
     )
     e.add_argument("--outdir", required=True)
-    _add_device(e)
+    flags.add_device(e)
     e.set_defaults(func=cmd_edit)
 
     d = sub.add_parser("directions", help="built-in directions, and discovering new ones")
@@ -586,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     dd = dsub.add_parser("discover", help="find directions: sefa, ganspace, or supervised (with a scorer)")
     dd.add_argument("--network", required=True)
     dd.add_argument("--method", choices=["sefa", "ganspace", "supervised"], default="sefa")
-    dd.add_argument("--k", type=_at_least(1), default=10, help="components (sefa, ganspace)")
+    dd.add_argument("--k", type=flags.at_least(1), default=10, help="components (sefa, ganspace)")
     dd.add_argument("--layers", default=None,
                     help="layers (all, coarse, 2-9, ...): sefa factorises their style weights; the others' "
                     "directions are found in W and edit only these layers (e.g. all but the coarsest, so a "
@@ -596,21 +497,21 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--condition-on", default="", metavar="ATTRS",
                     help="supervised: comma list; the other attributes' directions leave these unchanged "
                     "(InterFaceGAN's conditional manipulation, e.g. --condition-on yaw,lighting)")  # fmt: skip
-    dd.add_argument("--samples", type=_at_least(10), default=2000)
-    dd.add_argument("--refine", type=_at_least(0), default=0, metavar="STEPS",
+    dd.add_argument("--samples", type=flags.at_least(10), default=2000)
+    dd.add_argument("--refine", type=flags.at_least(0), default=0, metavar="STEPS",
                     help="supervised: then optimise each direction through the scorer for STEPS steps (400 is "
                     "good), one direction per layer, to move its attribute and leave the scorer's other readings "
                     "(for attributes a linear boundary barely moves, like the demo model's smile)")  # fmt: skip
     dd.add_argument("--outdir", required=True)
-    _add_device(dd)
+    flags.add_device(dd)
     dd.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("portraits", help="render the procedural portrait dataset (labelled factors)")
     p.add_argument("--dest", required=True, help="output .zip")
     p.add_argument("--count", type=int, default=20000)
     p.add_argument("--resolution", type=int, default=64)
-    p.add_argument("--first-seed", type=_at_least(0), default=0)
-    p.add_argument("--workers", type=_at_least(1), default=_usable_cores(), help="processes (default: all cores)")
+    p.add_argument("--first-seed", type=flags.at_least(0), default=0)
+    p.add_argument("--workers", type=flags.at_least(1), default=_usable_cores(), help="processes (default: all cores)")
     p.set_defaults(func=cmd_portraits)
 
     ds = sub.add_parser("dataset", help="folder / zip of images -> training zip (like NVIDIA's dataset_tool.py)")
@@ -618,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--dest", required=True, help="output .zip")
     ds.add_argument("--resolution", type=int, default=64, help="square output size (power of two)")
     ds.add_argument("--align-faces", action="store_true", help="crop every face of each photo like FFHQ")
-    ds.add_argument("--max-images", type=_at_least(1), default=None, metavar="N",
+    ds.add_argument("--max-images", type=flags.at_least(1), default=None, metavar="N",
                     help="stop after N images (in sorted file order): a quick trial set")  # fmt: skip
     ds.set_defaults(func=cmd_dataset)
 
@@ -627,7 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="dataset .zip or folder of equal-size square images")
     t.add_argument("--gpus", type=int, default=1, help="processes (GPUs, or CPU processes over gloo)")
     t.add_argument("--batch", type=int, default=32, help="total batch over all processes")
-    t.add_argument("--gamma", type=_finite, default=None, help="R1 weight (default 0.0002 * res^2 / batch)")
+    t.add_argument("--gamma", type=flags.finite, default=None, help="R1 weight (default 0.0002 * res^2 / batch)")
     t.add_argument(
         "--cfg",
         default="demo",
@@ -637,15 +538,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cbase", type=int, default=None, help="a fresh run's channel base (channels = cbase / resolution)")
     t.add_argument("--cmax", type=int, default=None, help="a fresh run's most channels per layer")
     t.add_argument("--map", type=int, default=None, help="a fresh run's mapping-network depth")
-    t.add_argument("--kimg", type=_finite, default=100, help="train until this many thousand real images shown")
-    t.add_argument("--tick", type=_finite, default=4, help="kimg per log line")
+    t.add_argument("--kimg", type=flags.finite, default=100, help="train until this many thousand real images shown")
+    t.add_argument("--tick", type=flags.finite, default=4, help="kimg per log line")
     t.add_argument("--snap", type=int, default=5, help="ticks between snapshots")
-    t.add_argument("--lr", type=_finite, default=0.0025, help="Adam learning rate of G and D")
-    t.add_argument("--glr", type=_finite, help="G's learning rate, if not --lr")
-    t.add_argument("--dlr", type=_finite, help="D's learning rate, if not --lr")
-    t.add_argument("--mirror", type=_switch, nargs="?", const=True, default=False, metavar="1|0",
+    t.add_argument("--lr", type=flags.finite, default=0.0025, help="Adam learning rate of G and D")
+    t.add_argument("--glr", type=flags.finite, help="G's learning rate, if not --lr")
+    t.add_argument("--dlr", type=flags.finite, help="D's learning rate, if not --lr")
+    t.add_argument("--mirror", type=flags.switch, nargs="?", const=True, default=False, metavar="1|0",
                    help="random x-flips of the dataset")  # fmt: skip
-    t.add_argument("--cond", type=_switch, nargs="?", const=True, default=False, metavar="1|0",
+    t.add_argument("--cond", type=flags.switch, nargs="?", const=True, default=False, metavar="1|0",
                    help="condition G and D on dataset.json's labels (use --class)")  # fmt: skip
     t.add_argument("--eye-d", action="store_true",
                    help="add a second, local discriminator of the two eye regions (FFHQ-aligned faces): sharper "
@@ -662,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "smiles that vary too little stand out; 0: one at a time; a resumed run keeps its own, a change "
                    "starts the critic afresh")  # fmt: skip
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
-    t.add_argument("--target", type=_finite, default=0.6,
+    t.add_argument("--target", type=flags.finite, default=0.6,
                    help="ADA: raise the augmentation probability while E[sign D(real)] is above this")  # fmt: skip
     t.add_argument("--freezed", type=int, default=0, metavar="N",
                    help="Freeze-D for transfer learning: keep D's first N layers (from the image: fromrgb, conv0, "
@@ -670,14 +571,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
                    help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "
                    "recent GPUs; mapping, D's last block, weights and optimiser stay fp32")  # fmt: skip
-    t.add_argument("--pl-weight", type=_finite, default=2.0, help="path-length regularisation (0 = off)")
+    t.add_argument("--pl-weight", type=flags.finite, default=2.0, help="path-length regularisation (0 = off)")
     t.add_argument("--metrics", default="swd", help="comma list: swd (offline), fid (Inception from the Hub), none")
     t.add_argument("--fid-weights", default=None, help="local FID Inception weights (pytorch-fid .pth / safetensors)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--resume", default=None,
                    help="run dir / snapshot (full state), or any generator checkpoint, model name or Hub repo id "
                    "(transfer learning)")  # fmt: skip
-    t.add_argument("--d-warmup-kimg", type=_finite, default=0.0,
+    t.add_argument("--d-warmup-kimg", type=flags.finite, default=0.0,
                    help="train D alone (G frozen) for this many kimg first: for --resume from a generator-only "
                    "checkpoint, so G's first gradients come from a D that knows the data")  # fmt: skip
     t.set_defaults(func=cmd_train)
@@ -691,9 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fid", help="Frechet Inception distance of a generator against a dataset")
     f.add_argument("--network", required=True)
     f.add_argument("--data", required=True, help="dataset .zip or folder")
-    f.add_argument("--images", type=_at_least(2), default=5000, help="real and generated images compared")
+    f.add_argument("--images", type=flags.at_least(2), default=5000, help="real and generated images compared")
     f.add_argument("--fid-weights", default=None, help="local Inception weights; else the Hub")
-    _add_device(f)
+    flags.add_device(f)
     f.set_defaults(func=cmd_fid)
 
     sc = sub.add_parser("scorer", help="train the portrait attribute scorer on a `studio portraits` dataset")
@@ -705,8 +606,10 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("align", help="detect faces and crop them like FFHQ")
     a.add_argument("photos", nargs="+")
     a.add_argument("--outdir", required=True, help="one PNG and one JSON (landmarks, quad) per photo")
-    a.add_argument("--size", type=_aligned_size, default=1024, help="side in px, 16 to 4096 (default 1024, FFHQ's)")
-    a.add_argument("--face", type=_at_least(0), default=None, help="which detected face (default: the largest)")
+    a.add_argument(
+        "--size", type=flags.aligned_size, default=1024, help="side in px, 16 to 4096 (default 1024, FFHQ's)"
+    )
+    a.add_argument("--face", type=flags.at_least(0), default=None, help="which detected face (default: the largest)")
     a.set_defaults(func=cmd_align)
 
     pr = sub.add_parser("project", help="find the latent of a photo (aligned first) with an LPIPS loss")
@@ -714,28 +617,30 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--network", required=True)
     pr.add_argument("--preset", default="fast", choices=["fast", "classic"])
     pr.add_argument("--space", default=None, choices=["w", "w+"], help="default: the preset's (fast w+, classic w)")
-    pr.add_argument("--steps", type=_at_least(1), default=None, help="default: the preset's (fast 100, classic 1000)")
-    pr.add_argument("--face", type=_at_least(0), default=None, help="which detected face (default: the largest)")
+    pr.add_argument(
+        "--steps", type=flags.at_least(1), default=None, help="default: the preset's (fast 100, classic 1000)"
+    )
+    pr.add_argument("--face", type=flags.at_least(0), default=None, help="which detected face (default: the largest)")
     pr.add_argument("--no-align", action="store_true", help="the target is already an aligned face")
     pr.add_argument("--no-identity", action="store_true", help="skip dlib's face-descriptor distance")
     pr.add_argument("--video", default=None, help="also write the optimisation as proj.mp4 / proj.gif")
-    pr.add_argument("--video-every", type=_at_least(1), default=5)
-    pr.add_argument("--seed", type=_at_least(0), default=0)
+    pr.add_argument("--video-every", type=flags.at_least(1), default=5)
+    pr.add_argument("--seed", type=flags.at_least(0), default=0)
     pr.add_argument("--outdir", required=True)
-    _add_device(pr)
+    flags.add_device(pr)
     pr.set_defaults(func=cmd_project)
 
     it = sub.add_parser("interpolate", help="morph between seeds and/or projected latents to MP4 / GIF")
     it.add_argument("--network", required=True)
-    it.add_argument("--seeds", type=_seeds, default=None)
+    it.add_argument("--seeds", type=flags.seeds, default=None)
     it.add_argument("--w", nargs="*", default=None, help="projected_w.npz files (after the seeds)")
     it.add_argument("--space", choices=["w", "z"], default="w", help="lerp in W or slerp in Z (seeds only)")
     it.add_argument("--frames", type=int, default=60)
-    it.add_argument("--fps", type=_at_least(1), default=24)
-    it.add_argument("--trunc", type=_finite, default=1.0)
+    it.add_argument("--fps", type=flags.at_least(1), default=24)
+    it.add_argument("--trunc", type=flags.finite, default=1.0)
     it.add_argument("--noise-mode", choices=["const", "random", "none"], default="const")
     it.add_argument("--out", required=True, help="morph.mp4 or morph.gif")
-    _add_device(it)
+    flags.add_device(it)
     it.set_defaults(func=cmd_interpolate)
 
     c = sub.add_parser("convert", help="any supported checkpoint -> config.json + model.safetensors")
