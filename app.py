@@ -10,6 +10,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import math
 import os
 import tempfile
 import time
@@ -115,6 +116,13 @@ def _png(image: np.ndarray | Image.Image) -> str:
     return str(path)
 
 
+def _number(value: float | None, what: str) -> float:
+    """A number box's or slider's value: an emptied box (None) or, through the API, NaN is a message."""
+    if value is None or not math.isfinite(value):
+        raise gr.Error(f"Enter {what}.")
+    return value
+
+
 def _model_choices() -> list[str]:
     return [name for name, e in REGISTRY.items() if e.repo_id or e.bundled]
 
@@ -125,9 +133,10 @@ def _model_choices() -> list[str]:
 @friendly
 @gpu
 def generate_page(model: str, page: int, psi: float, noise_mode: str):
+    page, psi = int(_number(page, "a page number")), _number(psi, "a truncation psi")
     G = MODELS.get(model)
-    items, latents = service.seed_page(G, model, int(page), PER_PAGE, psi, noise_mode, thumbnail=THUMBNAIL_PX)
-    first = int(page) * PER_PAGE
+    items, latents = service.seed_page(G, model, page, PER_PAGE, psi, noise_mode, thumbnail=THUMBNAIL_PX)
+    first = page * PER_PAGE
     gallery = [(_png(img), caption) for img, caption in items]
     return gallery, latents, f"Seeds {first}-{first + PER_PAGE - 1} of **{model}**"
 
@@ -164,7 +173,7 @@ def run_projection(model: str, photo_path: str | None, face: str | None, preset:
     aligned_png = _png(aligned)
     yield aligned_png, None, None, None, gr.update()
     for step, total, preview, latent, summary in service.project_steps(
-        G, model, aligned, preset=preset, space=space, steps=int(steps)
+        G, model, aligned, preset=preset, space=space, steps=int(_number(steps, "a number of steps"))
     ):
         progress(step / total, desc=f"projecting: step {step}/{total}")
         if latent is None:
@@ -178,7 +187,8 @@ def run_projection(model: str, photo_path: str | None, face: str | None, preset:
 @friendly
 @gpu
 def pick_seed(model: str, seed: int, psi: float):
-    return _into_editor(model, service.seed_latents(MODELS.get(model), model, [int(seed)], psi)[0])
+    seed, psi = int(_number(seed, "a seed (a whole number from 0)")), _number(psi, "a truncation psi")
+    return _into_editor(model, service.seed_latents(MODELS.get(model), model, [seed], psi)[0])
 
 
 @friendly
@@ -286,7 +296,8 @@ def run_morph(model: str, keys: list, frames: int, fps: int):
         raise gr.Error("Add at least two faces to morph between.")
     G = MODELS.get(model)
     path = _scratch_file("morph.mp4")
-    return str(service.morph_video(G, keys, int(frames), int(fps), path))
+    frames, fps = int(_number(frames, "a number of frames")), int(_number(fps, "a frame rate"))
+    return str(service.morph_video(G, keys, frames, fps, path))
 
 
 # --- layout ---------------------------------------------------------------------------------------------------
@@ -310,7 +321,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
             with gr.Row():
                 psi = gr.Slider(0.0, 1.0, value=0.7, step=0.05, label="Truncation psi")
                 noise = gr.Radio(["const", "random", "none"], value="const", label="Noise")
-                page = gr.Number(value=0, precision=0, label="Page", minimum=0)
+                page = gr.Number(value=0, precision=0, label="Page", minimum=0, maximum=2**32 // PER_PAGE - 1)
             with gr.Row():
                 prev_btn, gen_btn, next_btn = gr.Button("Previous"), gr.Button("Generate", variant="primary"), \
                     gr.Button("Next")  # fmt: skip
@@ -324,7 +335,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 allow_preview=False,
             )
             with gr.Row():
-                seed_box = gr.Number(value=0, precision=0, label="or edit seed", minimum=0)
+                seed_box = gr.Number(value=0, precision=0, label="or edit seed", minimum=0, maximum=2**32 - 1)
                 seed_btn = gr.Button("Seed -> editor")
             picked = gr.Markdown()
             picked_image = gr.Image(

@@ -93,6 +93,12 @@ def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_
         c.predict("demo", handle_file(str(junk)), api_name="/load_latent")
     with pytest.raises(AppError, match="at least two faces"):
         c.predict("demo", 8, 8, api_name="/morph")
+    with pytest.raises(AppError, match=r"^Enter a seed"):  # an emptied seed box (was "Something went wrong")
+        c.predict("demo", None, 0.7, api_name="/pick_seed")
+    with pytest.raises(AppError, match=r"^Enter a page number"):
+        c.predict("demo", None, 0.7, "const", api_name="/generate")
+    with pytest.raises(AppError):  # past the last page of seeds: Gradio refuses it before the handler runs
+        c.predict("demo", 2**32 // 8, 0.7, "const", api_name="/generate")
     gallery, _ = c.predict("demo", 0, 0.7, "const", api_name="/generate")  # still fine afterwards
     assert len(gallery) == 8
 
