@@ -178,6 +178,7 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from training.distributed import torchrun_rank
     from training.trainer import TrainOptions, train
 
     if args.fid_weights:  # read by every training process
@@ -194,6 +195,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         run = train(opts)
     except KeyboardInterrupt:
+        if torchrun_rank() != 0:  # under torchrun every process gets the Ctrl-C; one says what to do
+            return 130
         from training.snapshots import latest_snapshot
 
         out = Path(args.outdir)
@@ -204,7 +207,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"\ninterrupted: its newest snapshot, {snapshot.name}, is intact; the same command with "
                   f"--resume {out} goes on from it", file=sys.stderr)  # fmt: skip
         return 130
-    print(f"done: snapshots, samples and log.jsonl in {run}")
+    if torchrun_rank() == 0:
+        print(f"done: snapshots, samples and log.jsonl in {run}")
     return 0
 
 

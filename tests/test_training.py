@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import namedtuple
 from dataclasses import replace
@@ -436,6 +437,24 @@ def test_two_processes_over_gloo(tiny_data, tmp_path):
     # An error only the processes can find (they build the networks) comes back as itself, not as a traceback.
     with pytest.raises(TrainingError, match="freezed 8: this discriminator has 7 layers"):
         train(_opts(tiny_data, tmp_path / "bad", gpus=2, freeze_d=8))
+
+
+def test_torchrun_starts_the_processes(tiny_data, tmp_path):
+    """`torchrun --nproc_per_node 2 -m studio train ...`: each process reads its rank from torchrun's
+    environment; one run comes out and one process speaks."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+               "studio", "train", "--data", str(tiny_data), "--outdir", str(tmp_path / "run"), "--batch", "8",
+               "--kimg", "0.016", "--tick", "0.008", "--snap", "1", "--metrics", "none"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["kimg"] for r in read_log(tmp_path / "run")] == [0.008, 0.016]
+    assert done.stdout.count("done: snapshots") == 1
+    G = load_checkpoint(latest_snapshot(tmp_path / "run"))
+    assert torch.isfinite(G(torch.randn(2, G.z_dim))).all()
 
 
 def test_transfer_from_official_snapshot_and_incompatible_resume(reference, tmp_path):

@@ -40,6 +40,11 @@ def process_device(rank: int = 0) -> torch.device:
     return device
 
 
+def torchrun_rank() -> int:
+    """This process's rank when torchrun started it, else 0 (the one process, or the parent of spawned ones)."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def _comm_device() -> torch.device:
     """Where a collective's tensors must live: NCCL takes them on the process's GPU only, gloo on the CPU."""
     return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
