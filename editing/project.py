@@ -59,7 +59,7 @@ MIN_COARSE_LOSS_PX = 128
 
 PRESETS = {
     "classic": ProjectionPreset(steps=1000),
-    "fast": ProjectionPreset(steps=100, space="w+", lr=0.1, initial_noise_factor=0.02, optimize_noise=False,
+    "fast": ProjectionPreset(steps=100, space="w+", lr=0.05, initial_noise_factor=0.02, optimize_noise=False,
                              w_avg_samples=2000, init_candidates=128, low_res_fraction=0.4, w_then_wplus=0.3,
                              reduced_precision=True),
 }  # fmt: skip
