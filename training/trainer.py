@@ -244,9 +244,6 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
 
 def _resume_path(resume: str) -> Path:
     """A run, snapshot or checkpoint on disk, else a model name or Hub repo id (as `--network` takes them)."""
-    local = Path(resume).expanduser()
-    if local.exists():
-        return local
     from stylegan_core.hub import resolve
 
     try:

@@ -33,6 +33,7 @@ __all__ = [
     "load_generator",
     "load_state_strict",
     "newest_run_snapshot",
+    "run_snapshots",
 ]
 
 
@@ -43,11 +44,15 @@ def _is_native(path: Path) -> bool:
     return (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file()
 
 
+def run_snapshots(run: Path) -> list[Path]:
+    """A training run directory's snapshot directories, oldest first (names sort by kimg); one still being
+    written is a `.partial` directory and never counts."""
+    return sorted(p for p in run.glob(f"{RUN_SNAPSHOT_PREFIX}*") if not p.name.endswith(".partial"))
+
+
 def newest_run_snapshot(run: Path) -> Path | None:
-    """The newest snapshot of a training run directory that holds a model (names sort by kimg; one still being
-    written is a `.partial` directory and never counts)."""
-    snapshots = [p for p in run.glob(f"{RUN_SNAPSHOT_PREFIX}*") if not p.name.endswith(".partial") and _is_native(p)]
-    return max(snapshots, default=None)
+    """The newest snapshot of a training run directory that holds a model."""
+    return max((p for p in run_snapshots(run) if _is_native(p)), default=None)
 
 
 def detect_format(path: Path) -> str:
