@@ -212,9 +212,9 @@ def project(
             buf.requires_grad_(True)
     params = [w_opt] + (noises if cfg.optimize_noise else [])
     opt = torch.optim.Adam(params, betas=(0.9, 0.999), lr=cfg.lr)
-    with torch.no_grad():  # the target's LPIPS features at both loss resolutions, computed once
-        target_features = {coarse: lpips.unit_features(area_resize(t, _loss_resolution(G, coarse)))
-                           for coarse in (False, True)}  # fmt: skip
+    with torch.no_grad():  # the target's LPIPS features at each loss resolution (one, where no coarse phase runs)
+        target_features = {size: lpips.unit_features(area_resize(t, size))
+                           for size in {_loss_resolution(G, coarse) for coarse in (False, True)}}  # fmt: skip
     result = ProjectionResult(ws=torch.empty(0), image=np.empty(0), target=to_uint8(t)[0], lpips=0.0, psnr=0.0)
     for step in range(cfg.steps):
         if should_stop is not None and should_stop():
@@ -235,7 +235,7 @@ def project(
         size = _loss_resolution(G, coarse)
         with precision:  # the coarse phase renders only what its loss sees
             synth = (G.synthesize_at(ws, size) if coarse else G.synthesis(ws, noise_mode="const")).float()
-            loss = lpips(area_resize(synth, size), target_features[coarse]).sum()
+            loss = lpips(area_resize(synth, size), target_features[size]).sum()
         result.lpips_history.append(loss.item())
         if cfg.mse_weight:
             loss = loss + cfg.mse_weight * F.mse_loss(synth, t)
@@ -262,7 +262,8 @@ def project(
         final = G.synthesis(ws, noise_mode="const")
         result.ws = ws.cpu()
         result.image = to_uint8(final)[0]
-        result.lpips = float(lpips(area_resize(final, _loss_resolution(G, False)), target_features[False]))
+        full_size = _loss_resolution(G, False)
+        result.lpips = float(lpips(area_resize(final, full_size), target_features[full_size]))
         mse = float(((torch.from_numpy(result.image).float() - torch.from_numpy(result.target).float()) ** 2).mean())
         result.psnr = 10 * math.log10(255.0**2 / max(mse, 1e-10))
     result.steps = len(result.losses)
