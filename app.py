@@ -164,8 +164,9 @@ def detect(photo_path: str | None):
 
 @friendly
 @gpu(duration=180)  # ZeroGPU: a classic 1000-step projection needs more than the default 60 s slot
-def run_projection(model: str, photo_path: str | None, face: str | None, preset: str, space: str, steps: int,
-                   progress=gr.Progress()):  # noqa: B008  (Gradio injects progress through this default)  # fmt: skip
+def run_projection(
+    model: str, photo_path: str | None, face: str | None, preset: str, space: str, steps: int, progress=gr.Progress()
+):  # noqa: B008  (Gradio injects progress through this default)
     if not photo_path:
         raise gr.Error("Upload a photo first.")
     G = MODELS.get(model)
@@ -312,8 +313,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
         with gr.Row():
             choices = _model_choices() + ([default_model] if default_model not in _model_choices() else [])
             kinds = "a name, a local file or run folder, or a Hub repo" if LOCAL_MODELS else "a name or a Hub repo"
-            model = gr.Dropdown(choices, value=default_model, label=f"Model ({kinds})", allow_custom_value=True,
-                                scale=2)  # fmt: skip
+            model = gr.Dropdown(
+                choices, value=default_model, label=f"Model ({kinds})", allow_custom_value=True, scale=2
+            )
             status = gr.Markdown(f"Active model: **{default_model}**")
         current = gr.State(None)  # the face in the editor (a service.Latent)
         page_latents = gr.State([])
@@ -323,8 +325,11 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 noise = gr.Radio(["const", "random", "none"], value="const", label="Noise")
                 page = gr.Number(value=0, precision=0, label="Page", minimum=0, maximum=2**32 // PER_PAGE - 1)
             with gr.Row():
-                prev_btn, gen_btn, next_btn = gr.Button("Previous"), gr.Button("Generate", variant="primary"), \
-                    gr.Button("Next")  # fmt: skip
+                prev_btn, gen_btn, next_btn = (
+                    gr.Button("Previous"),
+                    gr.Button("Generate", variant="primary"),
+                    gr.Button("Next"),
+                )
                 rand_btn = gr.Button("Random page")
             gallery = gr.Gallery(
                 label="Click a face to edit it",
@@ -368,8 +373,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
             use_btn = gr.Button("Edit this face")
         with gr.Tab("Edit"):
             layers = gr.Radio(list(service.LAYER_CHOICES), value="all", label="Layers")
-            sliders = [gr.Slider(-3, 3, value=0, step=0.1, label=f"direction {i}", visible=False)
-                       for i in range(SLIDERS)]  # fmt: skip
+            sliders = [
+                gr.Slider(-3, 3, value=0, step=0.1, label=f"direction {i}", visible=False) for i in range(SLIDERS)
+            ]
             with gr.Row():
                 reset_btn = gr.Button("Reset")
             edited = gr.Image(label="Edited face", interactive=False, format="png", height=FACE_PX, elem_classes="face")
@@ -410,8 +416,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
         rand_btn.click(lambda: int(np.random.randint(0, 10_000)), None, page, api_visibility="private").then(
             generate_page, gen_inputs, gen_outputs, api_visibility="private"
         )
-        gallery.select(pick_from_gallery, [model, page_latents], [current, picked, picked_image],
-                       api_visibility="private")  # fmt: skip
+        gallery.select(
+            pick_from_gallery, [model, page_latents], [current, picked, picked_image], api_visibility="private"
+        )
         seed_btn.click(pick_seed, [model, seed_box, psi], [current, picked, picked_image], api_name="pick_seed")
         model.change(lambda m: f"Active model: **{m}**", model, status, api_visibility="private").then(
             direction_labels, model, sliders, api_visibility="private"
@@ -420,12 +427,17 @@ def build(default_model: str | None = None) -> gr.Blocks:
 
         photo.change(detect, photo, [boxes, face], api_name="detect")
         preset.change(lambda p: PROJECTION_STEPS[p], preset, steps, api_visibility="private")
-        projecting = proj_btn.click(run_projection, [model, photo, face, preset, space, steps],
-                                    [aligned, recon, metrics, latent_file, projected], api_name="project")  # fmt: skip
+        projecting = proj_btn.click(
+            run_projection,
+            [model, photo, face, preset, space, steps],
+            [aligned, recon, metrics, latent_file, projected],
+            api_name="project",
+        )
         stop_btn.click(None, None, None, cancels=[projecting], api_visibility="private")
         use_btn.click(use_projection, [model, projected], [current, picked, picked_image], api_name="use_projection")
-        latent_upload.upload(load_latent, [model, latent_upload], [current, picked, picked_image],
-                             api_name="load_latent")  # fmt: skip
+        latent_upload.upload(
+            load_latent, [model, latent_upload], [current, picked, picked_image], api_name="load_latent"
+        )
 
         edit_inputs = [model, current, layers, *sliders]
         for s in sliders:
@@ -454,14 +466,21 @@ def build(default_model: str | None = None) -> gr.Blocks:
     return demo
 
 
-def serve(default_model: str | None = None, *, server_name: str = "0.0.0.0", block: bool = True,
-          quiet: bool = False) -> gr.Blocks:  # fmt: skip
+def serve(
+    default_model: str | None = None, *, server_name: str = "0.0.0.0", block: bool = True, quiet: bool = False
+) -> gr.Blocks:
     """Build and launch the app with its production settings; `block=False` returns at once (tests, benchmarks),
     the address being `demo.local_url`. Gradio picks a free port from 7860 unless GRADIO_SERVER_PORT says."""
     demo = build(default_model)
     demo.queue(default_concurrency_limit=2, max_size=32)
-    demo.launch(max_file_size="15mb", show_error=False, css=CSS, server_name=server_name,
-                prevent_thread_lock=not block, quiet=quiet)  # fmt: skip
+    demo.launch(
+        max_file_size="15mb",
+        show_error=False,
+        css=CSS,
+        server_name=server_name,
+        prevent_thread_lock=not block,
+        quiet=quiet,
+    )
     return demo
 
 

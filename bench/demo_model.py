@@ -88,12 +88,17 @@ def distribution(G, scorer: PortraitScorer, n: int) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for f, k in CATEGORICAL.items():
         hr, hf = (np.bincount(p[f], minlength=k) / n for p in (pr, pf))
-        out[f] = {"real_frequencies": hr.round(3).tolist(), "generated_frequencies": hf.round(3).tolist(),
-                  "total_variation": float(0.5 * np.abs(hr - hf).sum())}  # fmt: skip
+        out[f] = {
+            "real_frequencies": hr.round(3).tolist(),
+            "generated_frequencies": hf.round(3).tolist(),
+            "total_variation": float(0.5 * np.abs(hr - hf).sum()),
+        }
     for f in CONTINUOUS:
-        out[f] = {"real_mean_std": [float(pr[f].mean()), float(pr[f].std())],
-                  "generated_mean_std": [float(pf[f].mean()), float(pf[f].std())],
-                  "wasserstein": float(np.abs(np.sort(pr[f]) - np.sort(pf[f])).mean())}  # fmt: skip
+        out[f] = {
+            "real_mean_std": [float(pr[f].mean()), float(pr[f].std())],
+            "generated_mean_std": [float(pf[f].mean()), float(pf[f].std())],
+            "wasserstein": float(np.abs(np.sort(pr[f]) - np.sort(pf[f])).mean()),
+        }
     return out
 
 
@@ -104,8 +109,11 @@ def projection(G, vgg: LPIPS, k: int) -> dict[str, float]:
         rows.append((r.lpips, r.psnr, r.seconds))
         print(f"  held-out render {i}: LPIPS {r.lpips:.4f}, PSNR {r.psnr:.1f} dB, {r.seconds:.1f} s", flush=True)
     a = np.array(rows)
-    return {"lpips_mean": float(a[:, 0].mean()), "psnr_mean": float(a[:, 1].mean()),
-            "seconds_mean": float(a[:, 2].mean())}  # fmt: skip
+    return {
+        "lpips_mean": float(a[:, 0].mean()),
+        "psnr_mean": float(a[:, 1].mean()),
+        "seconds_mean": float(a[:, 2].mean()),
+    }
 
 
 def edits(G, scorer: PortraitScorer, n: int, network: str) -> dict[str, dict]:
@@ -130,8 +138,11 @@ def edits(G, scorer: PortraitScorer, n: int, network: str) -> dict[str, dict]:
             others = [float(np.mean(np.abs(after[f] - before[f]))) for f in CONTINUOUS if f != d.name]
             classes_after = classes(after)
             changed = {f: float(np.mean(classes_after[f] != classes_before[f])) for f in CATEGORICAL if f != d.name}
-            out[d.name] = {"target_change": target, "mean_abs_change_of_other_continuous": float(np.mean(others)),
-                           "class_changes": changed}  # fmt: skip
+            out[d.name] = {
+                "target_change": target,
+                "mean_abs_change_of_other_continuous": float(np.mean(others)),
+                "class_changes": changed,
+            }
     return out
 
 

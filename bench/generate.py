@@ -168,8 +168,10 @@ def main() -> None:
     for shape, batch in plan:
         out = subprocess.run(
             [sys.executable, __file__, "--one", shape, "--batch", str(batch), "--repeats", str(args.repeats)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
             f"{shape:<10} {batch:>5} {r['s_per_image']:>8.3f} {r['bare_conv_s_per_image']:>16.3f} "

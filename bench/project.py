@@ -90,8 +90,13 @@ def fast_preset_timing(G: Generator, lpips: LPIPS) -> tuple[float, float, float]
     """(seconds before the first step, mean seconds per step, total seconds) of one `fast` projection."""
     stamps: list[float] = []
     start = time.perf_counter()
-    result = project(G, torch.rand(1, 3, 256, 256) * 2 - 1, preset="fast", lpips=lpips,
-                     callback=lambda *_: stamps.append(time.perf_counter()))  # fmt: skip
+    result = project(
+        G,
+        torch.rand(1, 3, 256, 256) * 2 - 1,
+        preset="fast",
+        lpips=lpips,
+        callback=lambda *_: stamps.append(time.perf_counter()),
+    )
     mean_step = (stamps[-1] - stamps[0]) / (len(stamps) - 1)
     return stamps[0] - mean_step - start, mean_step, result.seconds
 

@@ -24,8 +24,18 @@ from training.trainer import TrainOptions, train  # noqa: E402
 
 def images_per_second(data: Path, outdir: Path, args: argparse.Namespace, precision: str) -> float:
     tick = args.kimg / 6
-    opts = TrainOptions(data=str(data), outdir=str(outdir), cfg=args.cfg, batch=args.batch, kimg=args.kimg,
-                        tick_kimg=tick, snap=1000, aug=args.aug, precision=precision, sample_seeds=4)  # fmt: skip
+    opts = TrainOptions(
+        data=str(data),
+        outdir=str(outdir),
+        cfg=args.cfg,
+        batch=args.batch,
+        kimg=args.kimg,
+        tick_kimg=tick,
+        snap=1000,
+        aug=args.aug,
+        precision=precision,
+        sample_seeds=4,
+    )
     run = train(opts)
     ticks = read_log(run)[1:]
     return 1000 / float(np.mean([t["sec_per_kimg"] for t in ticks]))

@@ -60,7 +60,7 @@ class AlignedFace:
                     "area": b.area,
                 }
                 for b in self.boxes
-            ],  # fmt: skip
+            ],
             "chosen_face": self.face_index,
             "landmarks68": self.landmarks.astype(int).tolist(),
             "quad": self.quad.tolist(),
@@ -99,8 +99,16 @@ def detect_faces(img: Image.Image) -> list[FaceBox]:
         scale = (DETECT_MAX_PIXELS / (img.width * img.height)) ** 0.5
         img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BILINEAR)
     rects, scores, _ = _detector().run(np.asarray(img.convert("RGB")), 1, 0)
-    return [FaceBox(round(r.left() / scale), round(r.top() / scale), round(r.right() / scale),
-                    round(r.bottom() / scale), float(s)) for r, s in zip(rects, scores, strict=True)]  # fmt: skip
+    return [
+        FaceBox(
+            round(r.left() / scale),
+            round(r.top() / scale),
+            round(r.right() / scale),
+            round(r.bottom() / scale),
+            float(s),
+        )
+        for r, s in zip(rects, scores, strict=True)
+    ]
 
 
 def face_shape(rgb: np.ndarray, box: FaceBox):
@@ -135,8 +143,17 @@ def ffhq_quad(landmarks: np.ndarray) -> tuple[np.ndarray, float, dict]:
     c = eye_avg + eye_to_mouth * 0.1
     quad = np.stack([c - x - y, c - x + y, c + x + y, c + x - y])
     qsize = float(np.hypot(*x) * 2)
-    return quad, qsize, {"eye_avg": eye_avg.tolist(), "eye_to_eye": eye_to_eye.tolist(),
-                         "eye_to_mouth": eye_to_mouth.tolist(), "c": c.tolist(), "qsize": qsize}  # fmt: skip
+    return (
+        quad,
+        qsize,
+        {
+            "eye_avg": eye_avg.tolist(),
+            "eye_to_eye": eye_to_eye.tolist(),
+            "eye_to_mouth": eye_to_mouth.tolist(),
+            "c": c.tolist(),
+            "qsize": qsize,
+        },
+    )
 
 
 def warp_quad(img: Image.Image, quad: np.ndarray, qsize: float, size: int) -> tuple[Image.Image, dict]:
@@ -153,32 +170,51 @@ def warp_quad(img: Image.Image, quad: np.ndarray, qsize: float, size: int) -> tu
         qsize /= shrink
     info["shrink"] = shrink
     border = max(int(np.rint(qsize * 0.1)), 3)
-    crop = (int(np.floor(quad[:, 0].min())), int(np.floor(quad[:, 1].min())),
-            int(np.ceil(quad[:, 0].max())), int(np.ceil(quad[:, 1].max())))  # fmt: skip
-    crop = (max(crop[0] - border, 0), max(crop[1] - border, 0), min(crop[2] + border, img.size[0]),
-            min(crop[3] + border, img.size[1]))  # fmt: skip
+    crop = (
+        int(np.floor(quad[:, 0].min())),
+        int(np.floor(quad[:, 1].min())),
+        int(np.ceil(quad[:, 0].max())),
+        int(np.ceil(quad[:, 1].max())),
+    )
+    crop = (
+        max(crop[0] - border, 0),
+        max(crop[1] - border, 0),
+        min(crop[2] + border, img.size[0]),
+        min(crop[3] + border, img.size[1]),
+    )
     if crop[2] - crop[0] < img.size[0] or crop[3] - crop[1] < img.size[1]:
         img = img.crop(crop)
         quad -= crop[0:2]
-    pad = (int(np.floor(quad[:, 0].min())), int(np.floor(quad[:, 1].min())),
-           int(np.ceil(quad[:, 0].max())), int(np.ceil(quad[:, 1].max())))  # fmt: skip
-    pad = (max(-pad[0] + border, 0), max(-pad[1] + border, 0), max(pad[2] - img.size[0] + border, 0),
-           max(pad[3] - img.size[1] + border, 0))  # fmt: skip
+    pad = (
+        int(np.floor(quad[:, 0].min())),
+        int(np.floor(quad[:, 1].min())),
+        int(np.ceil(quad[:, 0].max())),
+        int(np.ceil(quad[:, 1].max())),
+    )
+    pad = (
+        max(-pad[0] + border, 0),
+        max(-pad[1] + border, 0),
+        max(pad[2] - img.size[0] + border, 0),
+        max(pad[3] - img.size[1] + border, 0),
+    )
     info["padded"] = max(pad) > border - 4
     if info["padded"]:
         pad = np.maximum(pad, int(np.rint(qsize * 0.3)))
         arr = np.pad(np.float32(img), ((pad[1], pad[3]), (pad[0], pad[2]), (0, 0)), "reflect")
         h, w, _ = arr.shape
         yy, xx, _ = np.ogrid[:h, :w, :1]
-        mask = np.maximum(1.0 - np.minimum(np.float32(xx) / pad[0], np.float32(w - 1 - xx) / pad[2]),
-                          1.0 - np.minimum(np.float32(yy) / pad[1], np.float32(h - 1 - yy) / pad[3]))  # fmt: skip
+        mask = np.maximum(
+            1.0 - np.minimum(np.float32(xx) / pad[0], np.float32(w - 1 - xx) / pad[2]),
+            1.0 - np.minimum(np.float32(yy) / pad[1], np.float32(h - 1 - yy) / pad[3]),
+        )
         blur = qsize * 0.02
         arr += (gaussian_filter(arr, [blur, blur, 0]) - arr) * np.clip(mask * 3.0 + 1.0, 0.0, 1.0)
         arr += (np.median(arr, axis=(0, 1)) - arr) * np.clip(mask, 0.0, 1.0)
         img = Image.fromarray(np.uint8(np.clip(np.rint(arr), 0, 255)), "RGB")
         quad += pad[:2]
-    img = img.transform((TRANSFORM_SIZE, TRANSFORM_SIZE), Image.Transform.QUAD, (quad + 0.5).flatten(),
-                        Image.Resampling.BILINEAR)  # fmt: skip
+    img = img.transform(
+        (TRANSFORM_SIZE, TRANSFORM_SIZE), Image.Transform.QUAD, (quad + 0.5).flatten(), Image.Resampling.BILINEAR
+    )
     if size < TRANSFORM_SIZE:
         img = img.resize((size, size), Image.Resampling.LANCZOS)
     return img, info

@@ -25,16 +25,26 @@ def _interfacegan_sg1_ffhq() -> dict[str, Direction]:
         attr, _, other = key.removesuffix("_w").partition("_c_")
         what = f"{attr} (with {other} held fixed)" if other else attr
         out[name] = Direction.load(path, name=name, space=space)
-        out[name] = Direction(name, out[name].vector, space, model=model, method="interfacegan",
-                              description=f"InterFaceGAN {what} boundary in {space.upper()}")  # fmt: skip
+        out[name] = Direction(
+            name,
+            out[name].vector,
+            space,
+            model=model,
+            method="interfacegan",
+            description=f"InterFaceGAN {what} boundary in {space.upper()}",
+        )
     return out
 
 
 # GANSpace edits encoder4editing uses with ffhq_pca.pt: (component, first layer, end layer, strength).
 E4E_GANSPACE_EDITS = {
-    "eye_openness": (54, 7, 8, 20), "trimmed_beard": (58, 7, 9, 20), "white_hair": (57, 7, 10, -24),
-    "lipstick": (34, 10, 11, 20), "happiness": (46, 4, 5, -20), "age_pc": (20, 6, 7, 8),
-}  # fmt: skip
+    "eye_openness": (54, 7, 8, 20),
+    "trimmed_beard": (58, 7, 9, 20),
+    "white_hair": (57, 7, 10, -24),
+    "lipstick": (34, 10, 11, 20),
+    "happiness": (46, 4, 5, -20),
+    "age_pc": (20, 6, 7, 8),
+}
 
 
 def _e4e_ffhq() -> dict[str, Direction]:
@@ -47,14 +57,27 @@ def _e4e_ffhq() -> dict[str, Direction]:
     out: dict[str, Direction] = {}
     for name in ("age", "smile", "pose"):
         d = Direction.load(folder / f"{name}.pt", name=name)
-        out[name] = Direction(name, d.vector, "w", model=model, method="interfacegan",
-                              description=f"{name} (encoder4editing's InterFaceGAN direction)")  # fmt: skip
+        out[name] = Direction(
+            name,
+            d.vector,
+            "w",
+            model=model,
+            method="interfacegan",
+            description=f"{name} (encoder4editing's InterFaceGAN direction)",
+        )
     pca = torch.load(folder / "ffhq_pca.pt", map_location="cpu", weights_only=True)
     for name, (comp, start, end, strength) in E4E_GANSPACE_EDITS.items():
         vector = (pca["comp"][comp, 0] * pca["std"][comp] * (1 if strength > 0 else -1)).numpy()
-        out[name] = Direction(name, vector, "w", layers=tuple(range(start, end)), model=model, method="ganspace",
-                              description=f"GANSpace component {comp} on layers {start}-{end - 1}",
-                              typical_alpha=float(abs(strength)))  # fmt: skip
+        out[name] = Direction(
+            name,
+            vector,
+            "w",
+            layers=tuple(range(start, end)),
+            model=model,
+            method="ganspace",
+            description=f"GANSpace component {comp} on layers {start}-{end - 1}",
+            typical_alpha=float(abs(strength)),
+        )
     return out
 
 

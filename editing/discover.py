@@ -68,9 +68,18 @@ def sefa(G: Generator, *, layers: list[int] | None = None, k: int = 10, samples:
     vectors = eigvecs[:, order].T.float()
     scaled = _std_scaled(vectors, sample_ws(G, samples))
     used = tuple(sorted({i for i, _ in affines}))
-    return [Direction(f"sefa{j}", v.cpu().numpy(), "w", layers=used if layers is not None else None,
-                      model=_model_name(G), method="sefa", description=f"SeFa component {j}")
-            for j, v in enumerate(scaled)]  # fmt: skip
+    return [
+        Direction(
+            f"sefa{j}",
+            v.cpu().numpy(),
+            "w",
+            layers=used if layers is not None else None,
+            model=_model_name(G),
+            method="sefa",
+            description=f"SeFa component {j}",
+        )
+        for j, v in enumerate(scaled)
+    ]
 
 
 @torch.no_grad()
@@ -80,9 +89,17 @@ def ganspace(G: Generator, *, k: int = 10, samples: int = 20000, seed: int = 0) 
     centred = w - w.mean(dim=0, keepdim=True)
     _, s, vh = torch.linalg.svd(centred, full_matrices=False)
     stds = s[:k] / (samples - 1) ** 0.5
-    return [Direction(f"pc{j}", (vh[j] * stds[j]).float().cpu().numpy(), "w", model=_model_name(G),
-                      method="ganspace", description=f"GANSpace PC {j} ({float(stds[j]):.2f} std)")
-            for j in range(k)]  # fmt: skip
+    return [
+        Direction(
+            f"pc{j}",
+            (vh[j] * stds[j]).float().cpu().numpy(),
+            "w",
+            model=_model_name(G),
+            method="ganspace",
+            description=f"GANSpace PC {j} ({float(stds[j]):.2f} std)",
+        )
+        for j in range(k)
+    ]
 
 
 def linear_boundary(w: Tensor, scores: Tensor, *, ratio: float = 0.25, l2: float = 1e-4) -> Tensor:
@@ -151,8 +168,11 @@ def supervised(
         if conditions is not None and a not in condition_on:
             normal, how = conditional_normal(normal, conditions), how + f", conditioned on {', '.join(condition_on)}"
         vec = _std_scaled(normal[None], w)[0]
-        directions.append(Direction(a, vec.cpu().numpy(), "w", model=_model_name(G), method="interfacegan",
-                                    description=f"{a} ({how})"))  # fmt: skip
+        directions.append(
+            Direction(
+                a, vec.cpu().numpy(), "w", model=_model_name(G), method="interfacegan", description=f"{a} ({how})"
+            )
+        )
     return directions
 
 

@@ -23,8 +23,9 @@ def slerp(a: Tensor, b: Tensor, t: float) -> Tensor:
     return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
 
 
-def path_ws(G: Generator, keys: Sequence[Tensor], frames: int, *, space: str = "w",
-            truncation_psi: float = 1.0) -> list[Tensor]:  # fmt: skip
+def path_ws(
+    G: Generator, keys: Sequence[Tensor], frames: int, *, space: str = "w", truncation_psi: float = 1.0
+) -> list[Tensor]:
     """`frames` ws [1, num_ws, w_dim] along keys: ws (space 'w', linear) or z [1, z_dim] (space 'z', slerp)."""
     if len(keys) < 2:
         raise ValueError("a morph needs at least two faces")
@@ -44,8 +45,13 @@ def path_ws(G: Generator, keys: Sequence[Tensor], frames: int, *, space: str = "
 
 
 @torch.no_grad()
-def render(G: Generator, ws_list: Sequence[Tensor], *, noise_mode: str = "const",
-           progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:  # fmt: skip
+def render(
+    G: Generator,
+    ws_list: Sequence[Tensor],
+    *,
+    noise_mode: str = "const",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[np.ndarray]:
     frames = []
     for i, ws in enumerate(ws_list):
         frames.append(to_uint8(G.synthesis(ws.to(G.device), noise_mode=noise_mode))[0])
@@ -55,8 +61,16 @@ def render(G: Generator, ws_list: Sequence[Tensor], *, noise_mode: str = "const"
 
 
 @torch.no_grad()
-def variations(G: Generator, ws: Tensor, n: int, *, layers: str = "fine", seed: int = 0,
-               truncation_psi: float = 0.7, new_noise: bool = False) -> list[np.ndarray]:  # fmt: skip
+def variations(
+    G: Generator,
+    ws: Tensor,
+    n: int,
+    *,
+    layers: str = "fine",
+    seed: int = 0,
+    truncation_psi: float = 0.7,
+    new_noise: bool = False,
+) -> list[np.ndarray]:
     """The latent with its `layers` styles resampled from random faces (and optionally random noise)."""
     z = z_samples(n, G.z_dim, seed, G.device)
     others = G.mapping(z, None, truncation_psi=truncation_psi)

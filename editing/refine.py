@@ -64,8 +64,9 @@ def target_value(readings: dict[str, Tensor], target: str) -> Tensor:  # -> [N]
     if reading is not None and reading.ndim == 2 and reading.shape[1] == 2:
         return reading[:, 1]
     if reading is None or reading.ndim != 1:
-        raise ValueError(f"the reader gives no value or two-class probability named {target!r}; "
-                         f"it reads {', '.join(readings)}")  # fmt: skip
+        raise ValueError(
+            f"the reader gives no value or two-class probability named {target!r}; it reads {', '.join(readings)}"
+        )
     return reading
 
 
@@ -124,5 +125,10 @@ def refine(
     vector = _per_layer_step(units.detach(), cov, mask).cpu()
     how = f"; refined through the scorer for {options.steps} steps, one direction per layer"
     # typical_alpha: the strength it was optimised for, where it is clearly visible (the app's slider range)
-    return replace(direction, vector=vector.numpy(), method=direction.method + "+refined",
-                   description=direction.description.rstrip(")") + how + ")", typical_alpha=options.alpha)  # fmt: skip
+    return replace(
+        direction,
+        vector=vector.numpy(),
+        method=direction.method + "+refined",
+        description=direction.description.rstrip(")") + how + ")",
+        typical_alpha=options.alpha,
+    )

@@ -118,14 +118,24 @@ def cmd_edit(args: argparse.Namespace) -> int:
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     for stem, latent in tqdm(sources, desc=f"edit {direction.name}", unit="latent", disable=len(sources) < 2):
-        images = edit_strip(G, direction, args.alpha, layers=layers, truncation_psi=args.trunc,
-                            absolute=args.absolute, noise_mode=args.noise_mode, **latent)  # fmt: skip
+        images = edit_strip(
+            G,
+            direction,
+            args.alpha,
+            layers=layers,
+            truncation_psi=args.trunc,
+            absolute=args.absolute,
+            noise_mode=args.noise_mode,
+            **latent,
+        )
         for alpha, img in zip(args.alpha, images, strict=True):
             to_pil(img).save(outdir / f"{stem}-{direction.name}{alpha:+g}.png")
         to_pil(make_grid(images, cols=len(images))).save(outdir / f"{stem}-{direction.name}.png")
         if reference is not None:
-            distances = ", ".join(f"{a:+g}: {distance_to_descriptor(reference, img):.3f}"
-                                  for a, img in zip(args.alpha, images, strict=True))  # fmt: skip
+            distances = ", ".join(
+                f"{a:+g}: {distance_to_descriptor(reference, img):.3f}"
+                for a, img in zip(args.alpha, images, strict=True)
+            )
             print(f"identity distance to {args.reference or 'target.png'} (< 0.6 same person) at alpha {distances}")
     print(f"{direction.name} ({direction.space.upper()}, alphas {args.alpha}) -> {outdir}")
     return 0
@@ -160,8 +170,14 @@ def cmd_portraits(args: argparse.Namespace) -> int:
 
     bar, update = _bar("render", "img")
     with bar:
-        path = render_portrait_dataset(args.dest, args.count, resolution=args.resolution, first_seed=args.first_seed,
-                                       workers=args.workers, progress=update)  # fmt: skip
+        path = render_portrait_dataset(
+            args.dest,
+            args.count,
+            resolution=args.resolution,
+            first_seed=args.first_seed,
+            workers=args.workers,
+            progress=update,
+        )
     print(f"wrote {args.count} portraits ({args.resolution}px, factors in dataset.json) to {path}")
     return 0
 
@@ -171,8 +187,14 @@ def cmd_dataset(args: argparse.Namespace) -> int:
 
     bar, update = _bar("convert", "img")
     with bar:
-        report = make_dataset(args.source, args.dest, resolution=args.resolution, align_faces=args.align_faces,
-                              max_images=args.max_images, progress=update)  # fmt: skip
+        report = make_dataset(
+            args.source,
+            args.dest,
+            resolution=args.resolution,
+            align_faces=args.align_faces,
+            max_images=args.max_images,
+            progress=update,
+        )
     print(report.summary())
     return 0
 
@@ -184,14 +206,37 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.fid_weights:  # read by every training process
         os.environ["STUDIO_FID_WEIGHTS"] = str(Path(args.fid_weights).resolve())
     opts = TrainOptions(
-        data=args.data, outdir=args.outdir, cfg=args.cfg, batch=args.batch, gamma=args.gamma, kimg=args.kimg,
-        tick_kimg=args.tick, snap=args.snap, lr=args.lr, glr=args.glr, dlr=args.dlr, mirror=args.mirror,
-        aug=args.aug, precision=args.precision, pl_weight=args.pl_weight, seed=args.seed, resume=args.resume,
-        gpus=args.gpus, d_warmup_kimg=args.d_warmup_kimg, cond=args.cond, eye_d=args.eye_d, eye_pack=args.eye_pack,
-        mouth_d=args.mouth_d, mouth_pack=args.mouth_pack, ada_target=args.target, freeze_d=args.freezed,
-        cbase=args.cbase, cmax=args.cmax, map_depth=args.map,
+        data=args.data,
+        outdir=args.outdir,
+        cfg=args.cfg,
+        batch=args.batch,
+        gamma=args.gamma,
+        kimg=args.kimg,
+        tick_kimg=args.tick,
+        snap=args.snap,
+        lr=args.lr,
+        glr=args.glr,
+        dlr=args.dlr,
+        mirror=args.mirror,
+        aug=args.aug,
+        precision=args.precision,
+        pl_weight=args.pl_weight,
+        seed=args.seed,
+        resume=args.resume,
+        gpus=args.gpus,
+        d_warmup_kimg=args.d_warmup_kimg,
+        cond=args.cond,
+        eye_d=args.eye_d,
+        eye_pack=args.eye_pack,
+        mouth_d=args.mouth_d,
+        mouth_pack=args.mouth_pack,
+        ada_target=args.target,
+        freeze_d=args.freezed,
+        cbase=args.cbase,
+        cmax=args.cmax,
+        map_depth=args.map,
         metrics=[m for m in flags.names(args.metrics) if m != "none"],
-    )  # fmt: skip
+    )
     try:
         run = train(opts)
     except KeyboardInterrupt:
@@ -204,8 +249,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if snapshot is None:
             print("\ninterrupted before the first snapshot: the same command starts the run again", file=sys.stderr)
         else:
-            print(f"\ninterrupted: its newest snapshot, {snapshot.name}, is intact; the same command with "
-                  f"--resume {out} goes on from it", file=sys.stderr)  # fmt: skip
+            print(
+                f"\ninterrupted: its newest snapshot, {snapshot.name}, is intact; the same command with "
+                f"--resume {out} goes on from it",
+                file=sys.stderr,
+            )
         return 130
     if torchrun_rank() == 0:
         print(f"done: snapshots, samples and log.jsonl in {run}")
@@ -298,9 +346,16 @@ def cmd_project(args: argparse.Namespace) -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     bar, update = _bar(f"project ({args.preset}, {args.space or 'preset'})", "step")
     with bar:
-        result = project(G, target, preset=args.preset, space=args.space, steps=args.steps, seed=args.seed,
-                         preview_every=args.video_every if args.video else 0,
-                         callback=lambda step, total, _preview: update(step, total))  # fmt: skip
+        result = project(
+            G,
+            target,
+            preset=args.preset,
+            space=args.space,
+            steps=args.steps,
+            seed=args.seed,
+            preview_every=args.video_every if args.video else 0,
+            callback=lambda step, total, _preview: update(step, total),
+        )
     save_w(outdir / "projected_w.npz", result.ws)
     to_pil(result.image).save(outdir / "proj.png")
     to_pil(result.target).save(outdir / "target.png")
@@ -360,8 +415,14 @@ def cmd_discover(args: argparse.Namespace) -> int:
         scorer = PortraitScorer.load(args.scorer or SCORER_PATH).to(G.device)  # it reads the images where G makes them
         bar, update = _bar("score samples", "img")
         with bar:
-            found = discover.supervised(G, scorer.scores, flags.names(args.attributes), samples=args.samples,
-                                        condition_on=flags.names(args.condition_on), progress=update)  # fmt: skip
+            found = discover.supervised(
+                G,
+                scorer.scores,
+                flags.names(args.attributes),
+                samples=args.samples,
+                condition_on=flags.names(args.condition_on),
+                progress=update,
+            )
     if layers is not None and args.method != "sefa":  # found in all of W, applied where they are wanted
         found = [replace(d, layers=tuple(layers)) for d in found]
     if args.refine:
@@ -420,8 +481,11 @@ def cmd_models(_: argparse.Namespace) -> int:
     from stylegan_core.hub import REGISTRY
 
     for entry in REGISTRY.values():
-        where = f"{entry.repo_id}/{entry.filename}" if entry.repo_id else (
-            "bundled" if entry.bundled else f"local file {entry.filename}")  # fmt: skip
+        where = (
+            f"{entry.repo_id}/{entry.filename}"
+            if entry.repo_id
+            else ("bundled" if entry.bundled else f"local file {entry.filename}")
+        )
         print(f"{entry.name:<18} {entry.resolution:>5}px  {entry.description}  [{where}]")
     return 0
 
@@ -492,20 +556,32 @@ def build_parser() -> argparse.ArgumentParser:
     dd.add_argument("--network", required=True)
     dd.add_argument("--method", choices=["sefa", "ganspace", "supervised"], default="sefa")
     dd.add_argument("--k", type=flags.at_least(1), default=10, help="components (sefa, ganspace)")
-    dd.add_argument("--layers", default=None,
-                    help="layers (all, coarse, 2-9, ...): sefa factorises their style weights; the others' "
-                    "directions are found in W and edit only these layers (e.g. all but the coarsest, so a "
-                    "smile does not turn the head)")  # fmt: skip
+    dd.add_argument(
+        "--layers",
+        default=None,
+        help="layers (all, coarse, 2-9, ...): sefa factorises their style weights; the others' "
+        "directions are found in W and edit only these layers (e.g. all but the coarsest, so a "
+        "smile does not turn the head)",
+    )
     dd.add_argument("--scorer", default=None, help="supervised: attribute scorer (default: the portrait scorer)")
     dd.add_argument("--attributes", default="smile,yaw,glasses", help="supervised: comma list")
-    dd.add_argument("--condition-on", default="", metavar="ATTRS",
-                    help="supervised: comma list; the other attributes' directions leave these unchanged "
-                    "(InterFaceGAN's conditional manipulation, e.g. --condition-on yaw,lighting)")  # fmt: skip
+    dd.add_argument(
+        "--condition-on",
+        default="",
+        metavar="ATTRS",
+        help="supervised: comma list; the other attributes' directions leave these unchanged "
+        "(InterFaceGAN's conditional manipulation, e.g. --condition-on yaw,lighting)",
+    )
     dd.add_argument("--samples", type=flags.at_least(10), default=2000)
-    dd.add_argument("--refine", type=flags.at_least(0), default=0, metavar="STEPS",
-                    help="supervised: then optimise each direction through the scorer for STEPS steps (400 is "
-                    "good), one direction per layer, to move its attribute and leave the scorer's other readings "
-                    "(for attributes a linear boundary barely moves, like the demo model's smile)")  # fmt: skip
+    dd.add_argument(
+        "--refine",
+        type=flags.at_least(0),
+        default=0,
+        metavar="STEPS",
+        help="supervised: then optimise each direction through the scorer for STEPS steps (400 is "
+        "good), one direction per layer, to move its attribute and leave the scorer's other readings "
+        "(for attributes a linear boundary barely moves, like the demo model's smile)",
+    )
     dd.add_argument("--outdir", required=True)
     flags.add_device(dd)
     dd.set_defaults(func=cmd_discover)
@@ -523,8 +599,13 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--dest", required=True, help="output .zip")
     ds.add_argument("--resolution", type=int, default=64, help="square output size (power of two)")
     ds.add_argument("--align-faces", action="store_true", help="crop every face of each photo like FFHQ")
-    ds.add_argument("--max-images", type=flags.at_least(1), default=None, metavar="N",
-                    help="stop after N images (in sorted file order): a quick trial set")  # fmt: skip
+    ds.add_argument(
+        "--max-images",
+        type=flags.at_least(1),
+        default=None,
+        metavar="N",
+        help="stop after N images (in sorted file order): a quick trial set",
+    )
     ds.set_defaults(func=cmd_dataset)
 
     t = sub.add_parser("train", help="train StyleGAN2 on a dataset zip (flags like NVIDIA's train.py)")
@@ -548,43 +629,93 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=flags.finite, default=0.0025, help="Adam learning rate of G and D")
     t.add_argument("--glr", type=flags.finite, help="G's learning rate, if not --lr")
     t.add_argument("--dlr", type=flags.finite, help="D's learning rate, if not --lr")
-    t.add_argument("--mirror", type=flags.switch, nargs="?", const=True, default=False, metavar="1|0",
-                   help="random x-flips of the dataset")  # fmt: skip
-    t.add_argument("--cond", type=flags.switch, nargs="?", const=True, default=False, metavar="1|0",
-                   help="condition G and D on dataset.json's labels (use --class)")  # fmt: skip
-    t.add_argument("--eye-d", action="store_true",
-                   help="add a second, local discriminator of the two eye regions (FFHQ-aligned faces): sharper "
-                   "small details; added to a resumed run that has none, kept by one that has it")  # fmt: skip
-    t.add_argument("--eye-pack", type=int, default=None, metavar="M",
-                   help="(implies --eye-d) add a third critic that judges M >= 2 samples' eyes at once (PacGAN), so "
-                   "eye colours drawn too often stand out; a resumed run keeps its own, a new M starts a fresh one, 0 "
-                   "drops it")  # fmt: skip
-    t.add_argument("--mouth-d", action="store_true",
-                   help="add a local critic of the mouth region (FFHQ-aligned faces); added to a resumed run that has "
-                   "none, kept by one that has it")  # fmt: skip
-    t.add_argument("--mouth-pack", type=int, default=None, metavar="M",
-                   help="(implies --mouth-d) the mouth critic judges M >= 2 samples' mouths at once (PacGAN), so "
-                   "smiles that vary too little stand out; 0: one at a time; a resumed run keeps its own, a change "
-                   "starts the critic afresh")  # fmt: skip
+    t.add_argument(
+        "--mirror",
+        type=flags.switch,
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="1|0",
+        help="random x-flips of the dataset",
+    )
+    t.add_argument(
+        "--cond",
+        type=flags.switch,
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="1|0",
+        help="condition G and D on dataset.json's labels (use --class)",
+    )
+    t.add_argument(
+        "--eye-d",
+        action="store_true",
+        help="add a second, local discriminator of the two eye regions (FFHQ-aligned faces): sharper "
+        "small details; added to a resumed run that has none, kept by one that has it",
+    )
+    t.add_argument(
+        "--eye-pack",
+        type=int,
+        default=None,
+        metavar="M",
+        help="(implies --eye-d) add a third critic that judges M >= 2 samples' eyes at once (PacGAN), so "
+        "eye colours drawn too often stand out; a resumed run keeps its own, a new M starts a fresh one, 0 "
+        "drops it",
+    )
+    t.add_argument(
+        "--mouth-d",
+        action="store_true",
+        help="add a local critic of the mouth region (FFHQ-aligned faces); added to a resumed run that has "
+        "none, kept by one that has it",
+    )
+    t.add_argument(
+        "--mouth-pack",
+        type=int,
+        default=None,
+        metavar="M",
+        help="(implies --mouth-d) the mouth critic judges M >= 2 samples' mouths at once (PacGAN), so "
+        "smiles that vary too little stand out; 0: one at a time; a resumed run keeps its own, a change "
+        "starts the critic afresh",
+    )
     t.add_argument("--aug", default="ada", choices=["ada", "noaug"])
-    t.add_argument("--target", type=flags.finite, default=0.6,
-                   help="ADA: raise the augmentation probability while E[sign D(real)] is above this")  # fmt: skip
-    t.add_argument("--freezed", type=int, default=0, metavar="N",
-                   help="Freeze-D for transfer learning: keep D's first N layers (from the image: fromrgb, conv0, "
-                   "conv1, skip per block) as loaded")  # fmt: skip
-    t.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
-                   help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "
-                   "recent GPUs; mapping, D's last block, weights and optimiser stay fp32")  # fmt: skip
+    t.add_argument(
+        "--target",
+        type=flags.finite,
+        default=0.6,
+        help="ADA: raise the augmentation probability while E[sign D(real)] is above this",
+    )
+    t.add_argument(
+        "--freezed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Freeze-D for transfer learning: keep D's first N layers (from the image: fromrgb, conv0, "
+        "conv1, skip per block) as loaded",
+    )
+    t.add_argument(
+        "--precision",
+        default="fp32",
+        choices=["fp32", "bf16"],
+        help="bf16: bfloat16 autocast for synthesis and D, ~1.5x faster on CPUs with AVX512-BF16 and on "
+        "recent GPUs; mapping, D's last block, weights and optimiser stay fp32",
+    )
     t.add_argument("--pl-weight", type=flags.finite, default=2.0, help="path-length regularisation (0 = off)")
     t.add_argument("--metrics", default="swd", help="comma list: swd (offline), fid (Inception from the Hub), none")
     t.add_argument("--fid-weights", default=None, help="local FID Inception weights (pytorch-fid .pth / safetensors)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--resume", default=None,
-                   help="run dir / snapshot (full state), or any generator checkpoint, model name or Hub repo id "
-                   "(transfer learning)")  # fmt: skip
-    t.add_argument("--d-warmup-kimg", type=flags.finite, default=0.0,
-                   help="train D alone (G frozen) for this many kimg first: for --resume from a generator-only "
-                   "checkpoint, so G's first gradients come from a D that knows the data")  # fmt: skip
+    t.add_argument(
+        "--resume",
+        default=None,
+        help="run dir / snapshot (full state), or any generator checkpoint, model name or Hub repo id "
+        "(transfer learning)",
+    )
+    t.add_argument(
+        "--d-warmup-kimg",
+        type=flags.finite,
+        default=0.0,
+        help="train D alone (G frozen) for this many kimg first: for --resume from a generator-only "
+        "checkpoint, so G's first gradients come from a D that knows the data",
+    )
     t.set_defaults(func=cmd_train)
 
     wd = sub.add_parser("widen", help="give a training run's G and D more channels without changing their output")

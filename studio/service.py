@@ -113,8 +113,9 @@ def seed_latents(G: Generator, model: str, seeds: list[int], psi: float) -> list
 
 
 @torch.no_grad()
-def render(G: Generator, latents: list[Latent] | Latent, noise_mode: str = "const", size: int | None = None
-           ) -> list[np.ndarray]:  # fmt: skip
+def render(
+    G: Generator, latents: list[Latent] | Latent, noise_mode: str = "const", size: int | None = None
+) -> list[np.ndarray]:
     """[H, W, C] uint8 per latent; `size` gives a quick preview: synthesis stops at that resolution where the
     architecture allows it (StyleGAN2 skip), else the full image is downsampled."""
     latents = [latents] if isinstance(latents, Latent) else latents
@@ -122,8 +123,15 @@ def render(G: Generator, latents: list[Latent] | Latent, noise_mode: str = "cons
     return list(to_uint8(G.synthesize_at(ws, size or G.img_resolution, noise_mode)))
 
 
-def seed_page(G: Generator, model: str, page: int, per_page: int, psi: float, noise_mode: str = "const",
-              thumbnail: int | None = None) -> tuple[list[tuple[np.ndarray, str]], list[Latent]]:  # fmt: skip
+def seed_page(
+    G: Generator,
+    model: str,
+    page: int,
+    per_page: int,
+    psi: float,
+    noise_mode: str = "const",
+    thumbnail: int | None = None,
+) -> tuple[list[tuple[np.ndarray, str]], list[Latent]]:
     """One page of seeds: (image, caption) pairs and their latents; `thumbnail` caps the image size."""
     seeds = list(range(page * per_page, (page + 1) * per_page))
     latents = seed_latents(G, model, seeds, psi)
@@ -131,8 +139,9 @@ def seed_page(G: Generator, model: str, page: int, per_page: int, psi: float, no
     return [(img, lat.label) for img, lat in zip(images, latents, strict=True)], latents
 
 
-def apply_edits(G: Generator, latent: Latent, directions: dict[str, Direction], strengths: dict[str, float],
-                layers: str = "all") -> Latent:  # fmt: skip
+def apply_edits(
+    G: Generator, latent: Latent, directions: dict[str, Direction], strengths: dict[str, float], layers: str = "all"
+) -> Latent:
     ws = latent.tensor(G)
     chosen = parse_layers(layers, G.num_ws)
     for name, alpha in strengths.items():
@@ -190,9 +199,16 @@ def boxes_preview(photo: Image.Image, boxes: list, chosen: int) -> Image.Image:
 
 
 def project_steps(
-    G: Generator, model: str, aligned: Image.Image, *, preset: str, space: str, steps: int, every: int = 10,
+    G: Generator,
+    model: str,
+    aligned: Image.Image,
+    *,
+    preset: str,
+    space: str,
+    steps: int,
+    every: int = 10,
     should_stop: Callable[[], bool] | None = None,
-) -> Iterator[tuple[int, int, np.ndarray | None, Latent | None, dict | None]]:  # fmt: skip
+) -> Iterator[tuple[int, int, np.ndarray | None, Latent | None, dict | None]]:
     """Run a projection in a thread and yield (step, steps, preview, latent, summary) as it goes;
     the last item carries the latent and the summary (LPIPS, PSNR, identity distance)."""
     import queue
@@ -206,10 +222,15 @@ def project_steps(
     def worker() -> None:
         try:
             outcome["result"] = project(
-                G, aligned, preset=preset, space=space, steps=steps, preview_every=every,
+                G,
+                aligned,
+                preset=preset,
+                space=space,
+                steps=steps,
+                preview_every=every,
                 callback=lambda s, n, p: events.put((s, n, p)),
                 should_stop=lambda: stop.is_set() or (should_stop is not None and should_stop()),
-            )  # fmt: skip
+            )
         except Exception as exc:  # handed to the caller's thread below
             outcome["error"] = exc
         events.put(None)
@@ -224,8 +245,12 @@ def project_steps(
     if "error" in outcome:
         raise outcome["error"]
     r = outcome["result"]
-    summary = {"LPIPS": round(r.lpips, 4), "PSNR dB": round(r.psnr, 2), "steps": r.steps,
-               "seconds": round(r.seconds, 1)}  # fmt: skip
+    summary = {
+        "LPIPS": round(r.lpips, 4),
+        "PSNR dB": round(r.psnr, 2),
+        "steps": r.steps,
+        "seconds": round(r.seconds, 1),
+    }
     photo = None
     try:
         from editing.identity import distance_to_descriptor, face_descriptor

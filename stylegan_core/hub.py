@@ -53,45 +53,131 @@ STYLEGAN1_HINT = (
 REGISTRY: dict[str, ModelEntry] = {
     e.name: e
     for e in [
-        ModelEntry("ffhq", "StyleGAN2 config-f, FFHQ faces (official weights, rosinality format)", 1024,
-                   "aaronb/StyleGAN2", "stylegan2-ffhq-config-f.pt", "rosinality", directions="e4e-ffhq"),
-        ModelEntry("car", "StyleGAN2 config-f, LSUN cars", 512,
-                   "aaronb/StyleGAN2", "stylegan2-car-config-f.pt", "rosinality"),
-        ModelEntry("cat", "StyleGAN2 config-f, LSUN cats", 256,
-                   "aaronb/StyleGAN2", "stylegan2-cat-config-f.pt", "rosinality"),
-        ModelEntry("church", "StyleGAN2 config-f, LSUN churches", 256,
-                   "aaronb/StyleGAN2", "stylegan2-church-config-f.pt", "rosinality"),
-        ModelEntry("horse", "StyleGAN2 config-f, LSUN horses", 256,
-                   "aaronb/StyleGAN2", "stylegan2-horse-config-f.pt", "rosinality"),
-        ModelEntry("ada-ffhq", "StyleGAN2-ADA, FFHQ faces (official pickle)", 1024,
-                   "aaronb/StyleGAN2-pkl", "ada/ffhq.pkl", "nvidia-pickle"),
-        ModelEntry("ada-afhqcat", "StyleGAN2-ADA, AFHQ cats", 512,
-                   "aaronb/StyleGAN2-pkl", "ada/afhqcat.pkl", "nvidia-pickle"),
-        ModelEntry("ada-afhqdog", "StyleGAN2-ADA, AFHQ dogs", 512,
-                   "aaronb/StyleGAN2-pkl", "ada/afhqdog.pkl", "nvidia-pickle"),
-        ModelEntry("ada-afhqwild", "StyleGAN2-ADA, AFHQ wild animals", 512,
-                   "aaronb/StyleGAN2-pkl", "ada/afhqwild.pkl", "nvidia-pickle"),
-        ModelEntry("ada-brecahad", "StyleGAN2-ADA, BreCaHAD histology", 512,
-                   "aaronb/StyleGAN2-pkl", "ada/brecahad.pkl", "nvidia-pickle"),
-        ModelEntry("ada-cifar10", "StyleGAN2-ADA, CIFAR-10 (class-conditional)", 32,
-                   "aaronb/StyleGAN2-pkl", "ada/cifar10.pkl", "nvidia-pickle"),
-        ModelEntry("ffhq-512", "StyleGAN2, FFHQ at 512 px (official pickle)", 512,
-                   "DragGan/DragGan-Models", "stylegan2-ffhq-512x512.pkl", "nvidia-pickle"),
-        ModelEntry("ffhq-1024", "StyleGAN2, FFHQ at 1024 px (official pickle)", 1024,
-                   "DragGan/DragGan-Models", "stylegan2-ffhq1024x1024.pkl", "nvidia-pickle", directions="e4e-ffhq"),
-        ModelEntry("human", "StyleGAN-Human v2, full-body people", 1024,
-                   "public-data/StyleGAN-Human", "models/stylegan_human_v2_1024.pkl", "nvidia-pickle"),
-        ModelEntry("demo", "Small demo generator bundled with StyleGAN Studio (works offline)", 64,
-                   None, "demo", "native", bundled=True, directions="demo-portraits"),
-        *[ModelEntry(f"stylegan1-{name}", f"StyleGAN (v1), {what} (official TF pickle; bring your own file)", res,
-                     None, f"karras2019stylegan-{name}-{res}x{h}.pkl", "tf-pickle",
-                     directions="interfacegan-sg1-ffhq" if name == "ffhq" else None,
-                     download_hint=STYLEGAN1_HINT)
-          for name, what, res, h in [("ffhq", "FFHQ faces", 1024, 1024), ("celebahq", "CelebA-HQ faces", 1024, 1024),
-                                     ("bedrooms", "LSUN bedrooms", 256, 256), ("cars", "LSUN cars", 512, 384),
-                                     ("cats", "LSUN cats", 256, 256)]],
+        ModelEntry(
+            "ffhq",
+            "StyleGAN2 config-f, FFHQ faces (official weights, rosinality format)",
+            1024,
+            "aaronb/StyleGAN2",
+            "stylegan2-ffhq-config-f.pt",
+            "rosinality",
+            directions="e4e-ffhq",
+        ),
+        ModelEntry(
+            "car", "StyleGAN2 config-f, LSUN cars", 512, "aaronb/StyleGAN2", "stylegan2-car-config-f.pt", "rosinality"
+        ),
+        ModelEntry(
+            "cat", "StyleGAN2 config-f, LSUN cats", 256, "aaronb/StyleGAN2", "stylegan2-cat-config-f.pt", "rosinality"
+        ),
+        ModelEntry(
+            "church",
+            "StyleGAN2 config-f, LSUN churches",
+            256,
+            "aaronb/StyleGAN2",
+            "stylegan2-church-config-f.pt",
+            "rosinality",
+        ),
+        ModelEntry(
+            "horse",
+            "StyleGAN2 config-f, LSUN horses",
+            256,
+            "aaronb/StyleGAN2",
+            "stylegan2-horse-config-f.pt",
+            "rosinality",
+        ),
+        ModelEntry(
+            "ada-ffhq",
+            "StyleGAN2-ADA, FFHQ faces (official pickle)",
+            1024,
+            "aaronb/StyleGAN2-pkl",
+            "ada/ffhq.pkl",
+            "nvidia-pickle",
+        ),
+        ModelEntry(
+            "ada-afhqcat", "StyleGAN2-ADA, AFHQ cats", 512, "aaronb/StyleGAN2-pkl", "ada/afhqcat.pkl", "nvidia-pickle"
+        ),
+        ModelEntry(
+            "ada-afhqdog", "StyleGAN2-ADA, AFHQ dogs", 512, "aaronb/StyleGAN2-pkl", "ada/afhqdog.pkl", "nvidia-pickle"
+        ),
+        ModelEntry(
+            "ada-afhqwild",
+            "StyleGAN2-ADA, AFHQ wild animals",
+            512,
+            "aaronb/StyleGAN2-pkl",
+            "ada/afhqwild.pkl",
+            "nvidia-pickle",
+        ),
+        ModelEntry(
+            "ada-brecahad",
+            "StyleGAN2-ADA, BreCaHAD histology",
+            512,
+            "aaronb/StyleGAN2-pkl",
+            "ada/brecahad.pkl",
+            "nvidia-pickle",
+        ),
+        ModelEntry(
+            "ada-cifar10",
+            "StyleGAN2-ADA, CIFAR-10 (class-conditional)",
+            32,
+            "aaronb/StyleGAN2-pkl",
+            "ada/cifar10.pkl",
+            "nvidia-pickle",
+        ),
+        ModelEntry(
+            "ffhq-512",
+            "StyleGAN2, FFHQ at 512 px (official pickle)",
+            512,
+            "DragGan/DragGan-Models",
+            "stylegan2-ffhq-512x512.pkl",
+            "nvidia-pickle",
+        ),
+        ModelEntry(
+            "ffhq-1024",
+            "StyleGAN2, FFHQ at 1024 px (official pickle)",
+            1024,
+            "DragGan/DragGan-Models",
+            "stylegan2-ffhq1024x1024.pkl",
+            "nvidia-pickle",
+            directions="e4e-ffhq",
+        ),
+        ModelEntry(
+            "human",
+            "StyleGAN-Human v2, full-body people",
+            1024,
+            "public-data/StyleGAN-Human",
+            "models/stylegan_human_v2_1024.pkl",
+            "nvidia-pickle",
+        ),
+        ModelEntry(
+            "demo",
+            "Small demo generator bundled with StyleGAN Studio (works offline)",
+            64,
+            None,
+            "demo",
+            "native",
+            bundled=True,
+            directions="demo-portraits",
+        ),
+        *[
+            ModelEntry(
+                f"stylegan1-{name}",
+                f"StyleGAN (v1), {what} (official TF pickle; bring your own file)",
+                res,
+                None,
+                f"karras2019stylegan-{name}-{res}x{h}.pkl",
+                "tf-pickle",
+                directions="interfacegan-sg1-ffhq" if name == "ffhq" else None,
+                download_hint=STYLEGAN1_HINT,
+            )
+            for name, what, res, h in [
+                ("ffhq", "FFHQ faces", 1024, 1024),
+                ("celebahq", "CelebA-HQ faces", 1024, 1024),
+                ("bedrooms", "LSUN bedrooms", 256, 256),
+                ("cars", "LSUN cars", 512, 384),
+                ("cats", "LSUN cats", 256, 256),
+            ]
+        ],
     ]
-}  # fmt: skip
+}
 
 DEFAULT_ONLINE_MODEL = "ffhq"
 DEFAULT_OFFLINE_MODEL = "demo"
@@ -123,8 +209,13 @@ def hub_reachable(timeout: float = CONNECT_TIMEOUT_S) -> bool:
         return False
 
 
-def download(repo_id: str, filename: str, revision: str | None = None, *,
-             instead: str = f"use a local file or the bundled '{DEFAULT_OFFLINE_MODEL}' model") -> Path:  # fmt: skip
+def download(
+    repo_id: str,
+    filename: str,
+    revision: str | None = None,
+    *,
+    instead: str = f"use a local file or the bundled '{DEFAULT_OFFLINE_MODEL}' model",
+) -> Path:
     """A file of a Hub repo through the huggingface_hub cache; fails within seconds when offline, saying what
     to do `instead`."""
     from huggingface_hub import hf_hub_download
@@ -238,8 +329,10 @@ def resolve(name_or_path: str, *, allow_local: bool = True) -> Path:
         download(repo_id, WEIGHTS_NAME)
         return config.parent
     if not allow_local:
-        raise UnknownModelError(f"unknown model {name_or_path!r}: not a Hub repo id and not one of the known names "
-                                f"({', '.join(known_names())}); this app opens no files on its server")  # fmt: skip
+        raise UnknownModelError(
+            f"unknown model {name_or_path!r}: not a Hub repo id and not one of the known names "
+            f"({', '.join(known_names())}); this app opens no files on its server"
+        )
     raise UnknownModelError(
         f"unknown model {name_or_path!r}: not a local file, not a Hub repo id, and not one of the known "
         f"names: {', '.join(known_names())}"

@@ -199,8 +199,14 @@ class SynthesisNetworkSG2(nn.Module):
         whose image is the running sum of per-block ToRGB outputs (a cheap, slightly soft preview)."""
         return tuple(self.block_resolutions) if self.config.architecture == "skip" else (self.img_resolution,)
 
-    def forward(self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None,
-                max_resolution: int | None = None) -> Tensor:  # fmt: skip
+    def forward(
+        self,
+        ws: Tensor,
+        *,
+        noise_mode: str = "const",
+        transform: Tensor | None = None,
+        max_resolution: int | None = None,
+    ) -> Tensor:
         """ws [N, num_ws, w_dim] -> img [N, C, R, R], R = max_resolution (one of early_exit_resolutions) or full."""
         check_noise_mode(noise_mode)
         if transform is not None:

@@ -26,8 +26,9 @@ def test_alignment_matches_the_official_procedure(reference, photos, stem):
     for size in (256, 1024):
         a = align_face(img, size=size)
         assert a.face_index == ref["chosen_detection_index"]
-        assert [b.as_list() for b in a.boxes] == [[d[k] for k in ("left", "top", "right", "bottom")]
-                                                   for d in ref["detections"]]  # fmt: skip
+        assert [b.as_list() for b in a.boxes] == [
+            [d[k] for k in ("left", "top", "right", "bottom")] for d in ref["detections"]
+        ]
         np.testing.assert_array_equal(a.landmarks, ref["landmarks68"])
         np.testing.assert_allclose(a.quad, ref["aligned"][str(size)]["procedure"]["quad_original"], atol=0.01)
         expected = np.asarray(Image.open(reference / "align" / f"{stem}_aligned_{size}.png"), dtype=float)
@@ -127,8 +128,20 @@ def test_align_command_refuses_sizes_ffhq_cannot_make_and_names_unreadable_files
     with pytest.raises(ValueError, match="16 to 4096"):
         align_face(Image.new("RGB", (64, 64)), size=8)
     (tmp_path / "notes.jpg").write_text("not a photo")
-    assert main(["align", str(photos / "obama.jpg"), str(tmp_path / "notes.jpg"), "--outdir", str(tmp_path / "out"),
-                 "--size", "64"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "align",
+                str(photos / "obama.jpg"),
+                str(tmp_path / "notes.jpg"),
+                "--outdir",
+                str(tmp_path / "out"),
+                "--size",
+                "64",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert f"{tmp_path / 'notes.jpg'}: not an image" in err and err.count("notes.jpg") == 1
     assert Image.open(tmp_path / "out" / "obama.png").size == (64, 64)

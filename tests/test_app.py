@@ -41,8 +41,9 @@ def test_generate_page(url):
 
 def test_project_then_edit_mix_morph(url, photos):
     c = Client(url, verbose=False)
-    aligned, recon, summary, npz = c.predict("demo", handle_file(str(photos / "obama.jpg")), None, "fast", "w+", 10,
-                                             api_name="/project")  # fmt: skip
+    aligned, recon, summary, npz = c.predict(
+        "demo", handle_file(str(photos / "obama.jpg")), None, "fast", "w+", 10, api_name="/project"
+    )
     assert _image(aligned).shape == (64, 64, 3) and _image(recon).shape == (64, 64, 3)
     assert summary["steps"] == 10 and 0 < summary["LPIPS"] < 1
     w = np.load(npz)["w"]

@@ -24,8 +24,9 @@ def test_page_loads_and_generate_shows_faces():
         faces.nth(7).wait_for(state="visible", timeout=60_000)
         assert faces.count() >= 8
         # visible is not decoded: under load an <img> is laid out before its PNG has arrived (naturalWidth 0)
-        page.wait_for_function("() => [...document.querySelectorAll('#gallery img')].every(i => i.complete)",
-                               timeout=30_000)  # fmt: skip
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#gallery img')].every(i => i.complete)", timeout=30_000
+        )
         sizes = faces.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
         assert all(w == 64 for w in sizes), sizes  # real decoded PNGs from the demo model
         faces.first.click()  # into the editor

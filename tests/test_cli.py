@@ -12,8 +12,18 @@ from studio.cli import main
 
 
 def test_generate_matches_gen_images_pixels(reference, tmp_path):
-    code = main(["generate", "--network", str(reference / "nv_sg2_64_snapshot.pkl"),
-                 "--seeds", "0-1,42", "--outdir", str(tmp_path), "--grid"])  # fmt: skip
+    code = main(
+        [
+            "generate",
+            "--network",
+            str(reference / "nv_sg2_64_snapshot.pkl"),
+            "--seeds",
+            "0-1,42",
+            "--outdir",
+            str(tmp_path),
+            "--grid",
+        ]
+    )
     assert code == 0
     io = np.load(reference / "nv_sg2_64_seeds_io.npz")
     for seed in (0, 1, 42):
@@ -25,8 +35,24 @@ def test_generate_matches_gen_images_pixels(reference, tmp_path):
 
 
 def test_generate_sg3_with_transform_and_conditional(reference, tmp_path):
-    assert main(["generate", "--network", str(reference / "nv_sg3t_64.safetensors"), "--seeds", "3",
-                 "--translate", "0.25,-0.125", "--rotate", "12", "--outdir", str(tmp_path / "a")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate",
+                "--network",
+                str(reference / "nv_sg3t_64.safetensors"),
+                "--seeds",
+                "3",
+                "--translate",
+                "0.25,-0.125",
+                "--rotate",
+                "12",
+                "--outdir",
+                str(tmp_path / "a"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "a" / "seed0003.png").size == (64, 64)
     cond = str(reference / "nv_sg2_32_cond.safetensors")
     assert main(["generate", "--network", cond, "--seeds", "1", "--class", "3", "--outdir", str(tmp_path / "b")]) == 0
@@ -35,8 +61,19 @@ def test_generate_sg3_with_transform_and_conditional(reference, tmp_path):
 
 
 def test_translate_on_stylegan2_is_a_clear_error(reference, tmp_path, capsys):
-    code = main(["generate", "--network", str(reference / "nv_sg2_64.safetensors"), "--seeds", "1",
-                 "--rotate", "10", "--outdir", str(tmp_path)])  # fmt: skip
+    code = main(
+        [
+            "generate",
+            "--network",
+            str(reference / "nv_sg2_64.safetensors"),
+            "--seeds",
+            "1",
+            "--rotate",
+            "10",
+            "--outdir",
+            str(tmp_path),
+        ]
+    )
     assert code == 2
     assert "StyleGAN3" in capsys.readouterr().err
 
@@ -48,18 +85,21 @@ def test_bad_seeds_are_usage_errors(seeds, tmp_path):
     assert exit_info.value.code == 2
 
 
-@pytest.mark.parametrize("args, message", [
-    ("generate --network demo --seeds 1 --trunc nan", "--trunc: expected a finite number"),
-    ("generate --network demo --seeds 1 --translate inf,0", "--translate: expected a finite 'x,y'"),
-    ("edit --network demo --seeds 1 --direction smile --alpha=-2,nan", "--alpha: expected a finite number"),
-    ("train --data x.zip --gamma nan", "--gamma: expected a finite number"),
-    ("generate --network demo --seeds 1 --batch 0", "--batch: must be at least 1"),  # was "range() arg 3 ..."
-    ("project --network demo --target x.png --steps 0", "--steps: must be at least 1"),  # was the preset's 100
-    ("interpolate --network demo --seeds 0,1 --fps 0", "--fps: must be at least 1"),  # was a ZeroDivisionError
-    ("directions discover --network demo --k 0", "--k: must be at least 1"),  # was "0 direction(s)"
-    ("generate --network demo --seeds 1 --device tpu", "--device: unknown device 'tpu'"),
-    ("generate --network demo --seeds 1 --device cuda:99", "--device: 'cuda:99': this machine has"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ("generate --network demo --seeds 1 --trunc nan", "--trunc: expected a finite number"),
+        ("generate --network demo --seeds 1 --translate inf,0", "--translate: expected a finite 'x,y'"),
+        ("edit --network demo --seeds 1 --direction smile --alpha=-2,nan", "--alpha: expected a finite number"),
+        ("train --data x.zip --gamma nan", "--gamma: expected a finite number"),
+        ("generate --network demo --seeds 1 --batch 0", "--batch: must be at least 1"),  # was "range() arg 3 ..."
+        ("project --network demo --target x.png --steps 0", "--steps: must be at least 1"),  # was the preset's 100
+        ("interpolate --network demo --seeds 0,1 --fps 0", "--fps: must be at least 1"),  # was a ZeroDivisionError
+        ("directions discover --network demo --k 0", "--k: must be at least 1"),  # was "0 direction(s)"
+        ("generate --network demo --seeds 1 --device tpu", "--device: unknown device 'tpu'"),
+        ("generate --network demo --seeds 1 --device cuda:99", "--device: 'cuda:99': this machine has"),
+    ],
+)
 def test_numbers_and_devices_no_command_can_use_are_usage_errors(args, message, tmp_path, capsys):
     """Refused before anything loads: float() takes 'nan' (which passes every range check and makes black
     images or a NaN run), and counts below their least meaningful value crashed or were ignored."""

@@ -120,22 +120,85 @@ def test_latent_files_roundtrip_and_reject_other_models(tmp_path, G):
 
 
 def test_cli_mix_and_edit_on_stylegan1(tmp_path, sg1_path, G, direction):
-    assert main(["mix", "--network", str(sg1_path), "--rows", "0,1", "--cols", "42", "--styles", "coarse",
-                 "--outdir", str(tmp_path / "mix")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "mix",
+                "--network",
+                str(sg1_path),
+                "--rows",
+                "0,1",
+                "--cols",
+                "42",
+                "--styles",
+                "coarse",
+                "--outdir",
+                str(tmp_path / "mix"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "mix" / "grid.png").size == (256, 384)
     direction.save(tmp_path / "dir.safetensors")
-    assert main(["edit", "--network", str(sg1_path), "--seeds", "3", "--direction", str(tmp_path / "dir.safetensors"),
-                 "--alpha=-2,0,2", "--trunc", "0.7", "--outdir", str(tmp_path / "edit")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "edit",
+                "--network",
+                str(sg1_path),
+                "--seeds",
+                "3",
+                "--direction",
+                str(tmp_path / "dir.safetensors"),
+                "--alpha=-2,0,2",
+                "--trunc",
+                "0.7",
+                "--outdir",
+                str(tmp_path / "edit"),
+            ]
+        )
+        == 0
+    )
     strip = Image.open(tmp_path / "edit" / "seed0003-test.png")
     assert strip.size == (3 * 128, 128)
     centre = np.asarray(Image.open(tmp_path / "edit" / "seed0003-test+0.png"))
     main(["generate", "--network", str(sg1_path), "--seeds", "3", "--trunc", "0.7", "--outdir", str(tmp_path / "g")])
     assert_same_picture(centre, np.asarray(Image.open(tmp_path / "g" / "seed0003.png")))  # alpha 0: no edit
     save_w(tmp_path / "w.npz", G.mapping(z_for_seeds(G, [3])))
-    assert main(["edit", "--network", str(sg1_path), "--w", str(tmp_path / "w.npz"), "--layers", "fine",
-                 "--direction", str(tmp_path / "dir.safetensors"), "--outdir", str(tmp_path / "e2")]) == 0  # fmt: skip
-    assert main(["edit", "--network", str(sg1_path), "--seeds", "3", "--direction", "smile",
-                 "--outdir", str(tmp_path / "e3")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "edit",
+                "--network",
+                str(sg1_path),
+                "--w",
+                str(tmp_path / "w.npz"),
+                "--layers",
+                "fine",
+                "--direction",
+                str(tmp_path / "dir.safetensors"),
+                "--outdir",
+                str(tmp_path / "e2"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "edit",
+                "--network",
+                str(sg1_path),
+                "--seeds",
+                "3",
+                "--direction",
+                "smile",
+                "--outdir",
+                str(tmp_path / "e3"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_official_stylegan1_entry_explains_where_to_get_the_file(tmp_path, monkeypatch):

@@ -103,10 +103,20 @@ def test_fid_metric_computes_the_real_statistics_once(monkeypatch, random_incept
     assert first > 0 and second > 0
 
 
-@pytest.mark.parametrize("name, sizes", [
-    ("fid", (1000, 1000)), ("fid50k_full", (50000, None)), ("fid10k", (10000, 10000)), ("fid2k_full", (2000, None)),
-    ("kid50k_full", None), ("fid_full", None), ("fid0k", None), ("fid50k_fullx", None), ("swd", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, sizes",
+    [
+        ("fid", (1000, 1000)),
+        ("fid50k_full", (50000, None)),
+        ("fid10k", (10000, 10000)),
+        ("fid2k_full", (2000, None)),
+        ("kid50k_full", None),
+        ("fid_full", None),
+        ("fid0k", None),
+        ("fid50k_fullx", None),
+        ("swd", None),
+    ],
+)
 def test_official_fid_metric_names(name, sizes):
     """NVIDIA's train.py defaults to --metrics=fid50k_full: 50,000 generated images against the whole dataset."""
     assert fid_metric_sizes(name) == sizes

@@ -45,8 +45,9 @@ def test_polyphase_filtered_lrelu_equals_definition(radial, padding):
     fu = design_lowpass_filter(12, 8.0, 6.0, 64)
     fd = design_lowpass_filter(12, 8.0, 6.0, 64, radial=radial)
     b = torch.randn(4)
-    fast = filtered_lrelu(x, fu=fu, fd=fd, bias=b, up=2, down=2, padding=padding, gain=math.sqrt(2), slope=0.2,
-                          clamp=2.0)  # fmt: skip
+    fast = filtered_lrelu(
+        x, fu=fu, fd=fd, bias=b, up=2, down=2, padding=padding, gain=math.sqrt(2), slope=0.2, clamp=2.0
+    )
     slow = _filtered_lrelu_by_definition(x, fu, fd, b, 2, 2, padding, math.sqrt(2), 0.2, 2.0)
     assert fast.shape == slow.shape
     assert (fast - slow).abs().max() < 1e-5
@@ -69,8 +70,9 @@ def test_separable_and_2d_fir_agree():
 
 def _sg2(res=32, **synth):
     mapping = MappingConfig(z_dim=16, w_dim=16, num_layers=2, c_dim=synth.pop("c_dim", 0))
-    return GeneratorConfig("stylegan2", res, mapping=mapping,
-                           synthesis=StyleGAN2SynthesisConfig(channel_base=256, channel_max=32, **synth))  # fmt: skip
+    return GeneratorConfig(
+        "stylegan2", res, mapping=mapping, synthesis=StyleGAN2SynthesisConfig(channel_base=256, channel_max=32, **synth)
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,14 +83,24 @@ def _sg2(res=32, **synth):
         _sg2(architecture="orig"),
         _sg2(res=16, c_dim=4),
         _sg2(conv_clamp=None, use_noise=False),
-        GeneratorConfig("stylegan3", 32, mapping=MappingConfig(z_dim=16, w_dim=16, num_layers=2),
-                        synthesis=StyleGAN3SynthesisConfig(channel_base=512, channel_max=16)),
-        GeneratorConfig("stylegan3", 16, img_channels=1, mapping=MappingConfig(z_dim=16, w_dim=16, c_dim=3),
-                        synthesis=StyleGAN3SynthesisConfig(channel_base=512, channel_max=16, conv_kernel=1,
-                                                           use_radial_filters=True)),
+        GeneratorConfig(
+            "stylegan3",
+            32,
+            mapping=MappingConfig(z_dim=16, w_dim=16, num_layers=2),
+            synthesis=StyleGAN3SynthesisConfig(channel_base=512, channel_max=16),
+        ),
+        GeneratorConfig(
+            "stylegan3",
+            16,
+            img_channels=1,
+            mapping=MappingConfig(z_dim=16, w_dim=16, c_dim=3),
+            synthesis=StyleGAN3SynthesisConfig(
+                channel_base=512, channel_max=16, conv_kernel=1, use_radial_filters=True
+            ),
+        ),
     ],
     ids=["skip", "resnet", "orig", "conditional", "no-clamp-no-noise", "sg3-t", "sg3-r-gray-cond"],
-)  # fmt: skip
+)
 def test_configurations_run_and_backpropagate(config):
     torch.manual_seed(0)
     G = Generator(config)

@@ -34,11 +34,21 @@ def vgg():
 def test_projection_recovers_a_generated_face(G, vgg, space):
     z = torch.from_numpy(np.random.RandomState(5).randn(1, G.z_dim)).float()
     target = to_uint8(G(z, truncation_psi=0.7))[0]
-    start = vgg(G.synthesis(G.mapping.w_avg[None, None].expand(1, G.num_ws, -1)),
-                torch.from_numpy(target).permute(2, 0, 1)[None].float() / 127.5 - 1).item()  # fmt: skip
+    start = vgg(
+        G.synthesis(G.mapping.w_avg[None, None].expand(1, G.num_ws, -1)),
+        torch.from_numpy(target).permute(2, 0, 1)[None].float() / 127.5 - 1,
+    ).item()
     previews = []
-    result = project(G, target, preset="fast", space=space, steps=100, lpips=vgg, preview_every=10,
-                     callback=lambda s, n, p: previews.append(p is not None and p.shape == target.shape))  # fmt: skip
+    result = project(
+        G,
+        target,
+        preset="fast",
+        space=space,
+        steps=100,
+        lpips=vgg,
+        preview_every=10,
+        callback=lambda s, n, p: previews.append(p is not None and p.shape == target.shape),
+    )
     assert result.ws.shape == (1, G.num_ws, G.w_dim)
     assert result.lpips < 0.2 and result.lpips < start / 2.5, (result.lpips, start)
     assert result.psnr > 18 and len(result.losses) == 100 and sum(previews) == 11
@@ -109,34 +119,112 @@ def test_morph_and_variations(G, tmp_path):
 
 
 def _sefa_file(network: str, tmp_path) -> str:
-    assert main(["directions", "discover", "--network", network, "--method", "sefa", "--k", "1",
-                 "--outdir", str(tmp_path / "dirs")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "directions",
+                "discover",
+                "--network",
+                network,
+                "--method",
+                "sefa",
+                "--k",
+                "1",
+                "--outdir",
+                str(tmp_path / "dirs"),
+            ]
+        )
+        == 0
+    )
     return str(next((tmp_path / "dirs").glob("*.safetensors")))
 
 
 def test_cli_align_project_interpolate(G, reference, tmp_path, capsys):
     photos = reference.parent / "fixtures" / "photos"
-    assert main(["align", str(photos / "obama.jpg"), str(photos / "dogs.jpg"), "--size", "64",
-                 "--outdir", str(tmp_path / "al")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "align",
+                str(photos / "obama.jpg"),
+                str(photos / "dogs.jpg"),
+                "--size",
+                "64",
+                "--outdir",
+                str(tmp_path / "al"),
+            ]
+        )
+        == 0
+    )
     meta = json.loads((tmp_path / "al" / "obama.json").read_text())
     assert len(meta["landmarks68"]) == 68 and meta["chosen_face"] == 0
     assert not (tmp_path / "al" / "dogs.png").exists()
     assert main(["align", str(photos / "dogs.jpg"), "--outdir", str(tmp_path / "al")]) == 2
     pkl = str(reference / "nv_sg2_64_snapshot.pkl")
-    assert main(["project", "--target", str(photos / "obama.jpg"), "--network", pkl, "--steps", "4",
-                 "--video", "proj.gif", "--video-every", "2", "--outdir", str(tmp_path / "pr")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "project",
+                "--target",
+                str(photos / "obama.jpg"),
+                "--network",
+                pkl,
+                "--steps",
+                "4",
+                "--video",
+                "proj.gif",
+                "--video-every",
+                "2",
+                "--outdir",
+                str(tmp_path / "pr"),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "pr" / "projection.json").read_text())
     assert {"lpips", "psnr", "identity_distance"} <= set(summary)
     assert load_w(tmp_path / "pr" / "projected_w.npz", G.num_ws, G.w_dim).shape == (1, G.num_ws, G.w_dim)
     assert Image.open(tmp_path / "pr" / "proj.gif").n_frames >= 2
-    assert main(["edit", "--network", pkl, "--w", str(tmp_path / "pr" / "projected_w.npz"), "--direction",
-                 _sefa_file(pkl, tmp_path), "--alpha=0,3", "--outdir", str(tmp_path / "ed")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "edit",
+                "--network",
+                pkl,
+                "--w",
+                str(tmp_path / "pr" / "projected_w.npz"),
+                "--direction",
+                _sefa_file(pkl, tmp_path),
+                "--alpha=0,3",
+                "--outdir",
+                str(tmp_path / "ed"),
+            ]
+        )
+        == 0
+    )
     assert "identity distance to target.png (< 0.6 same person) at alpha +0: " in capsys.readouterr().out
-    assert main(["project", "--target", str(photos / "dogs.jpg"), "--network", pkl, "--outdir",
-                 str(tmp_path / "pr2")]) == 2  # fmt: skip
+    assert (
+        main(["project", "--target", str(photos / "dogs.jpg"), "--network", pkl, "--outdir", str(tmp_path / "pr2")])
+        == 2
+    )
     out = tmp_path / "morph.mp4"
-    assert main(["interpolate", "--network", pkl, "--seeds", "1,2", "--w", str(tmp_path / "pr" / "projected_w.npz"),
-                 "--frames", "6", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "interpolate",
+                "--network",
+                pkl,
+                "--seeds",
+                "1,2",
+                "--w",
+                str(tmp_path / "pr" / "projected_w.npz"),
+                "--frames",
+                "6",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.stat().st_size > 1000
 
 
@@ -148,8 +236,15 @@ def test_fast_preset_at_256_px_runs_in_reduced_precision_where_available():
     from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
 
     torch.manual_seed(0)
-    G = Generator(GeneratorConfig("stylegan2", 256, 3, MappingConfig(z_dim=32, w_dim=32, num_layers=2),
-                                  StyleGAN2SynthesisConfig(channel_base=1024, channel_max=16))).eval()  # fmt: skip
+    G = Generator(
+        GeneratorConfig(
+            "stylegan2",
+            256,
+            3,
+            MappingConfig(z_dim=32, w_dim=32, num_layers=2),
+            StyleGAN2SynthesisConfig(channel_base=1024, channel_max=16),
+        )
+    ).eval()
     with torch.no_grad():
         target = to_uint8(G(torch.randn(1, 32), noise_mode="const"))[0]
     preset = replace(PRESETS["fast"], steps=12, init_candidates=4, w_avg_samples=200, low_res_fraction=0.0)
@@ -161,8 +256,25 @@ def test_cli_discover_layers_limit_where_found_directions_edit(tmp_path):
     """`--layers` on a W-space method: the direction is found in all of W but edits only those layers."""
     from editing.directions import Direction, edit_ws
 
-    assert main(["directions", "discover", "--network", "demo", "--method", "ganspace", "--k", "1",
-                 "--layers", "2-5", "--outdir", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "directions",
+                "discover",
+                "--network",
+                "demo",
+                "--method",
+                "ganspace",
+                "--k",
+                "1",
+                "--layers",
+                "2-5",
+                "--outdir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     d = Direction.load(next(tmp_path.glob("*.safetensors")))
     assert d.layers == (2, 3, 4, 5)
     ws = torch.zeros(1, 10, d.vector.shape[0])

@@ -21,8 +21,11 @@ def G():  # noqa: N802
 def read(img: torch.Tensor) -> dict[str, torch.Tensor]:  # [N, 3, 64, 64] -> readings
     """A stand-in scorer: two brightness values and a left/right class."""
     sides = torch.stack([img[..., :32].mean(dim=(1, 2, 3)), img[..., 32:].mean(dim=(1, 2, 3))], 1)
-    return {"top_red": img[:, 0, :32].mean(dim=(1, 2)), "bottom": img[:, :, 32:].mean(dim=(1, 2, 3)),
-            "side": (20 * sides).softmax(1)}  # fmt: skip
+    return {
+        "top_red": img[:, 0, :32].mean(dim=(1, 2)),
+        "bottom": img[:, :, 32:].mean(dim=(1, 2, 3)),
+        "side": (20 * sides).softmax(1),
+    }
 
 
 def _changes(G, d: Direction) -> dict[str, float]:
@@ -30,10 +33,12 @@ def _changes(G, d: Direction) -> dict[str, float]:
     w = G.mapping.w_avg.lerp(sample_ws(G, 16, seed=99), 0.7)[:, None].expand(-1, G.num_ws, -1)
     with torch.no_grad():
         low, high = read(G.synthesis(edit_ws(w, d, -2.0))), read(G.synthesis(edit_ws(w, d, 2.0)))
-    return {"top_red": float((high["top_red"] - low["top_red"]).mean()),
-            "bottom": float((high["bottom"] - low["bottom"]).abs().mean()),
-            "side": float((high["side"] - low["side"]).abs().sum(1).mean()),
-            "right": float((high["side"][:, 1] - low["side"][:, 1]).mean())}  # fmt: skip
+    return {
+        "top_red": float((high["top_red"] - low["top_red"]).mean()),
+        "bottom": float((high["bottom"] - low["bottom"]).abs().mean()),
+        "side": float((high["side"] - low["side"]).abs().sum(1).mean()),
+        "right": float((high["side"][:, 1] - low["side"][:, 1]).mean()),
+    }
 
 
 def test_refining_moves_the_target_and_spares_the_rest(G):
@@ -69,12 +74,48 @@ def test_refining_refuses_what_it_cannot_do(G, tmp_path):
         refine(G, read, d, "x", options=RefineOptions(steps=1, batch=2))
     with pytest.raises(ValueError, match="Z"):
         refine(G, read, Direction("x", np.ones(G.z_dim, np.float32), "z"), "x")
-    assert main(["directions", "discover", "--network", "demo", "--method", "sefa", "--refine", "5",
-                 "--outdir", str(tmp_path)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "directions",
+                "discover",
+                "--network",
+                "demo",
+                "--method",
+                "sefa",
+                "--refine",
+                "5",
+                "--outdir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
 
 
 def test_cli_refines_supervised_directions(tmp_path):
-    assert main(["directions", "discover", "--network", "demo", "--method", "supervised", "--attributes", "smile",
-                 "--samples", "64", "--layers", "2-9", "--refine", "2", "--outdir", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "directions",
+                "discover",
+                "--network",
+                "demo",
+                "--method",
+                "supervised",
+                "--attributes",
+                "smile",
+                "--samples",
+                "64",
+                "--layers",
+                "2-9",
+                "--refine",
+                "2",
+                "--outdir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     d = Direction.load(tmp_path / "smile.safetensors")
     assert d.vector.shape == (10, 128) and d.layers == tuple(range(2, 10)) and "refined" in d.description

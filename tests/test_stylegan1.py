@@ -118,8 +118,15 @@ def _fake_tf_module(monkeypatch):
 
 def _network(cls, name, variables, components=None, build_func_name="G_style"):
     net = cls()
-    net.__dict__.update(version=3, name=name, static_kwargs={}, components=components or {},
-                        build_module_src="", build_func_name=build_func_name, variables=variables)  # fmt: skip
+    net.__dict__.update(
+        version=3,
+        name=name,
+        static_kwargs={},
+        components=components or {},
+        build_module_src="",
+        build_func_name=build_func_name,
+        variables=variables,
+    )
     return net
 
 
@@ -145,8 +152,9 @@ def test_pickle_with_a_foreign_global_is_refused_and_nothing_runs(tmp_path, monk
 def test_stylegan2_tf_pickle_and_truncated_file_are_clear_errors(sg1, tmp_path, monkeypatch):
     Network = _fake_tf_module(monkeypatch)
     mapping = _network(Network, "G_mapping", [("Dense0/weight", np.zeros((4, 4), np.float32))], None, "G_mapping")
-    synthesis = _network(Network, "G_synthesis", [("4x4/Conv/mod_weight", np.zeros((4, 4), np.float32))], None,
-                         "G_synthesis_stylegan2")  # fmt: skip
+    synthesis = _network(
+        Network, "G_synthesis", [("4x4/Conv/mod_weight", np.zeros((4, 4), np.float32))], None, "G_synthesis_stylegan2"
+    )
     gs = _network(Network, "Gs", [], {"mapping": mapping, "synthesis": synthesis}, "G_main")
     path = tmp_path / "stylegan2-tf.pkl"
     path.write_bytes(pickle.dumps((gs, gs, gs), protocol=4))

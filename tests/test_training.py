@@ -93,8 +93,9 @@ def test_dataset_tool_aligns_every_face_like_ffhq(reference, tmp_path):
     src.mkdir()
     for name in ("obama.jpg", "two_people.jpg", "dogs.jpg", "astronaut.png"):  # astronaut: a badge, not a face
         shutil.copy(photos / name, src / name)
-    (src / "dataset.json").write_text(json.dumps({"labels": [["obama.jpg", 0], ["two_people.jpg", 1],
-                                                              ["dogs.jpg", 2], ["astronaut.png", 3]]}))  # fmt: skip
+    (src / "dataset.json").write_text(
+        json.dumps({"labels": [["obama.jpg", 0], ["two_people.jpg", 1], ["dogs.jpg", 2], ["astronaut.png", 3]]})
+    )
     report = make_dataset(src, tmp_path / "faces.zip", resolution=32, align_faces=True)
     assert report.written == 4 and report.several_faces == [("two_people.jpg", 2)]
     assert [name for name, _ in report.skipped] == ["dogs.jpg"] and "no face" in report.skipped[0][1]
@@ -217,13 +218,27 @@ def test_a_public_app_opens_only_the_files_its_operator_chose(tmp_path):
     assert len(cache.directions(str(run))) == 8
 
 
-@pytest.mark.parametrize("bad, flag", [
-    ({"batch": 0}, "--batch"), ({"batch": 3, "gpus": 2}, "divisible"), ({"gpus": 0}, "--gpus"), ({"snap": 0}, "--snap"),
-    ({"tick_kimg": 0}, "--tick"), ({"gamma": -1}, "--gamma"), ({"lr": -1}, "--lr"), ({"dlr": -0.1}, "--dlr"),
-    ({"pl_weight": -1}, "--pl-weight"), ({"ada_target": 1.5}, "--target"), ({"freeze_d": -1}, "--freezed"),
-    ({"cbase": 0}, "--cbase"), ({"map_depth": 0}, "--map"), ({"cbase": 8}, "no channels at 16 px"),
-    ({"cbase": 1024, "resume": "demo"}, "fresh run"), ({"metrics": ["kid50k_full"]}, "fid50k_full and the like"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad, flag",
+    [
+        ({"batch": 0}, "--batch"),
+        ({"batch": 3, "gpus": 2}, "divisible"),
+        ({"gpus": 0}, "--gpus"),
+        ({"snap": 0}, "--snap"),
+        ({"tick_kimg": 0}, "--tick"),
+        ({"gamma": -1}, "--gamma"),
+        ({"lr": -1}, "--lr"),
+        ({"dlr": -0.1}, "--dlr"),
+        ({"pl_weight": -1}, "--pl-weight"),
+        ({"ada_target": 1.5}, "--target"),
+        ({"freeze_d": -1}, "--freezed"),
+        ({"cbase": 0}, "--cbase"),
+        ({"map_depth": 0}, "--map"),
+        ({"cbase": 8}, "no channels at 16 px"),
+        ({"cbase": 1024, "resume": "demo"}, "fresh run"),
+        ({"metrics": ["kid50k_full"]}, "fid50k_full and the like"),
+    ],
+)
 def test_options_no_run_can_use_are_refused_before_it_starts(tiny_data, tmp_path, bad, flag):
     with pytest.raises(TrainingError, match=flag):
         train(_opts(tiny_data, tmp_path / "run", **bad))
@@ -269,8 +284,9 @@ def test_transfer_from_a_generator_alone_warms_up_a_fresh_discriminator(tiny_dat
     torch.manual_seed(3)
     source = Generator(generator_config("demo", 16, 3))
     source.save_pretrained(tmp_path / "g_only")  # weights only: no discriminator, no optimiser state
-    run = train(_opts(tiny_data, tmp_path / "tl", kimg=0.008, metrics=[], resume=str(tmp_path / "g_only"),
-                      d_warmup_kimg=0.004))  # fmt: skip
+    run = train(
+        _opts(tiny_data, tmp_path / "tl", kimg=0.008, metrics=[], resume=str(tmp_path / "g_only"), d_warmup_kimg=0.004)
+    )
     log = read_log(run)
     assert "loss_G" not in log[0] and "loss_D" in log[0]  # the first tick trains D alone
     assert log[0]["pl_mean"] > 0  # the path-length mean starts at the trained G's, not at 0
@@ -303,8 +319,9 @@ def test_separate_learning_rates_and_the_discriminators_scores_in_the_log(tiny_d
     torch.manual_seed(4)
     source = Generator(generator_config("demo", 16, 3))
     source.save_pretrained(tmp_path / "g_only")
-    run = train(_opts(tiny_data, tmp_path / "glr0", kimg=0.008, metrics=[], resume=str(tmp_path / "g_only"),
-                      glr=0.0, dlr=0.002))  # fmt: skip
+    run = train(
+        _opts(tiny_data, tmp_path / "glr0", kimg=0.008, metrics=[], resume=str(tmp_path / "g_only"), glr=0.0, dlr=0.002)
+    )
     log = read_log(run)
     assert all(np.isfinite(r["score_real"]) and np.isfinite(r["score_fake"]) for r in log)
     assert "loss_G" in log[0]  # G's phase ran, with a learning rate of 0
@@ -332,10 +349,42 @@ def test_freeze_d_keeps_the_first_discriminator_layers_of_a_resumed_run(tiny_dat
 def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys, monkeypatch):
     from studio.cli import build_parser, main
 
-    common = ["train", "--data", str(tiny_data), "--batch", "4", "--kimg", "0.004", "--tick", "0.004", "--metrics",
-              "none", "--seed", "2"]  # fmt: skip
-    assert main([*common, "--outdir", str(tmp_path / "run"), "--target", "0.5", "--freezed", "3", "--mirror",
-                 "--cbase", "1024", "--cmax", "32", "--map", "2"]) == 0  # fmt: skip
+    common = [
+        "train",
+        "--data",
+        str(tiny_data),
+        "--batch",
+        "4",
+        "--kimg",
+        "0.004",
+        "--tick",
+        "0.004",
+        "--metrics",
+        "none",
+        "--seed",
+        "2",
+    ]
+    assert (
+        main(
+            [
+                *common,
+                "--outdir",
+                str(tmp_path / "run"),
+                "--target",
+                "0.5",
+                "--freezed",
+                "3",
+                "--mirror",
+                "--cbase",
+                "1024",
+                "--cmax",
+                "32",
+                "--map",
+                "2",
+            ]
+        )
+        == 0
+    )
     options = json.loads((tmp_path / "run" / "options.json").read_text())
     assert (options["ada_target"], options["freeze_d"], options["mirror"]) == (0.5, 3, True)
     G = load_checkpoint(tmp_path / "run")
@@ -365,8 +414,19 @@ def test_the_committed_demo_run_state_resumes(tmp_path):
     state = Path(__file__).resolve().parent.parent / "demo_run"
     counters = json.loads((latest_snapshot(state) / STATE_JSON).read_text())
     start = counters["cur_nimg"] / 1000
-    run = train(_opts(data64, tmp_path / "cont", resume=str(state), kimg=start + 0.004, tick_kimg=0.004, metrics=[],
-                      cfg="demo", aug="noaug", glr=counters["options"]["glr"]))  # fmt: skip
+    run = train(
+        _opts(
+            data64,
+            tmp_path / "cont",
+            resume=str(state),
+            kimg=start + 0.004,
+            tick_kimg=0.004,
+            metrics=[],
+            cfg="demo",
+            aug="noaug",
+            glr=counters["options"]["glr"],
+        )
+    )
     log = read_log(run)
     assert log[0]["kimg"] == pytest.approx(start + 0.004) and {"loss_G", "loss_D"} <= set(log[0])  # D warm, no warm-up
     assert json.loads((latest_snapshot(run) / STATE_JSON).read_text())["transfer"] is True
@@ -445,11 +505,39 @@ def test_torchrun_starts_the_processes(tiny_data, tmp_path):
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-               "studio", "train", "--data", str(tiny_data), "--outdir", str(tmp_path / "run"), "--batch", "8",
-               "--kimg", "0.016", "--tick", "0.008", "--snap", "1", "--metrics", "none"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "studio",
+        "train",
+        "--data",
+        str(tiny_data),
+        "--outdir",
+        str(tmp_path / "run"),
+        "--batch",
+        "8",
+        "--kimg",
+        "0.016",
+        "--tick",
+        "0.008",
+        "--snap",
+        "1",
+        "--metrics",
+        "none",
+    ]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert [r["kimg"] for r in read_log(tmp_path / "run")] == [0.008, 0.016]
     assert done.stdout.count("done: snapshots") == 1
@@ -459,8 +547,9 @@ def test_torchrun_starts_the_processes(tiny_data, tmp_path):
 
 def test_transfer_from_official_snapshot_and_incompatible_resume(reference, tmp_path):
     data64 = render_portrait_dataset(tmp_path / "p64.zip", 4, resolution=64)
-    run = train(_opts(data64, tmp_path / "tl", kimg=0.004, metrics=[],
-                      resume=str(reference / "nv_sg2_64_snapshot.pkl")))  # fmt: skip
+    run = train(
+        _opts(data64, tmp_path / "tl", kimg=0.004, metrics=[], resume=str(reference / "nv_sg2_64_snapshot.pkl"))
+    )
     options = json.loads((run / "options.json").read_text())
     assert options["D_config"]["channel_max"] == 32  # D came from the snapshot, not from --cfg
     tiny = render_portrait_dataset(tmp_path / "p16.zip", 4, resolution=16)
@@ -552,8 +641,9 @@ def test_the_eye_discriminator_judges_the_two_eye_regions_only():
 def test_a_packed_eye_discriminator_judges_samples_together():
     """--eye-pack 2 (PacGAN): a third critic, one logit per pair of samples, moved by either sample's eyes only."""
     torch.manual_seed(6)
-    config = replace(discriminator_config("demo", 64, 3), eye_patch=local_patch_size(64), eye_pack=2,
-                     mbstd_group_size=1)  # minibatch-std off: it would compare packs with one another  # fmt: skip
+    config = replace(
+        discriminator_config("demo", 64, 3), eye_patch=local_patch_size(64), eye_pack=2, mbstd_group_size=1
+    )  # minibatch-std off: it would compare packs with one another
     D = Discriminator(config).eval()
     assert D.eyes.config.img_channels == 6 and D.eye_packs.config.img_channels == 12  # 2 samples' 2 eyes, stacked
     img = torch.rand(4, 3, 64, 64) * 2 - 1

@@ -128,9 +128,14 @@ def make_dataset(
 
 
 def _convert(
-    files: ImageSource, dest: Path, resolution: int, align_faces: bool, min_size: int | None,
-    max_images: int | None, progress: Callable[[int, int], None] | None,
-) -> DatasetReport:  # fmt: skip
+    files: ImageSource,
+    dest: Path,
+    resolution: int,
+    align_faces: bool,
+    min_size: int | None,
+    max_images: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> DatasetReport:
     crops = _face_aligner(resolution) if align_faces else (lambda img: [center_crop_resize(img, resolution)])
     min_size = min_size if min_size is not None else max(resolution // 4, 8)
     known = _source_labels(files.source)
@@ -222,9 +227,14 @@ def _render_png(seed: int, resolution: int) -> tuple[bytes, list[float]]:
 
 
 def render_portrait_dataset(
-    dest: str | Path, count: int, *, resolution: int = 64, first_seed: int = 0, workers: int = 1,
+    dest: str | Path,
+    count: int,
+    *,
+    resolution: int = 64,
+    first_seed: int = 0,
+    workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """The procedural portrait dataset: `count` renders (seeds first_seed..) with their factors.
 
     `workers` > 1 renders in that many processes; the zip is byte-identical either way."""
@@ -251,8 +261,11 @@ def render_portrait_dataset(
             values.append([arc, vector])
             if progress:
                 progress(i + 1, count)
-        meta = {"labels": None, "factors": {"names": list(FACTOR_NAMES), "values": values},
-                "source": f"training.portraits seeds {first_seed}..{first_seed + count - 1}"}  # fmt: skip
+        meta = {
+            "labels": None,
+            "factors": {"names": list(FACTOR_NAMES), "values": values},
+            "source": f"training.portraits seeds {first_seed}..{first_seed + count - 1}",
+        }
         _store(out, "dataset.json", json.dumps(meta))
     tmp.replace(dest)
     return dest
@@ -267,8 +280,10 @@ def load_dataset_labels(path: str | Path) -> np.ndarray:  # [N, c_dim] float32, 
         names = files.names
     missing = [name for name in names if name not in known]
     if missing:
-        raise DatasetError(f"{path}: conditional training needs a label for every image in dataset.json's 'labels'; "
-                           f"{len(missing)} of {len(names)} have none (e.g. {missing[0]})")  # fmt: skip
+        raise DatasetError(
+            f"{path}: conditional training needs a label for every image in dataset.json's 'labels'; "
+            f"{len(missing)} of {len(names)} have none (e.g. {missing[0]})"
+        )
     raw = [known[name] for name in names]
     if all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
         classes = np.array(raw)
@@ -282,8 +297,9 @@ def load_dataset_labels(path: str | Path) -> np.ndarray:  # [N, c_dim] float32, 
     return labels
 
 
-def load_dataset_arrays(path: str | Path, limit: int | None = None
-                        ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:  # fmt: skip
+def load_dataset_arrays(
+    path: str | Path, limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
     """All images (or the first `limit`: a quick check) of a dataset zip / folder as uint8 [N, C, R, R],
     plus factors [N, F] and their names."""
     path = Path(path)

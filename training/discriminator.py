@@ -56,8 +56,9 @@ class DiscriminatorConfig:
 class Conv2dLayer(nn.Module):
     """Conv with equalised learning rate, optional FIR downsampling x2, bias and activation."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, *, bias: bool = True, act: str = "linear",
-                 down: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self, in_ch: int, out_ch: int, kernel: int, *, bias: bool = True, act: str = "linear", down: int = 1
+    ) -> None:
         super().__init__()
         self.act, self.down, self.padding = act, down, kernel // 2
         self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
@@ -181,8 +182,9 @@ class Discriminator(nn.Module):
             setattr(self, f"b{r}", block)
         self.b4 = DiscriminatorEpilogue(config.channels(4), config)
         if config.c_dim:
-            label_map = MappingConfig(z_dim=0, c_dim=config.c_dim, w_dim=config.channels(4),
-                                      num_layers=config.mapping_layers)  # fmt: skip
+            label_map = MappingConfig(
+                z_dim=0, c_dim=config.c_dim, w_dim=config.channels(4), num_layers=config.mapping_layers
+            )
             self.mapping = MappingNetwork(label_map, num_ws=1)
         if config.eye_patch:
             eyes = self._local_config(config.eye_patch, 2)
@@ -204,10 +206,20 @@ class Discriminator(nn.Module):
         """A local critic's config: this D's kind at the patch's size, for `regions` patches stacked on channels."""
         res = self.config.img_resolution
         if patch < 8 or patch & (patch - 1) or patch > res // 2:
-            raise ValueError(f"a local critic's patch (eye_patch, mouth_patch) must be a power of two from 8 to "
-                             f"{res // 2}, got {patch}")  # fmt: skip
-        return replace(self.config, img_resolution=patch, img_channels=regions * self.config.img_channels, c_dim=0,
-                       eye_patch=0, eye_pack=0, mouth_patch=0, mouth_pack=0)  # fmt: skip
+            raise ValueError(
+                f"a local critic's patch (eye_patch, mouth_patch) must be a power of two from 8 to "
+                f"{res // 2}, got {patch}"
+            )
+        return replace(
+            self.config,
+            img_resolution=patch,
+            img_channels=regions * self.config.img_channels,
+            c_dim=0,
+            eye_patch=0,
+            eye_pack=0,
+            mouth_patch=0,
+            mouth_pack=0,
+        )
 
     def layers_from_image(self) -> list[nn.Module]:
         """The whole-image D's layers in the order the image meets them, as Freeze-D counts them: fromrgb, conv0,

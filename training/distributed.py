@@ -60,8 +60,15 @@ def _run_and_finish(fn: Callable[[int, int, Any], None], rank: int, world: int, 
         dist.destroy_process_group()
 
 
-def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: int, port: int,
-            user_errors: tuple[type[Exception], ...], errors: Any) -> None:  # fmt: skip
+def _worker(
+    rank: int,
+    fn: Callable[[int, int, Any], None],
+    args: Any,
+    world: int,
+    port: int,
+    user_errors: tuple[type[Exception], ...],
+    errors: Any,
+) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     process_device(rank)
     dist.init_process_group(_backend(), rank=rank, world_size=world)
@@ -78,8 +85,9 @@ def _worker(rank: int, fn: Callable[[int, int, Any], None], args: Any, world: in
     os._exit(0)
 
 
-def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int,
-           user_errors: tuple[type[Exception], ...] = ()) -> None:  # fmt: skip
+def launch(
+    fn: Callable[[int, int, Any], None], args: Any, processes: int, user_errors: tuple[type[Exception], ...] = ()
+) -> None:
     """Run fn(rank, world_size, args) in every process; `user_errors` a spawned process raises come back to
     the caller as themselves (type and message)."""
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # started by torchrun
@@ -88,15 +96,17 @@ def launch(fn: Callable[[int, int, Any], None], args: Any, processes: int,
         _run_and_finish(fn, dist.get_rank(), dist.get_world_size(), args)
     elif processes > 1:
         if torch.cuda.is_available() and processes > torch.cuda.device_count():
-            raise ValueError(f"--gpus {processes}: this machine has {torch.cuda.device_count()} GPU(s); NCCL needs one "
-                             "per process")  # fmt: skip
+            raise ValueError(
+                f"--gpus {processes}: this machine has {torch.cuda.device_count()} GPU(s); NCCL needs one per process"
+            )
         errors = mp.get_context("spawn").SimpleQueue()
         spawn_log = logging.getLogger("torch.multiprocessing.spawn")
         level = spawn_log.level
         spawn_log.setLevel(logging.ERROR)  # not "Terminating process N via signal SIGTERM" once one has failed
         try:
-            mp.spawn(_worker, args=(fn, args, processes, _free_port(), user_errors, errors), nprocs=processes,
-                     join=True)  # fmt: skip
+            mp.spawn(
+                _worker, args=(fn, args, processes, _free_port(), user_errors, errors), nprocs=processes, join=True
+            )
         except mp.ProcessExitedException:
             if errors.empty():
                 raise

@@ -39,8 +39,9 @@ class FIDUnavailableError(RuntimeError):
 class _Conv(nn.Module):
     """Convolution without bias, batch norm (eps 1e-3), ReLU: Inception's BasicConv2d."""
 
-    def __init__(self, cin: int, cout: int, kernel: int | tuple[int, int], stride: int = 1,
-                 padding: int | tuple[int, int] = 0) -> None:  # fmt: skip
+    def __init__(
+        self, cin: int, cout: int, kernel: int | tuple[int, int], stride: int = 1, padding: int | tuple[int, int] = 0
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel, stride, padding, bias=False)
         self.bn = nn.BatchNorm2d(cout, eps=0.001)
@@ -63,12 +64,15 @@ class _BlockA(nn.Module):  # Mixed_5b..5d: 35x35
         self.branch_pool = _Conv(cin, pool_features, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([
-            self.branch1x1(x),
-            self.branch5x5_2(self.branch5x5_1(x)),
-            self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-            self.branch_pool(_avg3(x)),
-        ], 1)  # fmt: skip
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch5x5_2(self.branch5x5_1(x)),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                self.branch_pool(_avg3(x)),
+            ],
+            1,
+        )
 
 
 class _BlockB(nn.Module):  # Mixed_6a: 35 -> 17
@@ -79,11 +83,14 @@ class _BlockB(nn.Module):  # Mixed_6a: 35 -> 17
         self.branch3x3dbl_2, self.branch3x3dbl_3 = _Conv(64, 96, 3, padding=1), _Conv(96, 96, 3, stride=2)
 
     def forward(self, x: Tensor) -> Tensor:
-        return torch.cat([
-            self.branch3x3(x),
-            self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
-            F.max_pool2d(x, 3, stride=2),
-        ], 1)  # fmt: skip
+        return torch.cat(
+            [
+                self.branch3x3(x),
+                self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),
+                F.max_pool2d(x, 3, stride=2),
+            ],
+            1,
+        )
 
 
 class _BlockC(nn.Module):  # Mixed_6b..6e: 17x17 with factorised 7x7 convolutions
@@ -106,12 +113,15 @@ class _BlockC(nn.Module):  # Mixed_6b..6e: 17x17 with factorised 7x7 convolution
 
     def forward(self, x: Tensor) -> Tensor:
         dbl = self.branch7x7dbl_3(self.branch7x7dbl_2(self.branch7x7dbl_1(x)))
-        return torch.cat([
-            self.branch1x1(x),
-            self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x))),
-            self.branch7x7dbl_5(self.branch7x7dbl_4(dbl)),
-            self.branch_pool(_avg3(x)),
-        ], 1)  # fmt: skip
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x))),
+                self.branch7x7dbl_5(self.branch7x7dbl_4(dbl)),
+                self.branch_pool(_avg3(x)),
+            ],
+            1,
+        )
 
 
 class _BlockD(nn.Module):  # Mixed_7a: 17 -> 8
@@ -125,9 +135,9 @@ class _BlockD(nn.Module):  # Mixed_7a: 17 -> 8
 
     def forward(self, x: Tensor) -> Tensor:
         seven = self.branch7x7x3_3(self.branch7x7x3_2(self.branch7x7x3_1(x)))
-        return torch.cat([
-            self.branch3x3_2(self.branch3x3_1(x)), self.branch7x7x3_4(seven), F.max_pool2d(x, 3, stride=2)
-        ], 1)  # fmt: skip
+        return torch.cat(
+            [self.branch3x3_2(self.branch3x3_1(x)), self.branch7x7x3_4(seven), F.max_pool2d(x, 3, stride=2)], 1
+        )
 
 
 class _BlockE(nn.Module):  # Mixed_7b, 7c: 8x8 with split 1x3 / 3x1 branches
@@ -136,23 +146,32 @@ class _BlockE(nn.Module):  # Mixed_7b, 7c: 8x8 with split 1x3 / 3x1 branches
         self.max_pool = max_pool  # the FID graph's last block pools with max, the one before with average
         self.branch1x1 = _Conv(cin, 320, 1)
         self.branch3x3_1 = _Conv(cin, 384, 1)
-        self.branch3x3_2a, self.branch3x3_2b = _Conv(384, 384, (1, 3), padding=(0, 1)), \
-            _Conv(384, 384, (3, 1), padding=(1, 0))  # fmt: skip
+        self.branch3x3_2a, self.branch3x3_2b = (
+            _Conv(384, 384, (1, 3), padding=(0, 1)),
+            _Conv(384, 384, (3, 1), padding=(1, 0)),
+        )
         self.branch3x3dbl_1, self.branch3x3dbl_2 = _Conv(cin, 448, 1), _Conv(448, 384, 3, padding=1)
-        self.branch3x3dbl_3a, self.branch3x3dbl_3b = _Conv(384, 384, (1, 3), padding=(0, 1)), \
-            _Conv(384, 384, (3, 1), padding=(1, 0))  # fmt: skip
+        self.branch3x3dbl_3a, self.branch3x3dbl_3b = (
+            _Conv(384, 384, (1, 3), padding=(0, 1)),
+            _Conv(384, 384, (3, 1), padding=(1, 0)),
+        )
         self.branch_pool = _Conv(cin, 192, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         a = self.branch3x3_1(x)
         b = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
         pooled = F.max_pool2d(x, 3, stride=1, padding=1) if self.max_pool else _avg3(x)
-        return torch.cat([
-            self.branch1x1(x),
-            self.branch3x3_2a(a), self.branch3x3_2b(a),
-            self.branch3x3dbl_3a(b), self.branch3x3dbl_3b(b),
-            self.branch_pool(pooled),
-        ], 1)  # fmt: skip
+        return torch.cat(
+            [
+                self.branch1x1(x),
+                self.branch3x3_2a(a),
+                self.branch3x3_2b(a),
+                self.branch3x3dbl_3a(b),
+                self.branch3x3dbl_3b(b),
+                self.branch_pool(pooled),
+            ],
+            1,
+        )
 
 
 class InceptionFeatures(nn.Module):
@@ -193,8 +212,9 @@ def _weights_file(weights: str | Path | None) -> Path:
     from stylegan_core.hub import HubUnavailableError, download, sha256_of
 
     try:
-        path = download(HUB_REPO, HUB_FILE, instead="give pytorch-fid's weights file with --fid-weights or "
-                        "$STUDIO_FID_WEIGHTS")  # fmt: skip
+        path = download(
+            HUB_REPO, HUB_FILE, instead="give pytorch-fid's weights file with --fid-weights or $STUDIO_FID_WEIGHTS"
+        )
     except HubUnavailableError as exc:
         raise FIDUnavailableError(f"FID needs Inception weights: {exc}") from None
     if sha256_of(path) != HUB_SHA256:
@@ -222,8 +242,9 @@ def load_inception(weights: str | Path | None = None, device: str = "cpu") -> In
 
 
 @torch.no_grad()
-def inception_statistics(net: InceptionFeatures, images: Tensor | Iterable[Tensor], batch: int = 50
-                         ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def inception_statistics(
+    net: InceptionFeatures, images: Tensor | Iterable[Tensor], batch: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean [2048] and covariance [2048, 2048] of the features of uint8 images [N, 3, H, W] (grey repeated),
     given at once or as batches (generated ones, which need not all be in memory)."""
     device = next(net.parameters()).device
@@ -271,8 +292,14 @@ class FIDMetric:
     `real_images` of them when given. The network and the real statistics are computed once; an unavailable
     network raises the same error again without another download attempt."""
 
-    def __init__(self, reals: Tensor, images: int = 1000, weights: str | Path | None = None,
-                 labels: Tensor | None = None, real_images: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        reals: Tensor,
+        images: int = 1000,
+        weights: str | Path | None = None,
+        labels: Tensor | None = None,
+        real_images: int | None = None,
+    ) -> None:
         self.reals = real_subset(reals, real_images or images)
         self.labels = labels  # [N, c_dim] of the dataset, which conditional fakes draw theirs from
         self.images = images if real_images else len(self.reals)

@@ -29,16 +29,24 @@ def mixed_ws(G: Generator, z: Tensor, c: Tensor | None, mixing_prob: float, upda
     return ws
 
 
-def generator_loss(G: Generator, D: Discriminator, z: Tensor, c: Tensor | None, augment: Callable,
-                   mixing_prob: float) -> Tensor:  # fmt: skip
+def generator_loss(
+    G: Generator, D: Discriminator, z: Tensor, c: Tensor | None, augment: Callable, mixing_prob: float
+) -> Tensor:
     img = G.synthesis(mixed_ws(G, z, c, mixing_prob), noise_mode="random")
     return F.softplus(-D(augment(img), c)).sum(dim=1).mean()
 
 
 def discriminator_loss(
-    G: Generator, D: Discriminator, z: Tensor, c: Tensor | None, real: Tensor, real_c: Tensor | None,
-    augment: Callable, mixing_prob: float, observe: Callable[[Tensor, Tensor], None] | None = None,
-) -> Tensor:  # fmt: skip
+    G: Generator,
+    D: Discriminator,
+    z: Tensor,
+    c: Tensor | None,
+    real: Tensor,
+    real_c: Tensor | None,
+    augment: Callable,
+    mixing_prob: float,
+    observe: Callable[[Tensor, Tensor], None] | None = None,
+) -> Tensor:
     """softplus(D(fake)) + softplus(-D(real)); `observe(real_logits, fake_logits)` sees the D's scores."""
     with torch.no_grad():  # the w average is tracked here, as in the official loss
         fake = G.synthesis(mixed_ws(G, z, c, mixing_prob, update_emas=True), noise_mode="random")

@@ -87,8 +87,9 @@ def label_pool(G: Generator, labels: Tensor | None) -> Tensor:  # [K, c_dim]
     return labels if labels is not None else torch.eye(G.c_dim)
 
 
-def random_labels(G: Generator, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
-                  ) -> Tensor | None:  # fmt: skip
+def random_labels(
+    G: Generator, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
+) -> Tensor | None:
     """Labels [n, c_dim] for n fakes, drawn from `label_pool` (as the official loop draws dataset labels);
     None for an unconditional G."""
     if G.c_dim == 0:

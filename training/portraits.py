@@ -15,8 +15,13 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-HAIR_COLOURS = {"black": (28, 24, 22), "brown": (96, 60, 34), "blonde": (214, 176, 104),
-                "red": (168, 62, 30), "grey": (168, 168, 172)}  # fmt: skip
+HAIR_COLOURS = {
+    "black": (28, 24, 22),
+    "brown": (96, 60, 34),
+    "blonde": (214, 176, 104),
+    "red": (168, 62, 30),
+    "grey": (168, 168, 172),
+}
 HAIR_STYLES = ("short", "long", "bald", "bun")
 EYE_COLOURS = {"brown": (92, 56, 30), "blue": (58, 118, 196), "green": (62, 140, 84), "grey": (120, 128, 136)}
 SKIN_LIGHT, SKIN_DARK = np.array([246, 214, 190]), np.array([92, 58, 40])
@@ -52,8 +57,12 @@ class PortraitFactors:
 
 
 FACTOR_NAMES = tuple(f.name for f in fields(PortraitFactors))
-CATEGORICAL = {"hair_colour": len(HAIR_COLOURS), "hair_style": len(HAIR_STYLES),
-               "eye_colour": len(EYE_COLOURS), "glasses": 2}  # fmt: skip
+CATEGORICAL = {
+    "hair_colour": len(HAIR_COLOURS),
+    "hair_style": len(HAIR_STYLES),
+    "eye_colour": len(EYE_COLOURS),
+    "glasses": 2,
+}
 
 
 def sample_factors(rng: np.random.Generator) -> PortraitFactors:
@@ -130,9 +139,13 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
     face_mask = Image.new("L", (S, S), 0)
     mask_draw = ImageDraw.Draw(face_mask)
     mask_draw.ellipse(box(cx, cy - 0.02, half_w, half_h - 0.02), fill=255)
-    jaw_pts = [pt(cx - half_w * 0.98, cy), pt(cx - half_w * (0.55 - 0.25 * f.jaw), chin_y - 0.06),
-               pt(cx, chin_y), pt(cx + half_w * (0.55 - 0.25 * f.jaw), chin_y - 0.06),
-               pt(cx + half_w * 0.98, cy)]  # fmt: skip
+    jaw_pts = [
+        pt(cx - half_w * 0.98, cy),
+        pt(cx - half_w * (0.55 - 0.25 * f.jaw), chin_y - 0.06),
+        pt(cx, chin_y),
+        pt(cx + half_w * (0.55 - 0.25 * f.jaw), chin_y - 0.06),
+        pt(cx + half_w * 0.98, cy),
+    ]
     mask_draw.polygon(jaw_pts, fill=255)
     face_mask = face_mask.filter(ImageFilter.GaussianBlur(supersample * 0.5))
     img.paste(Image.new("RGB", (S, S), skin), (0, 0), face_mask)
@@ -151,16 +164,22 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
         top = box(cx, cy - half_h * 0.55, half_w + 0.02, half_h * 0.62)
         draw.chord(top, start=180, end=360, fill=hair)
         fringe_y = cy - half_h * 0.55
-        draw.polygon([pt(cx - half_w - 0.02, fringe_y), pt(cx + half_w + 0.02, fringe_y),
-                      pt(cx + half_w * 0.6, fringe_y + 0.05), pt(cx - half_w * 0.2, fringe_y + 0.03)],
-                     fill=hair)  # fmt: skip
+        draw.polygon(
+            [
+                pt(cx - half_w - 0.02, fringe_y),
+                pt(cx + half_w + 0.02, fringe_y),
+                pt(cx + half_w * 0.6, fringe_y + 0.05),
+                pt(cx - half_w * 0.2, fringe_y + 0.03),
+            ],
+            fill=hair,
+        )
         if style == "long":
             for side in (-1, 1):
-                draw.rounded_rectangle(box(cx + side * (half_w + 0.01), cy + 0.05, 0.05, half_h * 0.75),
-                                       radius=int(0.04 * S), fill=hair)  # fmt: skip
+                draw.rounded_rectangle(
+                    box(cx + side * (half_w + 0.01), cy + 0.05, 0.05, half_h * 0.75), radius=int(0.04 * S), fill=hair
+                )
     else:
-        draw.chord(box(cx, cy - half_h * 0.55, half_w, half_h * 0.5), start=200, end=340,
-                   fill=_shade(skin, 1.06))  # fmt: skip
+        draw.chord(box(cx, cy - half_h * 0.55, half_w, half_h * 0.5), start=200, end=340, fill=_shade(skin, 1.06))
 
     # Eyes at the canonical positions; the far eye narrows with yaw.
     iris = list(EYE_COLOURS.values())[f.eye_colour]
@@ -172,15 +191,19 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
         draw.ellipse(box(ex + look, ey, 0.025 * squash, 0.026), fill=iris)
         draw.ellipse(box(ex + look, ey, 0.011 * squash, 0.012), fill=(15, 12, 12))
         brow_y = ey - 0.065 - 0.012 * f.pitch
-        draw.line([pt(ex - rx * 1.1, brow_y + 0.008), pt(ex, brow_y - 0.004), pt(ex + rx * 1.1, brow_y + 0.006)],
-                  fill=_shade(hair, 0.8), width=max(1, int(0.014 * S)))  # fmt: skip
+        draw.line(
+            [pt(ex - rx * 1.1, brow_y + 0.008), pt(ex, brow_y - 0.004), pt(ex + rx * 1.1, brow_y + 0.006)],
+            fill=_shade(hair, 0.8),
+            width=max(1, int(0.014 * S)),
+        )
 
     # Nose: follows the turn and shortens as the chin goes up.
     nx = 0.5 + 0.05 * f.yaw
     nose_len = 0.15 - 0.035 * f.pitch
     tip = pt(nx + 0.014 * np.sign(f.yaw or 1), 0.5 + nose_len)
-    draw.line([pt(nx - 0.005, 0.5), tip, pt(nx - 0.025, 0.5 + nose_len)], fill=_shade(skin, 0.7),
-              width=max(1, int(0.012 * S)))  # fmt: skip
+    draw.line(
+        [pt(nx - 0.005, 0.5), tip, pt(nx - 0.025, 0.5 + nose_len)], fill=_shade(skin, 0.7), width=max(1, int(0.012 * S))
+    )
 
     # Mouth: a curve bent by the smile, opened into a dark gap with teeth.
     mx, my = MOUTH[0] + 0.02 * f.yaw, MOUTH[1]
@@ -193,8 +216,10 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
     lip = _shade(np.array(skin) * 0.6 + np.array([170, 60, 60]) * 0.4, 1.0)
     if gap > 0.004:
         draw.polygon(upper + lower, fill=(60, 20, 24))
-        teeth = [pt(mx + half_mouth * 0.7 * x, my - bend * (1 - x * x) + bend * 0.3 - gap * 0.3 * (1 - x * x) + 0.004)
-                 for x in xs_m]  # fmt: skip
+        teeth = [
+            pt(mx + half_mouth * 0.7 * x, my - bend * (1 - x * x) + bend * 0.3 - gap * 0.3 * (1 - x * x) + 0.004)
+            for x in xs_m
+        ]
         draw.line(teeth, fill=(240, 236, 228), width=max(1, int(gap * 0.35 * S)))
     draw.line(upper, fill=lip, width=max(1, int(0.016 * S)))
     if gap > 0.004:
@@ -203,10 +228,14 @@ def render_portrait(factors: PortraitFactors, size: int = 64, supersample: int =
     if f.glasses:
         frame = (30, 30, 36)
         for ex, ey in (LEFT_EYE, RIGHT_EYE):
-            draw.rounded_rectangle(box(ex, ey + 0.005, 0.09, 0.06), radius=int(0.035 * S), outline=frame,
-                                   width=max(1, int(0.012 * S)))  # fmt: skip
-        draw.line([pt(LEFT_EYE[0] + 0.09, LEFT_EYE[1]), pt(RIGHT_EYE[0] - 0.09, RIGHT_EYE[1])], fill=frame,
-                  width=max(1, int(0.01 * S)))  # fmt: skip
+            draw.rounded_rectangle(
+                box(ex, ey + 0.005, 0.09, 0.06), radius=int(0.035 * S), outline=frame, width=max(1, int(0.012 * S))
+            )
+        draw.line(
+            [pt(LEFT_EYE[0] + 0.09, LEFT_EYE[1]), pt(RIGHT_EYE[0] - 0.09, RIGHT_EYE[1])],
+            fill=frame,
+            width=max(1, int(0.01 * S)),
+        )
 
     return img.resize((size, size), Image.Resampling.LANCZOS)
 

@@ -112,5 +112,7 @@ def refuse_to_mix_runs(run: Path, resume: str | None) -> None:
     source = Path(resume).expanduser().resolve() if resume else None
     if source is not None and (source == run.resolve() or run.resolve() in source.parents):
         return
-    raise TrainingError(f"{run} already holds a training run: --resume {run} to go on with it, or choose a new "
-                        "--outdir (nothing was written)")  # fmt: skip
+    raise TrainingError(
+        f"{run} already holds a training run: --resume {run} to go on with it, or choose a new "
+        "--outdir (nothing was written)"
+    )

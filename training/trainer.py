@@ -103,35 +103,48 @@ class TrainOptions:
         return asdict(self)
 
 
-def network_sizes(cfg: str, cbase: int | None = None, cmax: int | None = None, map_depth: int | None = None,
-                  ) -> tuple[int, int, int, int]:  # fmt: skip
+def network_sizes(
+    cfg: str,
+    cbase: int | None = None,
+    cmax: int | None = None,
+    map_depth: int | None = None,
+) -> tuple[int, int, int, int]:
     """(channel_base, channel_max, z = w dim, mapping layers) of a --cfg preset, with the official --cbase / --cmax /
     --map overrides."""
     if cfg not in CONFIGS:
         raise TrainingError(f"unknown --cfg {cfg!r}; known: {', '.join(CONFIGS)}")
     base, most, dim, layers = CONFIGS[cfg]
-    return (base if cbase is None else cbase, most if cmax is None else cmax, dim,
-            layers if map_depth is None else map_depth)  # fmt: skip
+    return (
+        base if cbase is None else cbase,
+        most if cmax is None else cmax,
+        dim,
+        layers if map_depth is None else map_depth,
+    )
 
 
-def generator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0, **sizes: int | None
-                     ) -> GeneratorConfig:  # fmt: skip
+def generator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0, **sizes: int | None) -> GeneratorConfig:
     base, cmax, dim, layers = network_sizes(cfg, **sizes)
     if base < resolution:
-        raise TrainingError(f"--cbase {base} gives no channels at {resolution} px (channels = cbase / resolution, at "
-                            f"most --cmax): use at least {resolution}")  # fmt: skip
+        raise TrainingError(
+            f"--cbase {base} gives no channels at {resolution} px (channels = cbase / resolution, at "
+            f"most --cmax): use at least {resolution}"
+        )
     return GeneratorConfig(
-        "stylegan2", resolution, channels,
+        "stylegan2",
+        resolution,
+        channels,
         MappingConfig(z_dim=dim, c_dim=c_dim, w_dim=dim, num_layers=layers),
         StyleGAN2SynthesisConfig(channel_base=base, channel_max=cmax),
-    )  # fmt: skip
+    )
 
 
-def discriminator_config(cfg: str, resolution: int, channels: int, c_dim: int = 0, **sizes: int | None
-                         ) -> DiscriminatorConfig:  # fmt: skip
+def discriminator_config(
+    cfg: str, resolution: int, channels: int, c_dim: int = 0, **sizes: int | None
+) -> DiscriminatorConfig:
     base, cmax, _, layers = network_sizes(cfg, **sizes)
-    return DiscriminatorConfig(resolution, channels, channel_base=base, channel_max=cmax, c_dim=c_dim,
-                               mapping_layers=layers)  # fmt: skip
+    return DiscriminatorConfig(
+        resolution, channels, channel_base=base, channel_max=cmax, c_dim=c_dim, mapping_layers=layers
+    )
 
 
 def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source: str, fresh: tuple[str, ...]) -> None:
@@ -141,8 +154,9 @@ def _load_discriminator(D: Discriminator, state: dict[str, torch.Tensor], source
     missing, unexpected = D.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.startswith(fresh)]
     if missing or unexpected:
-        raise TrainingError(f"{source}: its discriminator does not fit this run's (missing {missing[:3]}, "
-                            f"unexpected {unexpected[:3]})")  # fmt: skip
+        raise TrainingError(
+            f"{source}: its discriminator does not fit this run's (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
 
 
 # --- the loop --------------------------------------------------------------------------------------------------
@@ -167,12 +181,17 @@ def _adam(params, lr: float, interval: int) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=lr * ratio, betas=(0.0, 0.99**ratio), eps=1e-8)
 
 
-def _with_local_critics(opts: TrainOptions, dcfg: DiscriminatorConfig, resolution: int,
-                        ) -> tuple[DiscriminatorConfig, tuple[str, ...]]:  # fmt: skip
+def _with_local_critics(
+    opts: TrainOptions,
+    dcfg: DiscriminatorConfig,
+    resolution: int,
+) -> tuple[DiscriminatorConfig, tuple[str, ...]]:
     """D's config with the eye and mouth critics this run asks for, and the prefixes of the critics it adds,
     replaces or drops (none of their tensors are loaded from the checkpoint)."""
-    for flag, pack, zero in (("--eye-pack", opts.eye_pack, "no pack critic"),
-                             ("--mouth-pack", opts.mouth_pack, "one mouth at a time")):  # fmt: skip
+    for flag, pack, zero in (
+        ("--eye-pack", opts.eye_pack, "no pack critic"),
+        ("--mouth-pack", opts.mouth_pack, "one mouth at a time"),
+    ):
         if pack is not None and (pack == 1 or pack < 0):
             raise TrainingError(f"{flag} must be 0 ({zero}) or at least 2, got {pack}")
     fresh: tuple[str, ...] = ()
@@ -188,8 +207,7 @@ def _with_local_critics(opts: TrainOptions, dcfg: DiscriminatorConfig, resolutio
     return dcfg, fresh
 
 
-def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, device: torch.device
-           ) -> tuple[_State, dict]:  # fmt: skip
+def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, device: torch.device) -> tuple[_State, dict]:
     """Fresh networks, a full resume from a snapshot, or G (and D) from any checkpoint (transfer learning)."""
     sizes = {"cbase": opts.cbase, "cmax": opts.cmax, "map_depth": opts.map_depth}
     gcfg = generator_config(opts.cfg, resolution, channels, c_dim, **sizes)
@@ -224,8 +242,9 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     _freeze_layers(D, opts.freeze_d)
     glr, dlr = opts.glr if opts.glr is not None else opts.lr, opts.dlr if opts.dlr is not None else opts.lr
-    state = _State(G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL),
-                   _adam(trainable_parameters(D), dlr, D_REG_INTERVAL))  # fmt: skip
+    state = _State(
+        G, D, G_ema, _adam(G.parameters(), glr, G_REG_INTERVAL), _adam(trainable_parameters(D), dlr, D_REG_INTERVAL)
+    )
     if tensors is not None:
         for name, net in (("G", G), ("G_ema", G_ema)):
             net.load_state_dict({k: v.to(device) for k, v in network_state(tensors, name).items()})
@@ -238,8 +257,11 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
         state.transfer = bool(counters.get("transfer", False))
     elif resume_path is not None:
         state.transfer = True
-    return state, {"snapshot": str(snapshot) if snapshot else None, "G_config": gcfg.to_dict(), "D_config":
-                   dcfg.to_dict()}  # fmt: skip
+    return state, {
+        "snapshot": str(snapshot) if snapshot else None,
+        "G_config": gcfg.to_dict(),
+        "D_config": dcfg.to_dict(),
+    }
 
 
 def _resume_path(resume: str) -> Path:
@@ -257,8 +279,10 @@ def _freeze_layers(D: Discriminator, n: int) -> None:
     pretrained D's low-level features then stay while its later layers adapt."""
     layers = D.layers_from_image()
     if not 0 <= n <= len(layers):
-        raise TrainingError(f"--freezed {n}: this discriminator has {len(layers)} layers before its last block "
-                            f"(fromrgb, conv0, conv1, skip per block), so 0 to {len(layers)}")  # fmt: skip
+        raise TrainingError(
+            f"--freezed {n}: this discriminator has {len(layers)} layers before its last block "
+            f"(fromrgb, conv0, conv1, skip per block), so 0 to {len(layers)}"
+        )
     for layer in layers[:n]:
         layer.requires_grad_(False)
 
@@ -301,14 +325,19 @@ def _mixed_precision(opts: TrainOptions, device: torch.device) -> torch.autocast
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=opts.precision == "bf16")
 
 
-def _measured_path_length(G: Generator, batch: int, opts: TrainOptions, device: torch.device,
-                          labels: torch.Tensor | None, batches: int = 8) -> float:  # fmt: skip
+def _measured_path_length(
+    G: Generator, batch: int, opts: TrainOptions, device: torch.device, labels: torch.Tensor | None, batches: int = 8
+) -> float:
     """G's mean path length now: where a transferred G starts the penalty's running mean, instead of at 0,
     which would pull every path length of an already trained G towards zero until the mean caught up."""
     n = max(batch // 2, 1)
     with _mixed_precision(opts, device):
-        lengths = [PathLengthPenalty.lengths(G, torch.randn(n, G.z_dim, device=device), random_labels(G, n, labels),
-                                             opts.style_mixing).mean() for _ in range(batches)]  # fmt: skip
+        lengths = [
+            PathLengthPenalty.lengths(
+                G, torch.randn(n, G.z_dim, device=device), random_labels(G, n, labels), opts.style_mixing
+            ).mean()
+            for _ in range(batches)
+        ]
     return float(torch.stack(lengths).mean())
 
 
@@ -379,8 +408,10 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
     dcfg = state.D.config
     for part, pack in (("eye", dcfg.eye_pack), ("mouth", dcfg.mouth_pack)):
         if pack and batch % pack:
-            raise TrainingError(f"the {part} pack critic judges packs of {pack} samples: each process's batch "
-                                f"({batch}) must be divisible by it")  # fmt: skip
+            raise TrainingError(
+                f"the {part} pack critic judges packs of {pack} samples: each process's batch "
+                f"({batch}) must be divisible by it"
+            )
     broadcast_module(state.G, world)
     broadcast_module(state.D, world)
     broadcast_module(state.G_ema, world)
@@ -406,8 +437,7 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             tqdm.write(f"resuming {info['snapshot']} at {state.cur_nimg / 1000:g} kimg")
         elif opts.resume:
             tqdm.write(f"starting from the weights of {opts.resume} (transfer learning)")
-    bar = tqdm(total=total_nimg, initial=state.cur_nimg, unit="img", unit_scale=True, disable=rank != 0,
-               desc="train")  # fmt: skip
+    bar = tqdm(total=total_nimg, initial=state.cur_nimg, unit="img", unit_scale=True, disable=rank != 0, desc="train")
     step = state.cur_nimg // opts.batch
     tick_start_nimg, tick_start_time = state.cur_nimg, time.time()
     sums: dict[str, torch.Tensor] = {}  # the tick's running sums, kept on the device: no sync per step
@@ -441,8 +471,14 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
         if isinstance(augment, AdaptiveAugment):
             augment.observe(real_logits)
 
-    def phase(name: str, net: torch.nn.Module, opt: torch.optim.Optimizer, loss_fn: Callable[..., torch.Tensor],
-              *args: Any, scale: float = 1.0) -> None:  # fmt: skip
+    def phase(
+        name: str,
+        net: torch.nn.Module,
+        opt: torch.optim.Optimizer,
+        loss_fn: Callable[..., torch.Tensor],
+        *args: Any,
+        scale: float = 1.0,
+    ) -> None:
         """One optimiser step on scale * loss_fn(*args), its forward pass under bf16 autocast if asked."""
         with _mixed_precision(opts, device):
             loss = loss_fn(*args) * scale
@@ -467,8 +503,21 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
                     p.requires_grad_(True)
             G.requires_grad_(False)
             real, real_c = real_batch()
-            phase("loss_D", D, state.opt_D, discriminator_loss, G, D, z, c, real, real_c, augment, opts.style_mixing,
-                  observe_scores)  # fmt: skip
+            phase(
+                "loss_D",
+                D,
+                state.opt_D,
+                discriminator_loss,
+                G,
+                D,
+                z,
+                c,
+                real,
+                real_c,
+                augment,
+                opts.style_mixing,
+                observe_scores,
+            )
             if step % D_REG_INTERVAL == 0:
                 phase("loss_r1", D, state.opt_D, r1_penalty, D, real, real_c, augment, gamma, scale=D_REG_INTERVAL)
             G.requires_grad_(True)
@@ -486,11 +535,13 @@ def train_process(rank: int, world: int, opts: TrainOptions) -> None:
             if state.cur_nimg - tick_start_nimg >= opts.tick_kimg * 1000 or done:
                 state.tick += 1
                 record = {
-                    "kimg": state.cur_nimg / 1000, "tick": state.tick,
+                    "kimg": state.cur_nimg / 1000,
+                    "tick": state.tick,
                     "sec_per_kimg": (time.time() - tick_start_time) / ((state.cur_nimg - tick_start_nimg) / 1000),
-                    "ada_p": getattr(augment, "p", 0.0), "pl_mean": float(pl.mean),
+                    "ada_p": getattr(augment, "p", 0.0),
+                    "pl_mean": float(pl.mean),
                     **{k: all_mean(float(v) / counts[k], world) for k, v in sums.items()},
-                }  # fmt: skip
+                }
                 sums.clear()
                 counts.clear()
                 if state.tick % opts.snap == 0 or done:
@@ -524,14 +575,32 @@ def tick_line(record: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
-def _snapshot(run: Path, opts: TrainOptions, state: _State, info: dict, metrics: SnapshotMetrics | None,
-              labels: torch.Tensor | None) -> dict[str, Any]:  # fmt: skip
+def _snapshot(
+    run: Path,
+    opts: TrainOptions,
+    state: _State,
+    info: dict,
+    metrics: SnapshotMetrics | None,
+    labels: torch.Tensor | None,
+) -> dict[str, Any]:
     kimg = state.cur_nimg / 1000
-    counters = {"cur_nimg": state.cur_nimg, "tick": state.tick, "pl_mean": state.pl_mean, "ada_p": state.ada_p,
-                "transfer": state.transfer,
-                "G_config": info["G_config"], "D_config": info["D_config"], "options": opts.to_dict()}  # fmt: skip
-    path = save_snapshot(run, kimg, {"G": state.G, "D": state.D, "G_ema": state.G_ema},
-                         {"opt_G": (state.opt_G, state.G), "opt_D": (state.opt_D, state.D)}, counters)  # fmt: skip
+    counters = {
+        "cur_nimg": state.cur_nimg,
+        "tick": state.tick,
+        "pl_mean": state.pl_mean,
+        "ada_p": state.ada_p,
+        "transfer": state.transfer,
+        "G_config": info["G_config"],
+        "D_config": info["D_config"],
+        "options": opts.to_dict(),
+    }
+    path = save_snapshot(
+        run,
+        kimg,
+        {"G": state.G, "D": state.D, "G_ema": state.G_ema},
+        {"opt_G": (state.opt_G, state.G), "opt_D": (state.opt_D, state.D)},
+        counters,
+    )
     to_pil(sample_grid(state.G_ema, opts.sample_seeds, labels)).save(run / f"samples-{kimg:010.3f}.png")
     record: dict[str, Any] = {"snapshot": path.name}
     if metrics is not None:
@@ -547,18 +616,30 @@ def check_options(opts: TrainOptions) -> None:
         raise TrainingError(f"--precision must be 'fp32' or 'bf16', got {opts.precision!r}")
     if opts.precision == "bf16" and torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
         raise TrainingError("this GPU has no bfloat16 (it needs an Ampere or newer card): use --precision fp32")
-    at_least = [("--gpus", opts.gpus, 1), ("--batch", opts.batch, 1), ("--snap", opts.snap, 1),
-                ("--kimg", opts.kimg, 0), ("--gamma", opts.gamma, 0), ("--lr", opts.lr, 0), ("--glr", opts.glr, 0),
-                ("--dlr", opts.dlr, 0),
-                ("--pl-weight", opts.pl_weight, 0), ("--d-warmup-kimg", opts.d_warmup_kimg, 0),
-                ("--freezed", opts.freeze_d, 0), ("--cbase", opts.cbase, 1), ("--cmax", opts.cmax, 1),
-                ("--map", opts.map_depth, 1)]  # fmt: skip
+    at_least = [
+        ("--gpus", opts.gpus, 1),
+        ("--batch", opts.batch, 1),
+        ("--snap", opts.snap, 1),
+        ("--kimg", opts.kimg, 0),
+        ("--gamma", opts.gamma, 0),
+        ("--lr", opts.lr, 0),
+        ("--glr", opts.glr, 0),
+        ("--dlr", opts.dlr, 0),
+        ("--pl-weight", opts.pl_weight, 0),
+        ("--d-warmup-kimg", opts.d_warmup_kimg, 0),
+        ("--freezed", opts.freeze_d, 0),
+        ("--cbase", opts.cbase, 1),
+        ("--cmax", opts.cmax, 1),
+        ("--map", opts.map_depth, 1),
+    ]
     for flag, value, least in at_least:
         if value is not None and value < least:  # None: the default (a preset's, or computed)
             raise TrainingError(f"{flag} must be >= {least}, got {value}")
     if opts.resume and (opts.cbase or opts.cmax or opts.map_depth):
-        raise TrainingError("--cbase / --cmax / --map size a fresh run's networks; a resumed run keeps its own "
-                            "(`studio widen` gives one more channels)")  # fmt: skip
+        raise TrainingError(
+            "--cbase / --cmax / --map size a fresh run's networks; a resumed run keeps its own "
+            "(`studio widen` gives one more channels)"
+        )
     network_sizes(opts.cfg)  # an unknown --cfg
     if opts.tick_kimg <= 0:
         raise TrainingError(f"--tick must be > 0 kimg, got {opts.tick_kimg}")
@@ -568,10 +649,12 @@ def check_options(opts: TrainOptions) -> None:
         raise TrainingError(f"--target must be between 0 and 1 (ADA's default: 0.6), got {opts.ada_target}")
     unknown = [m for m in opts.metrics if m != "swd" and fid_metric_sizes(m) is None]
     if unknown:
-        raise TrainingError(f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
-                            "fid (1,000 images), fid50k_full and the like (NVIDIA's names: 50,000 generated "
-                            "images against the whole dataset), all with Inception weights from the Hub or "
-                            "--fid-weights")  # fmt: skip
+        raise TrainingError(
+            f"unknown metric(s) {unknown}; available: swd (offline, needs no pretrained network), "
+            "fid (1,000 images), fid50k_full and the like (NVIDIA's names: 50,000 generated "
+            "images against the whole dataset), all with Inception weights from the Hub or "
+            "--fid-weights"
+        )
 
 
 def train(opts: TrainOptions) -> Path:

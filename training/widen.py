@@ -80,8 +80,9 @@ def widen_state(tensors: dict[str, torch.Tensor], fresh: dict[str, dict[str, tor
     return out
 
 
-def _networks(tensors: dict[str, torch.Tensor], gcfg: GeneratorConfig, dcfg: DiscriminatorConfig
-              ) -> tuple[Generator, Discriminator]:  # fmt: skip
+def _networks(
+    tensors: dict[str, torch.Tensor], gcfg: GeneratorConfig, dcfg: DiscriminatorConfig
+) -> tuple[Generator, Discriminator]:
     """A snapshot's G_ema and D."""
     G, D = Generator(gcfg).eval(), Discriminator(dcfg).eval()
     G.load_state_dict(network_state(tensors, "G_ema"))
@@ -112,8 +113,10 @@ def widen_snapshot(source: Path, dest: Path, channel_base: int, seed: int = 0) -
     gcfg = GeneratorConfig.from_dict(counters["G_config"])
     dcfg = DiscriminatorConfig(**counters["D_config"])
     if channel_base <= max(gcfg.synthesis.channel_base, dcfg.channel_base):
-        raise TrainingError(f"--channel-base {channel_base} must be above the snapshot's "
-                            f"({gcfg.synthesis.channel_base} in G, {dcfg.channel_base} in D)")  # fmt: skip
+        raise TrainingError(
+            f"--channel-base {channel_base} must be above the snapshot's "
+            f"({gcfg.synthesis.channel_base} in G, {dcfg.channel_base} in D)"
+        )
     wide_g = replace(gcfg, synthesis=replace(gcfg.synthesis, channel_base=channel_base))
     wide_d = replace(dcfg, channel_base=channel_base)
     with torch.random.fork_rng():  # the new channels' init, without touching the caller's random state

@@ -63,8 +63,10 @@ def detect_format(path: Path) -> str:
             return "native"
         if newest_run_snapshot(path) is not None:
             return "run"
-        raise CheckpointError(f"{path}: a directory without {CONFIG_NAME} + {WEIGHTS_NAME} (a model) or "
-                              f"{RUN_SNAPSHOT_PREFIX}* snapshots holding them (a training run)")  # fmt: skip
+        raise CheckpointError(
+            f"{path}: a directory without {CONFIG_NAME} + {WEIGHTS_NAME} (a model) or "
+            f"{RUN_SNAPSHOT_PREFIX}* snapshots holding them (a training run)"
+        )
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     with open(path, "rb") as f:

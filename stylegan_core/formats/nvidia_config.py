@@ -119,10 +119,22 @@ def _sg3_synthesis_config(kw: dict[str, Any]) -> StyleGAN3SynthesisConfig:
     defaults = StyleGAN3SynthesisConfig()
     values: dict[str, Any] = {}
     for name in (
-        "channel_base", "channel_max", "num_layers", "num_critical", "first_cutoff", "first_stopband",
-        "last_stopband_rel", "margin_size", "output_scale", "conv_kernel", "filter_size", "lrelu_upsampling",
-        "use_radial_filters", "conv_clamp", "magnitude_ema_beta",
-    ):  # fmt: skip
+        "channel_base",
+        "channel_max",
+        "num_layers",
+        "num_critical",
+        "first_cutoff",
+        "first_stopband",
+        "last_stopband_rel",
+        "margin_size",
+        "output_scale",
+        "conv_kernel",
+        "filter_size",
+        "lrelu_upsampling",
+        "use_radial_filters",
+        "conv_clamp",
+        "magnitude_ema_beta",
+    ):
         if name in kw:
             value = kw.pop(name)
             default = getattr(defaults, name)

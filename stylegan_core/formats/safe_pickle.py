@@ -220,6 +220,16 @@ def load_restricted(stream: BinaryIO, *, source: str) -> Any:
             f"{source}: refused to load: the pickle asks for '{exc.module}.{exc.name}', which StyleGAN "
             "checkpoints never use (possible malicious file; nothing was executed)"
         ) from None
-    except (EOFError, pickle.UnpicklingError, struct.error, ValueError, TypeError, IndexError, KeyError,
-            AttributeError, MemoryError, RecursionError) as exc:  # fmt: skip
+    except (
+        EOFError,
+        pickle.UnpicklingError,
+        struct.error,
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        AttributeError,
+        MemoryError,
+        RecursionError,
+    ) as exc:
         raise CheckpointError(f"{source}: not a readable network pickle (truncated or corrupt?): {exc}") from None

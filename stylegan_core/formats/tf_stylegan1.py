@@ -31,15 +31,27 @@ _TUPLE_ORDER = ("G", "D", "Gs")
 _STYLE_DEFAULTS = dict(truncation_cutoff=8, dlatent_avg_beta=0.995)
 _MAPPING_DEFAULTS = dict(mapping_lrmul=0.01, mapping_nonlinearity="lrelu", use_wscale=True, normalize_latents=True)
 _SYNTHESIS_DEFAULTS = dict(
-    fmap_base=8192, fmap_decay=1.0, fmap_max=512, use_styles=True, const_input_layer=True, use_noise=True,
-    nonlinearity="lrelu", use_wscale=True, use_pixel_norm=False, use_instance_norm=True, fused_scale="auto",
+    fmap_base=8192,
+    fmap_decay=1.0,
+    fmap_max=512,
+    use_styles=True,
+    const_input_layer=True,
+    use_noise=True,
+    nonlinearity="lrelu",
+    use_wscale=True,
+    use_pixel_norm=False,
+    use_instance_norm=True,
+    fused_scale="auto",
     blur_filter=[1, 2, 1],
-)  # fmt: skip
+)
 # Settings whose other values this port does not implement: refused rather than silently wrong.
 _REQUIRED = dict(
-    mapping_nonlinearity="lrelu", nonlinearity="lrelu", use_wscale=True, normalize_latents=True,
+    mapping_nonlinearity="lrelu",
+    nonlinearity="lrelu",
+    use_wscale=True,
+    normalize_latents=True,
     const_input_layer=True,
-)  # fmt: skip
+)
 
 _BLOCK = re.compile(r"^G_synthesis/(\d+)x\1/")
 _DEAD = re.compile(r"^(lod|G_synthesis/lod|G_synthesis/ToRGB_lod[1-9]\d*/(weight|bias))$")
@@ -106,8 +118,11 @@ def generator_from_tf_pickle(
     net = select_network(data, network, source)
     builder = net.state.get("build_func_name")
     if builder is not None and str(builder).rsplit(".", 1)[-1] != "G_style":
-        hint = " (a StyleGAN2 TensorFlow pickle: convert it with stylegan2-ada-pytorch's legacy.py)" if (
-            str(builder).endswith("G_main")) else ""  # fmt: skip
+        hint = (
+            " (a StyleGAN2 TensorFlow pickle: convert it with stylegan2-ada-pytorch's legacy.py)"
+            if (str(builder).endswith("G_main"))
+            else ""
+        )
         raise CheckpointError(
             f"{source}: network {net.name!r} was built by {builder!r}; it is not a StyleGAN "
             f"v1 generator (G_style){hint}"
@@ -185,8 +200,10 @@ def config_from_tf_variables(
         raise CheckpointError(f"{source}: no StyleGAN v1 synthesis blocks 4x4 .. RxR found")
     if "G_synthesis/4x4/Const/const" not in variables:
         raise CheckpointError(f"{source}: no learned constant input (const_input_layer=False is not supported)")
-    channels = {r: int(variables[f"G_synthesis/{r}x{r}/Conv1/weight" if r > 4 else "G_synthesis/4x4/Conv/weight"]
-                       .shape[-1]) for r in resolutions}  # fmt: skip
+    channels = {
+        r: int(variables[f"G_synthesis/{r}x{r}/Conv1/weight" if r > 4 else "G_synthesis/4x4/Conv/weight"].shape[-1])
+        for r in resolutions
+    }
     settings = {k: _setting(sk, k, _SYNTHESIS_DEFAULTS, source) for k in _SYNTHESIS_DEFAULTS}
     blur = settings["blur_filter"]
     synthesis = StyleGAN1SynthesisConfig(
@@ -209,8 +226,11 @@ def config_from_tf_variables(
     broadcast = mk.get("dlatent_broadcast")
     if broadcast is not None and int(broadcast) != num_ws:
         raise CheckpointError(f"{source}: dlatent_broadcast={broadcast} but the synthesis has {num_ws} layers")
-    img_channels = int(variables["G_synthesis/ToRGB_lod0/weight"].shape[-1]) if (
-        "G_synthesis/ToRGB_lod0/weight" in variables) else 3  # fmt: skip
+    img_channels = (
+        int(variables["G_synthesis/ToRGB_lod0/weight"].shape[-1])
+        if ("G_synthesis/ToRGB_lod0/weight" in variables)
+        else 3
+    )
     return GeneratorConfig("stylegan1", resolutions[-1], img_channels, mapping, synthesis)
 
 
