@@ -23,9 +23,11 @@ from gradio_client import Client  # noqa: E402
 import app  # noqa: E402
 from bench.generate import timed  # noqa: E402
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
+from stylegan_core.runtime import tune_allocator
 
 
 def main() -> None:
+    tune_allocator()  # as the CLI and the app do
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

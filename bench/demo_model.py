@@ -35,6 +35,7 @@ from editing.lpips import LPIPS  # noqa: E402
 from editing.project import project  # noqa: E402
 from stylegan_core.formats import load_generator  # noqa: E402
 from stylegan_core.imaging import to_uint8  # noqa: E402
+from stylegan_core.runtime import tune_allocator
 from training.portraits import CATEGORICAL, LEFT_EYE, RIGHT_EYE, PortraitFactors, render, render_portrait  # noqa: E402
 from training.scorer import CONTINUOUS, SCORER_PATH, PortraitScorer, gaussian_blur  # noqa: E402
 
@@ -161,6 +162,7 @@ def eye_rows(G, n: int = 12) -> np.ndarray:
 
 
 def main() -> None:
+    tune_allocator()  # as the CLI and the app do
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--network", default="demo")
     parser.add_argument("--scorer", default=str(SCORER_PATH))

@@ -28,6 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig  # noqa: E402
 from stylegan_core.config import StyleGAN1SynthesisConfig, StyleGAN3SynthesisConfig  # noqa: E402
+from stylegan_core.runtime import tune_allocator
 from stylegan_core.synthesis_sg1 import ConvSG1, fused_upsample_kernel  # noqa: E402
 from stylegan_core.synthesis_sg2 import SynthesisLayer, ToRGBLayer  # noqa: E402
 from stylegan_core.synthesis_sg3 import SynthesisLayerSG3  # noqa: E402
@@ -148,6 +149,7 @@ def bench_one(shape: str, batch: int, repeats: int) -> dict:
 
 
 def main() -> None:
+    tune_allocator()  # as the CLI and the app do
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--one", choices=sorted(SHAPES), help="run one shape in this process (JSON output)")
     parser.add_argument("--batch", type=int, default=1)

@@ -35,6 +35,7 @@ from stylegan_core import (  # noqa: E402
     synthesis_sg2,  # noqa: E402
 )
 from stylegan_core.formats import load_generator  # noqa: E402
+from stylegan_core.runtime import tune_allocator
 
 
 def step_time(resolution: int, repeats: int) -> None:
@@ -143,6 +144,7 @@ def presets(network: str, targets: int) -> None:
 
 
 def main() -> None:
+    tune_allocator()  # as the CLI and the app do
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=["step", "presets", "both"], default="both")
     parser.add_argument("--network", default="demo")

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from stylegan_core.runtime import tune_allocator
 from training.dataset_tool import render_portrait_dataset  # noqa: E402
 from training.snapshots import read_log  # noqa: E402
 from training.trainer import TrainOptions, train  # noqa: E402
@@ -42,6 +43,7 @@ def images_per_second(data: Path, outdir: Path, args: argparse.Namespace, precis
 
 
 def main() -> None:
+    tune_allocator()  # as the CLI and the app do
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cfg", default="demo")
     parser.add_argument("--resolution", type=int, default=64)

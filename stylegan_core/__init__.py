@@ -7,16 +7,18 @@ from .config import (
     StyleGAN2SynthesisConfig,
     StyleGAN3SynthesisConfig,
 )
+from .errors import CheckpointError
+from .formats import load_checkpoint, load_generator
 from .generator import Generator
-from .runtime import tune_allocator
-
-tune_allocator()
 
 __all__ = [
+    "CheckpointError",
     "Generator",
     "GeneratorConfig",
     "MappingConfig",
     "StyleGAN1SynthesisConfig",
     "StyleGAN2SynthesisConfig",
     "StyleGAN3SynthesisConfig",
+    "load_checkpoint",
+    "load_generator",
 ]

@@ -8,12 +8,18 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from safetensors.torch import load_file, save_file
+
 from .config import GeneratorConfig
+from .constants import CONFIG_METADATA_KEY, CONFIG_NAME, WEIGHTS_NAME
+from .errors import CheckpointError
 from .files import give_default_mode
+from .hub import resolve
 from .imaging import area_resize
 from .mapping import MappingNetwork
 from .synthesis_sg1 import SynthesisNetworkSG1
 from .synthesis_sg2 import SynthesisNetworkSG2
+from .state import load_state_strict
 from .synthesis_sg3 import SynthesisNetworkSG3
 
 SYNTHESIS_NETWORKS: dict[str, type[nn.Module]] = {
@@ -22,9 +28,6 @@ SYNTHESIS_NETWORKS: dict[str, type[nn.Module]] = {
     "stylegan3": SynthesisNetworkSG3,
 }
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_METADATA_KEY = "stylegan_studio_config"  # config JSON inside the safetensors header too
 
 
 class Generator(nn.Module):
@@ -77,8 +80,6 @@ class Generator(nn.Module):
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write `config.json` + `model.safetensors` into `directory` (created if needed)."""
-        from safetensors.torch import save_file
-
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save(directory / CONFIG_NAME)
@@ -89,8 +90,28 @@ class Generator(nn.Module):
         return directory
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, **kwargs) -> Generator:
-        """Load a native model from a directory, a Hub repo id or a registry name (any supported format)."""
-        from .formats import load_generator
+    def from_pretrained(
+        cls, name_or_path: str | Path, *, device: str | torch.device = "cpu", allow_local: bool = True
+    ) -> Generator:
+        """A native model (config.json + model.safetensors) from a directory, a Hub repo id or a registry name.
+        Other checkpoint formats (NVIDIA pickles, rosinality .pt, ...) load with `stylegan_core.load_generator`
+        or convert once with `studio convert`."""
+        path = resolve(str(name_or_path), allow_local=allow_local)
+        if not is_native_model(path):
+            raise CheckpointError(
+                f"{name_or_path}: not a native model ({CONFIG_NAME} + {WEIGHTS_NAME}); load other checkpoints "
+                "with stylegan_core.load_generator, or convert them once with `studio convert`"
+            )
+        return load_native_model(path).to(device)
 
-        return load_generator(name_or_path, **kwargs)
+
+def is_native_model(path: Path) -> bool:
+    """Whether `path` is a directory in our format: config.json beside model.safetensors."""
+    return (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file()
+
+
+def load_native_model(directory: Path) -> Generator:
+    """A native model directory, loaded strictly (eval mode, CPU, fp32, no gradients)."""
+    G = Generator(GeneratorConfig.load(directory / CONFIG_NAME))
+    load_state_strict(G, load_file(str(directory / WEIGHTS_NAME)), str(directory))
+    return G.eval().requires_grad_(False)

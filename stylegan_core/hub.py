@@ -14,18 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .formats.errors import CheckpointError
+from .constants import CONFIG_NAME, WEIGHTS_NAME
+from .errors import CheckpointError, HubUnavailableError, UnknownModelError
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "assets"
 CONNECT_TIMEOUT_S = 3.0
 
 
-class HubUnavailableError(CheckpointError):
-    """The Hub cannot be reached (offline, blocked) and the file is not in the local cache."""
-
-
-class UnknownModelError(CheckpointError):
-    """A name that is neither a file, a registry name nor a Hub repo id."""
 
 
 @dataclass(frozen=True)
@@ -323,8 +318,6 @@ def resolve(name_or_path: str, *, allow_local: bool = True) -> Path:
         repo_id = "/".join(parts[:2])
         if len(parts) > 2:
             return download(repo_id, "/".join(parts[2:]))
-        from .generator import CONFIG_NAME, WEIGHTS_NAME
-
         config = download(repo_id, CONFIG_NAME)
         download(repo_id, WEIGHTS_NAME)
         return config.parent

@@ -3,7 +3,8 @@
 glibc returns every large allocation to the OS on free, so each new activation tensor is
 page-faulted (and zeroed by the kernel) again: on these CPUs that doubled the cost of FIR filters and
 added ~30% to convolutions. Keeping freed memory in the heap removes it. Set STUDIO_KEEP_MALLOC=1
-to leave the allocator alone.
+to leave the allocator alone. Importing this module changes nothing: the entry points (the CLI, the app, the
+benchmarks) call `tune_allocator()`, so a library user's process keeps its own allocator settings.
 """
 
 from __future__ import annotations
@@ -29,4 +30,9 @@ def tune_allocator(trim_threshold_bytes: int = 1 << 30) -> bool:
     except (OSError, AttributeError):  # not glibc (musl, ...): nothing to tune
         return False
     _tuned = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold_bytes))
+    return _tuned
+
+
+def allocator_tuned() -> bool:
+    """Whether `tune_allocator` has changed this process's allocator."""
     return _tuned

@@ -18,8 +18,11 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from ..config import GeneratorConfig
-from ..generator import CONFIG_METADATA_KEY, CONFIG_NAME, WEIGHTS_NAME, Generator
-from .errors import CheckpointError
+from ..constants import CONFIG_METADATA_KEY, CONFIG_NAME, RUN_SNAPSHOT_PREFIX, WEIGHTS_NAME
+from ..errors import CheckpointError
+from ..generator import Generator, is_native_model, load_native_model
+from ..hub import resolve
+from ..state import load_state_strict
 from .nvidia import generator_from_snapshot, read_pickle
 from .nvidia_config import config_from_nvidia_kwargs, family_from_class_path
 from .rosinality import config_from_rosinality, convert_rosinality, estimate_w_avg, is_rosinality
@@ -37,13 +40,6 @@ __all__ = [
 ]
 
 
-RUN_SNAPSHOT_PREFIX = "network-snapshot-"  # a training run's snapshot directories: network-snapshot-KKKKKK.KKK
-
-
-def _is_native(path: Path) -> bool:
-    return (path / CONFIG_NAME).is_file() and (path / WEIGHTS_NAME).is_file()
-
-
 def run_snapshots(run: Path) -> list[Path]:
     """A training run directory's snapshot directories, oldest first (names sort by kimg); one still being
     written is a `.partial` directory and never counts."""
@@ -52,14 +48,14 @@ def run_snapshots(run: Path) -> list[Path]:
 
 def newest_run_snapshot(run: Path) -> Path | None:
     """The newest snapshot of a training run directory that holds a model."""
-    return max((p for p in run_snapshots(run) if _is_native(p)), default=None)
+    return max((p for p in run_snapshots(run) if is_native_model(p)), default=None)
 
 
 def detect_format(path: Path) -> str:
     """'native' (directory), 'run' (a training run's directory), 'safetensors', 'npz', 'torch-zip', 'pickle';
     CheckpointError for anything else."""
     if path.is_dir():
-        if _is_native(path):
+        if is_native_model(path):
             return "native"
         if newest_run_snapshot(path) is not None:
             return "run"
@@ -84,29 +80,6 @@ def detect_format(path: Path) -> str:
         f"{path}: not a checkpoint this tool knows (expected an NVIDIA .pkl, a rosinality .pt, an .npz of "
         "StyleGAN v1 variables, a .safetensors file or a directory with config.json + model.safetensors)"
     )
-
-
-def load_state_strict(G: Generator, state: dict[str, torch.Tensor], source: str) -> Generator:
-    """Load so that every tensor lands exactly once with its shape checked; errors name the keys."""
-    expected = G.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    mismatched = [
-        f"{k} {tuple(state[k].shape)} (model expects {tuple(expected[k].shape)})"
-        for k in expected
-        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing: {', '.join(missing[:8])}" + (" ..." if len(missing) > 8 else ""))
-    if unexpected:
-        problems.append(f"unexpected: {', '.join(unexpected[:8])}" + (" ..." if len(unexpected) > 8 else ""))
-    if mismatched:
-        problems.append(f"wrong shape: {', '.join(mismatched[:8])}")
-    if problems:
-        raise CheckpointError(f"{source}: weights do not fit the configured generator; " + "; ".join(problems))
-    G.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
-    return G
 
 
 def _read_torch_zip(path: Path) -> dict:
@@ -170,8 +143,7 @@ def load_checkpoint(path: str | Path, *, network: str = "G_ema") -> Generator:
     if kind == "run":  # its newest snapshot's G_ema
         path, kind = newest_run_snapshot(path), "native"
     if kind == "native":
-        config = GeneratorConfig.load(path / CONFIG_NAME)
-        G = load_state_strict(Generator(config), load_file(str(path / WEIGHTS_NAME)), str(path))
+        G = load_native_model(path)
     elif kind == "pickle":
         data = read_pickle(path)
         reader = generator_from_tf_pickle if is_tf_pickle(data) else generator_from_snapshot
@@ -195,7 +167,5 @@ def load_generator(
     name_or_path: str | Path, *, network: str = "G_ema", device: str | torch.device = "cpu", allow_local: bool = True
 ) -> Generator:
     """Load by local path, registry name or Hub repo id (see `stylegan_core.hub`; `allow_local=False`: no paths)."""
-    from ..hub import resolve
-
     path = resolve(str(name_or_path), allow_local=allow_local)
     return load_checkpoint(path, network=network).to(device)

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from ..config import GeneratorConfig
-from .errors import CheckpointError
+from ..errors import CheckpointError
 from .nvidia_config import Family, config_from_nvidia_kwargs
 from .safe_pickle import PersistentObject, load_restricted
 

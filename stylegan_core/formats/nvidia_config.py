@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ..config import GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig, StyleGAN3SynthesisConfig
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 Family = Literal["stylegan2-ada", "stylegan2", "stylegan3"]
 

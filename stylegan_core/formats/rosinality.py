@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ..config import GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 Transform = Callable[[Tensor], Tensor]
 

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..config import GeneratorConfig, MappingConfig, StyleGAN1SynthesisConfig
-from .errors import CheckpointError
+from ..errors import CheckpointError
 from .safe_pickle import TFNetworkStandIn
 
 TF_NETWORK_ALIASES = {"G_ema": "Gs", "Gs": "Gs", "G": "G", "D": "D"}  # our default name -> TF's
