@@ -51,32 +51,37 @@ class ImageReadError(ValueError):
     """A file that is not an image we can use (with the reason)."""
 
 
-def read_image(source: str | Path | IO[bytes], *, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+def read_image(
+    source: str | Path | IO[bytes], *, max_pixels: int = MAX_IMAGE_PIXELS, shown_name: str | None = None
+) -> Image.Image:
     """Open a photo safely as 8-bit RGB: format allow-list, size checked before decoding, EXIF
-    orientation applied, first frame of animations, 16-bit / grey / palette / alpha / CMYK converted."""
+    orientation applied, first frame of animations, 16-bit / grey / palette / alpha / CMYK converted.
+    Messages name `shown_name` (default: the path), one short reason per kind of failure."""
     from PIL import ImageOps, UnidentifiedImageError
 
-    name = getattr(source, "name", source)
+    name = shown_name or getattr(source, "name", source)
+    if isinstance(source, str | Path) and Path(source).is_file() and Path(source).stat().st_size == 0:
+        raise ImageReadError(f"{name}: the file is empty")
     try:
         img = Image.open(source, formats=READABLE_FORMATS)
     except Image.DecompressionBombError:
-        raise ImageReadError(f"{name}: image too large (decompression-bomb guard)") from None
+        raise ImageReadError(f"{name}: too many pixels (limit {max_pixels // 1_000_000} MP)") from None
     except FileNotFoundError:
         raise ImageReadError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise ImageReadError(f"{name}: is a folder, not an image") from None
     except PermissionError:
         raise ImageReadError(f"{name}: not allowed to read it (permissions)") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageReadError(f"{name}: not an image this tool can read ({type(exc).__name__})") from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise ImageReadError(f"{name}: not an image (PNG, JPEG, WebP, BMP, TIFF or GIF expected)") from None
     if img.width * img.height > max_pixels:
         raise ImageReadError(f"{name}: {img.width}x{img.height} is too large (limit {max_pixels // 1_000_000} MP)")
     try:
         img.seek(0)
         img.load()
         img = ImageOps.exif_transpose(img)
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageReadError(f"{name}: truncated or corrupt image ({exc})") from None
+    except (OSError, ValueError, SyntaxError):
+        raise ImageReadError(f"{name}: the image is truncated or corrupt") from None
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(img, dtype=np.float64)
         scale = 65535.0 if arr.max() > 255 else 255.0

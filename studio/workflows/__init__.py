@@ -1,0 +1,62 @@
+"""The user-level tasks, written once for the app, the command line and the Python API.
+
+Each function takes plain inputs (a generator, images, latents, numbers) and returns a typed result; long
+work reports through `Progress` (events out, a stop request in). Nothing here prints or knows Gradio.
+"""
+
+from .edit import LAYER_CHOICES, EditStrip, Slider, apply_edits, edit_strips, identity_to_photo, sliders_for
+from .gallery import LAST_SEED, SeedPage, seed_images, seed_page
+from .invert import SAME_PERSON, Inversion, ProjectionReport, invert_photo
+from .latents import Latent, latent_from_file, render, seed_latents
+from .mix import MixGrid, MixResult, mix, mix_faces, mix_grid
+from .models import ModelCache, current_snapshot, model_choices
+from .morph import face_variations, morph_frames, morph_video, seed_keys
+from .photos import FaceChoice, align_photo, find_faces, read_photo
+from .progress import SILENT, Finished, Progress, ProgressEvent, stream
+from .train import TrainingInterrupted, resume_hint, run_training
+
+__all__ = [
+    "LAST_SEED",
+    "LAYER_CHOICES",
+    "SAME_PERSON",
+    "SILENT",
+    "EditStrip",
+    "FaceChoice",
+    "Finished",
+    "Inversion",
+    "Latent",
+    "MixGrid",
+    "MixResult",
+    "ModelCache",
+    "Progress",
+    "ProgressEvent",
+    "ProjectionReport",
+    "SeedPage",
+    "Slider",
+    "TrainingInterrupted",
+    "align_photo",
+    "apply_edits",
+    "current_snapshot",
+    "edit_strips",
+    "face_variations",
+    "find_faces",
+    "identity_to_photo",
+    "invert_photo",
+    "latent_from_file",
+    "mix",
+    "mix_faces",
+    "mix_grid",
+    "model_choices",
+    "morph_frames",
+    "morph_video",
+    "read_photo",
+    "render",
+    "resume_hint",
+    "run_training",
+    "seed_images",
+    "seed_keys",
+    "seed_latents",
+    "seed_page",
+    "sliders_for",
+    "stream",
+]
