@@ -7,6 +7,11 @@ import argparse
 import math
 from collections.abc import Callable
 
+import torch
+
+from editing.align import check_output_size
+from stylegan_core.seeds import parse_seeds
+
 
 def names(text: str) -> list[str]:
     """'smile, yaw,,glasses' -> ['smile', 'yaw', 'glasses']: a comma list, blanks dropped."""
@@ -59,8 +64,6 @@ def at_least(low: int) -> Callable[[str], int]:
 
 def seeds(text: str) -> list[int]:
     """'0-9,42' -> the seeds, as NVIDIA's tools parse them (inclusive ranges)."""
-    from stylegan_core.seeds import parse_seeds
-
     try:
         return parse_seeds(text)
     except ValueError as exc:
@@ -79,8 +82,6 @@ def switch(text: str) -> bool:
 
 def aligned_size(text: str) -> int:
     """An FFHQ-aligned face's side in px (`editing.align.check_output_size`)."""
-    from editing.align import check_output_size
-
     try:
         size = int(text)
     except ValueError:
@@ -93,8 +94,6 @@ def aligned_size(text: str) -> int:
 
 def device(text: str) -> str:
     """A torch device this machine has, checked before any model is loaded."""
-    import torch
-
     try:
         parsed = torch.device(text)
     except RuntimeError:

@@ -65,7 +65,7 @@ def read_image(
     try:
         img = Image.open(source, formats=READABLE_FORMATS)
     except Image.DecompressionBombError:
-        raise ImageReadError(f"{name}: too many pixels (limit {max_pixels // 1_000_000} MP)") from None
+        raise ImageReadError(f"{name}: image too large (limit {max_pixels // 1_000_000} MP)") from None
     except FileNotFoundError:
         raise ImageReadError(f"{name}: no such file") from None
     except IsADirectoryError:

@@ -1,0 +1,51 @@
+"""What several commands share: loading the --network, its built-in direction set, a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from tqdm import tqdm
+
+from studio import arguments as flags
+from studio.workflows import Progress, ProgressEvent
+from stylegan_core import Generator, load_generator
+from stylegan_core.hub import entry_for
+
+NOISE_MODES = ["const", "random", "none"]
+
+
+def load_network(name: str, which: str = "G_ema", device: str = "cpu") -> Generator:
+    return load_generator(name, network=which, device=device)
+
+
+def direction_set(network: str) -> str | None:
+    """The registry's built-in direction set of a model name, if it has one."""
+    entry = entry_for(network)
+    return entry.directions if entry else None
+
+
+def add_network(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
+    parser.add_argument("--network", required=True, help="registry name, local checkpoint or Hub repo id")
+    if device:
+        flags.add_device(parser)
+
+
+@contextmanager
+def progress_bar(desc: str, unit: str, *, disable: bool = False) -> Iterator[Progress]:
+    """A tqdm bar fed by a workflow's progress events (Ctrl-C stops the work: the CLI's should_stop)."""
+    with tqdm(desc=desc, unit=unit, disable=disable) as bar:
+
+        def update(event: ProgressEvent) -> None:
+            bar.total = event.total
+            bar.update(event.step - bar.n)
+
+        yield Progress(update)
+
+
+@contextmanager
+def count_bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar as the `(done, total)` callback the training and discovery loops report through."""
+    with progress_bar(desc, unit) as progress:
+        yield progress.counter(desc)

@@ -1,0 +1,85 @@
+"""`studio edit`: seeds or a projected latent moved along an attribute direction."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from editing.builtin import resolve_direction
+from editing.identity import face_descriptor
+from studio import arguments as flags
+from studio.workflows import edit_strips, latent_from_file, read_photo
+from stylegan_core.imaging import make_grid, to_pil
+
+from .common import NOISE_MODES, add_network, direction_set, load_network
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("edit", help="move seeds or a projected latent along an attribute direction")
+    add_network(e)
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--seeds", type=flags.seeds, help="seeds to edit")
+    src.add_argument("--w", help="projected_w.npz (key w, [1, num_ws, w_dim])")
+    e.add_argument("--direction", required=True, help="a built-in name (see `studio directions`) or a file")
+    e.add_argument("--alpha", type=flags.floats, default=[-3.0, 0.0, 3.0], help="strengths, e.g. --alpha=-3,0,3")
+    e.add_argument("--layers", default=None, help="all (default), coarse, middle, fine, 4-7, 0,2,8-17")
+    e.add_argument("--absolute", action="store_true", help="InterFaceGAN: alpha is the distance to the boundary")
+    e.add_argument(
+        "--trunc", type=flags.finite, default=1.0, help="truncation psi, applied after the edit (seeds only)"
+    )
+    e.add_argument("--noise-mode", choices=NOISE_MODES, default="const")
+    e.add_argument(
+        "--reference",
+        default=None,
+        help="aligned photo to report the identity distance to (default with --w: target.png beside it)",
+    )
+    e.add_argument("--outdir", required=True)
+    e.set_defaults(func=run)
+
+
+def _reference(args: argparse.Namespace) -> tuple[str, np.ndarray] | None:
+    """The photo an edit is compared with and its dlib descriptor: --reference, or the aligned target
+    `studio project` left beside the latent; None when there is none."""
+    if args.reference:
+        return args.reference, face_descriptor(read_photo(args.reference))
+    beside = Path(args.w).parent / "target.png" if args.w else None
+    if beside is None or not beside.is_file():
+        return None
+    return "target.png", face_descriptor(read_photo(beside))
+
+
+def run(args: argparse.Namespace) -> int:
+    G = load_network(args.network, device=args.device)
+    direction = resolve_direction(args.direction, direction_set(args.network))
+    latent = None
+    if args.w:
+        latent = latent_from_file(G, args.network, args.w)
+        latent.label = Path(args.w).stem  # the strip's file names: projected_w-smile+3.png
+    reference = _reference(args)
+    strips = edit_strips(
+        G,
+        direction,
+        args.alpha,
+        seeds=args.seeds or (),
+        latent=latent,
+        layers=args.layers,
+        truncation_psi=args.trunc,
+        absolute=args.absolute,
+        noise_mode=args.noise_mode,
+        reference=reference[1] if reference else None,
+    )
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    for strip in strips:
+        for alpha, img in zip(strip.alphas, strip.images, strict=True):
+            to_pil(img).save(outdir / f"{strip.stem}-{direction.name}{alpha:+g}.png")
+        to_pil(make_grid(strip.images, cols=len(strip.images))).save(outdir / f"{strip.stem}-{direction.name}.png")
+        if strip.identity_distances is not None:
+            distances = ", ".join(
+                f"{a:+g}: {d:.3f}" for a, d in zip(strip.alphas, strip.identity_distances, strict=True)
+            )
+            print(f"identity distance to {reference[0]} (< 0.6 same person) at alpha {distances}")
+    print(f"{direction.name} ({direction.space.upper()}, alphas {args.alpha}) -> {outdir}")
+    return 0
