@@ -29,7 +29,6 @@ SYNTHESIS_NETWORKS: dict[str, type[nn.Module]] = {
 }
 
 
-
 class Generator(nn.Module):
     """`G.mapping(z, c, psi, cutoff) -> ws [N, num_ws, w_dim]`; `G.synthesis(ws) -> img [N, C, R, R]`.
 

@@ -21,8 +21,6 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "assets"
 CONNECT_TIMEOUT_S = 3.0
 
 
-
-
 @dataclass(frozen=True)
 class ModelEntry:
     """One named model: where it lives and what it is."""

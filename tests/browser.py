@@ -98,7 +98,7 @@ def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Pat
         page.get_by_label("Steps").first.press("Enter")
         page.wait_for_timeout(3000)  # face detection
         _click(page, "Project")
-        page.get_by_text("identity distance").wait_for(timeout=180_000)
+        page.get_by_text("identity_distance").wait_for(timeout=180_000)
         shoot("project")
         _click(page, "Edit this face")
 

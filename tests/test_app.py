@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
+import struct
+import tempfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +19,9 @@ from browser import launched_app  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from app import SLIDERS  # noqa: E402
 from editing.builtin import DEMO_ATTRIBUTES  # noqa: E402
+from studio.web.files import example_photos  # noqa: E402
+from studio.web.handlers import SLIDERS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +31,15 @@ def url():
 
 
 @pytest.fixture(scope="module")
-def photos(reference):
-    return reference.parent / "fixtures" / "photos"
+def photos(tmp_path_factory):
+    """The app's own example photos, and a photo with no face in it."""
+    folder = tmp_path_factory.mktemp("photos")
+    for path in map(Path, example_photos()):
+        shutil.copy(path, folder / path.name)
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 300, 3), dtype=np.uint8)).save(
+        folder / "no_face.png"
+    )
+    return folder
 
 
 def _image(path) -> np.ndarray:
@@ -45,7 +58,7 @@ def test_project_then_edit_mix_morph(url, photos):
         "demo", handle_file(str(photos / "obama.jpg")), None, "fast", "w+", 10, api_name="/project"
     )
     assert _image(aligned).shape == (64, 64, 3) and _image(recon).shape == (64, 64, 3)
-    assert summary["steps"] == 10 and 0 < summary["LPIPS"] < 1
+    assert summary["steps"] == 10 and 0 < summary["lpips"] < 1
     w = np.load(npz)["w"]
     assert w.ndim == 3 and w.shape[0] == 1
     label, shown = c.predict("demo", handle_file(npz), api_name="/load_latent")  # the file round-trips
@@ -74,7 +87,7 @@ def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_
     with pytest.raises(AppError, match="Upload a photo"):
         c.predict("demo", None, None, "fast", "w+", 10, api_name="/project")
     with pytest.raises(AppError, match="no face found"):
-        c.predict("demo", handle_file(str(photos / "dogs.jpg")), None, "fast", "w+", 10, api_name="/project")
+        c.predict("demo", handle_file(str(photos / "no_face.png")), None, "fast", "w+", 10, api_name="/project")
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"this is not an image")
     with pytest.raises(AppError):
@@ -83,7 +96,7 @@ def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_
         c.predict("demo", "all", *([1.0] * SLIDERS), api_name="/edit")
     wrong = tmp_path / "other_model_w.npz"
     np.savez(wrong, w=np.zeros((1, 18, 512), np.float32))
-    with pytest.raises(AppError, match=r"^this latent is \[1, 18, 512\] .* made with another model"):
+    with pytest.raises(AppError, match=r"^other_model_w.npz: this latent is \[1, 18, 512\] .* made with another model"):
         c.predict("demo", handle_file(str(wrong)), api_name="/load_latent")
     junk_npz = tmp_path / "junk.npz"
     junk_npz.write_bytes(b"not a zip")
@@ -102,6 +115,55 @@ def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_
         c.predict("demo", 2**32 // 8, 0.7, "const", api_name="/generate")
     gallery, _ = c.predict("demo", 0, 0.7, "const", api_name="/generate")  # still fine afterwards
     assert len(gallery) == 8
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels (a decompression bomb's first bytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
+
+
+def test_every_kind_of_bad_upload_gets_our_message_without_a_server_path(url, photos, tmp_path):
+    """Uploads reach our own reader (Gradio's preprocessing used to fail first with its generic error)."""
+    face = (photos / "obama.jpg").read_bytes()
+    bad = {
+        "empty.png": (b"", "the file is empty"),
+        "page.png": (b"<!doctype html><html><body>not a photo</body></html>", "not an image"),
+        "bomb.png": (_png_claiming(60000, 60000), "image too large"),
+        "cut.jpg": (face[: len(face) // 3], "truncated or corrupt"),
+    }
+    c = Client(url, verbose=False)
+    for name, (content, message) in bad.items():
+        (tmp_path / name).write_bytes(content)
+        for endpoint, args in (("/detect", ()), ("/project", (None, "fast", "w+", 10))):
+            head = ("demo",) if endpoint == "/project" else ()
+            with pytest.raises(AppError) as refused:
+                c.predict(*head, handle_file(str(tmp_path / name)), *args, api_name=endpoint)
+            text = str(refused.value)
+            assert message in text and text.startswith("Your photo: "), (name, endpoint, text)
+            assert "/tmp" not in text and tempfile.gettempdir() not in text
+    gallery, _ = c.predict("demo", 0, 0.7, "const", api_name="/generate")  # the session goes on
+    assert len(gallery) == 8
+
+
+def test_a_16_bit_grayscale_photo_is_read_as_the_same_face(url, photos, tmp_path):
+    grey = np.asarray(Image.open(photos / "obama.jpg").convert("L")).astype(np.uint16) * 257
+    Image.fromarray(grey).save(tmp_path / "grey16.png")  # Pillow mode I;16
+    c = Client(url, verbose=False)
+    _, choice = c.predict(handle_file(str(tmp_path / "grey16.png")), api_name="/detect")
+    assert choice["choices"] == [["0", "0"]]  # one face found (Gradio's RGB conversion had clipped it to white)
+    aligned, _, summary, _ = c.predict(
+        "demo", handle_file(str(tmp_path / "grey16.png")), None, "fast", "w+", 10, api_name="/project"
+    )
+    pixels = _image(aligned).astype(int)
+    assert pixels.std() > 20 and np.abs(pixels[..., 0] - pixels[..., 1]).max() <= 1  # a grey face, not white
+    assert set(summary) == {"lpips", "psnr", "identity_distance", "steps", "seconds", "preset", "space"}
 
 
 def test_concurrent_visitors_get_their_own_faces(url):
@@ -138,7 +200,7 @@ def test_concurrent_visitors_get_their_own_faces(url):
 def _projection_threads() -> int:
     import threading
 
-    return sum(t.name == "studio-projection" for t in threading.enumerate())
+    return sum(t.name == "studio-workflow" for t in threading.enumerate())
 
 
 def test_cancelled_projection_stops_working(url, photos):

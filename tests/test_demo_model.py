@@ -57,7 +57,7 @@ def test_shipped_demo_directions_move_their_attribute(G):
     from editing.builtin import DEMO_ATTRIBUTES, builtin_directions
     from editing.directions import edit_ws
     from editing.discover import sample_ws
-    from studio.service import ModelCache
+    from studio.workflows import ModelCache
 
     directions = builtin_directions("demo-portraits")
     assert tuple(directions) == DEMO_ATTRIBUTES

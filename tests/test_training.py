@@ -177,7 +177,7 @@ def test_train_resume_and_load(tiny_data, tmp_path):
 
 def test_a_run_directory_serves_its_newest_snapshot_in_the_app(tmp_path):
     """The app's model cache takes a run directory and follows it as new snapshots land."""
-    from studio.service import ModelCache
+    from studio.workflows import ModelCache
     from stylegan_core import Generator
 
     run = tmp_path / "run"
@@ -200,7 +200,7 @@ def test_a_run_directory_serves_its_newest_snapshot_in_the_app(tmp_path):
 def test_a_public_app_opens_only_the_files_its_operator_chose(tmp_path):
     """With local paths off (a public Space) a visitor's path is an unknown model; the operator's default run and
     the bundled demo still load."""
-    from studio.service import ModelCache
+    from studio.workflows import ModelCache
     from stylegan_core import Generator
     from stylegan_core.hub import UnknownModelError
 
@@ -402,7 +402,7 @@ def test_the_train_command_passes_the_official_flags(tiny_data, tmp_path, capsys
     def interrupted(opts):
         raise KeyboardInterrupt  # Ctrl-C
 
-    monkeypatch.setattr("training.trainer.train", interrupted)
+    monkeypatch.setattr("studio.workflows.train.train", interrupted)  # the trainer the workflow calls
     assert main([*common, "--outdir", str(tmp_path / "run"), "--resume", str(tmp_path / "run")]) == 130
     err = capsys.readouterr().err
     assert "network-snapshot-000000.004, is intact" in err and f"--resume {tmp_path / 'run'}" in err

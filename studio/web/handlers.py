@@ -1,0 +1,299 @@
+"""The app's event handlers: thin adapters from Gradio's values to `studio.workflows` and back.
+
+Each turns what the page sends (numbers, file paths, `gr.State` values) into a workflow call and its typed
+result into what the page shows (PNG files, Markdown, updates). Expected failures become one-line messages
+in the page, never a traceback, and never a path on the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+import math
+import os
+import random
+import re
+import tempfile
+import traceback
+
+import gradio as gr
+import torch
+
+from editing.latents import save_w
+from studio import workflows as wf
+from stylegan_core.hub import default_model_name
+
+from .files import png, scratch_file
+
+try:  # ZeroGPU Spaces: run the GPU-bound functions on a borrowed GPU; elsewhere a no-op
+    import spaces
+
+    gpu = spaces.GPU
+except ImportError:
+
+    def gpu(fn=None, **_kwargs):
+        return fn if fn is not None else (lambda f: f)
+
+
+log = logging.getLogger("studio.app")
+DEVICE = os.environ.get("STUDIO_DEVICE", "cuda" if torch.cuda.is_available() else "cpu")
+# On a public Space a visitor must not open the server's files by typing a path into the model box.
+LOCAL_MODELS = os.environ.get("STUDIO_LOCAL_MODELS", "0" if os.environ.get("SPACE_ID") else "1") == "1"
+MODELS = wf.ModelCache(size=2, device=DEVICE, allow_local=LOCAL_MODELS)
+SLIDERS = 8  # direction slider slots; labelled after the active model's directions
+PER_PAGE = 8
+PROJECTION_STEPS = {"fast": 100, "classic": 1000}
+THUMBNAIL_PX = 256  # gallery pages of bigger models stop their synthesis here; a picked face renders in full
+PHOTO = "Your photo"  # how messages name an upload (never by the server's copy of it)
+_SERVER_PATH = re.compile(rf"(?:{re.escape(tempfile.gettempdir())}|/tmp)/\S*?([^/\s]+)(?=[:\s]|$)")
+
+
+def without_server_paths(text: str) -> str:
+    """A message with every temporary path on the server cut to its file name."""
+    return _SERVER_PATH.sub(r"\1", text)
+
+
+def _as_message(exc: Exception, where: str) -> gr.Error:
+    if isinstance(exc, ValueError | OSError | RuntimeError):  # expected: bad input, missing file, offline Hub
+        return gr.Error(without_server_paths(str(exc).split("\n")[0]))
+    log.error("unexpected error in %s:\n%s", where, traceback.format_exc())
+    return gr.Error("Something went wrong on our side; please try again.")
+
+
+def friendly(fn):
+    """Every expected failure becomes a message in the page; anything else a short notice, never a traceback."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as exc:
+                raise _as_message(exc, fn.__name__) from None
+
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise _as_message(exc, fn.__name__) from None
+
+    return call
+
+
+def _number(value: float | None, what: str) -> float:
+    """A number box's or slider's value: an emptied box (None) or, through the API, NaN is a message."""
+    if value is None or not math.isfinite(value):
+        raise gr.Error(f"Enter {what}.")
+    return value
+
+
+def _photo(path: str | None):
+    if not path:
+        raise gr.Error("Upload a photo first.")
+    return wf.read_photo(path, shown_name=PHOTO)
+
+
+def start_model(name: str | None = None) -> str:
+    """The model the page opens with (default: FFHQ online, the demo model offline); the operator's choice
+    may be a file even where visitors' paths are refused."""
+    name = name or default_model_name()
+    MODELS.trust(name)
+    return name
+
+
+def random_page() -> int:
+    return random.randrange(10_000)
+
+
+def model_choices(default: str) -> list[str]:
+    choices = wf.model_choices()
+    return choices + ([default] if default not in choices else [])
+
+
+# --- Generate -------------------------------------------------------------------------------------------------
+
+
+@friendly
+@gpu
+def generate_page(model: str, page: int, psi: float, noise_mode: str):
+    page, psi = int(_number(page, "a page number")), _number(psi, "a truncation psi")
+    result = wf.seed_page(MODELS.get(model), model, page, PER_PAGE, psi, noise_mode, thumbnail=THUMBNAIL_PX)
+    gallery = [(png(img), caption) for img, caption in zip(result.images, result.captions, strict=True)]
+    return gallery, result.latents, f"Seeds {result.first_seed}-{result.first_seed + PER_PAGE - 1} of **{model}**"
+
+
+@friendly
+@gpu
+def pick_from_gallery(model: str, latents: list, evt: gr.SelectData):
+    if not latents:
+        raise gr.Error("Generate a page of faces first.")
+    return _into_editor(model, latents[evt.index])
+
+
+@friendly
+@gpu
+def pick_seed(model: str, seed: int, psi: float):
+    seed, psi = int(_number(seed, "a seed (a whole number from 0)")), _number(psi, "a truncation psi")
+    return _into_editor(model, wf.seed_latents(MODELS.get(model), model, [seed], psi)[0])
+
+
+def _into_editor(model: str, latent: wf.Latent):
+    """The editor's new face: its state, its label and its picture."""
+    return latent, f"In the editor: {latent.label}", png(wf.render(MODELS.get(model), latent)[0])
+
+
+# --- Project --------------------------------------------------------------------------------------------------
+
+
+@friendly
+def detect(photo_path: str | None):
+    found = wf.find_faces(_photo(photo_path))
+    choices = [str(i) for i in range(len(found.boxes))]
+    return png(found.preview), gr.update(choices=choices, value=str(found.chosen))
+
+
+@friendly
+@gpu(duration=180)  # ZeroGPU: a classic 1000-step projection needs more than the default 60 s slot
+def run_projection(
+    model: str,
+    photo_path: str | None,
+    face: str | None,
+    preset: str,
+    space: str,
+    steps: int,
+    progress=gr.Progress(),  # noqa: B008  (Gradio injects progress through this default)
+):
+    photo = _photo(photo_path)
+    steps = int(_number(steps, "a number of steps"))
+    G = MODELS.get(model)
+
+    def work(events: wf.Progress) -> wf.Inversion:
+        face_index = int(face) if face else None
+        return wf.invert_photo(
+            G, model, photo, face=face_index, preset=preset, space=space, steps=steps, preview_every=10, progress=events
+        )
+
+    yield None, None, None, None, gr.update()  # Gradio can cancel a handler only once it has yielded
+    with contextlib.closing(wf.stream(work)) as items:  # closed by Stop or a closed tab: the work stops too
+        yield from _projection_updates(items, progress)
+
+
+def _projection_updates(items, progress):
+    """What the page shows of a projection as it goes: the aligned photo, previews, then the result."""
+    aligned = None
+    for item in items:
+        if isinstance(item, wf.Finished):
+            inversion = item.result
+            npz = save_w(scratch_file("projected_w.npz"), torch.from_numpy(inversion.latent.ws))
+            yield aligned, png(inversion.image), inversion.report.to_json(), str(npz), inversion.latent
+        elif item.stage == "align":
+            aligned = png(item.preview)
+            yield aligned, None, None, None, gr.update()
+        else:
+            progress(item.step / item.total, desc=f"projecting: step {item.step}/{item.total}")
+            if item.preview is not None:
+                yield gr.update(), png(item.preview), None, None, gr.update()
+
+
+@friendly
+def load_latent(model: str, path: str | None):
+    """A visitor's own latent file (`projected_w.npz` from here or from NVIDIA's projector) into the editor."""
+    if not path:
+        raise gr.Error("Choose a projected_w.npz file first.")
+    return _into_editor(model, wf.latent_from_file(MODELS.get(model), model, path))
+
+
+@friendly
+@gpu
+def use_projection(model: str, latent):
+    if latent is None:
+        raise gr.Error("Project a photo first.")
+    return _into_editor(model, latent)
+
+
+# --- Edit -----------------------------------------------------------------------------------------------------
+
+
+@friendly
+def direction_sliders(model: str):
+    shown = wf.sliders_for(MODELS.directions(model), SLIDERS)
+    updates = [gr.update(label=s.label, visible=True, minimum=-s.limit, maximum=s.limit, value=0) for s in shown]
+    return updates + [gr.update(visible=False, value=0)] * (SLIDERS - len(shown))
+
+
+def _edited(model: str, latent, layers: str, values, preview: bool):
+    if latent is None:
+        raise gr.Error("Pick a face first: click one in Generate, or project a photo.")
+    G = MODELS.get(model)
+    directions = MODELS.directions(model)
+    strengths = {s.name: v for s, v in zip(wf.sliders_for(directions, SLIDERS), values, strict=False)}
+    edited = wf.apply_edits(G, latent, directions, strengths, layers)
+    size = min(G.img_resolution, 256) if preview else None
+    return edited, wf.render(G, edited, size=size)[0]
+
+
+@friendly
+@gpu
+def edit_preview(model: str, latent, layers: str, *values):
+    return png(_edited(model, latent, layers, values, preview=True)[1])
+
+
+@friendly
+@gpu
+def edit_full(model: str, latent, layers: str, *values):
+    """The edited face at full resolution and, for a projected photo, how far it is from being that person."""
+    edited, image = _edited(model, latent, layers, values, preview=False)
+    distance = wf.identity_to_photo(edited, image)
+    if distance is None:
+        return png(image), ""
+    verdict = "same person" if distance < wf.SAME_PERSON else "no longer reads as the same person"
+    return png(image), f"Identity distance to your photo: **{distance:.3f}** ({verdict}; dlib's threshold 0.6)"
+
+
+def reset_sliders():
+    return [gr.update(value=0) for _ in range(SLIDERS)]
+
+
+# --- Mix and morph --------------------------------------------------------------------------------------------
+
+
+@friendly
+def set_slot(latent, _which: str):
+    if latent is None:
+        raise gr.Error("Pick a face first (Generate or Project).")
+    return latent, f"{latent.label}"
+
+
+@friendly
+@gpu
+def run_mix(model: str, a, b, presets: list[str]):
+    if a is None or b is None:
+        raise gr.Error("Set both face A and face B from the editor's current face.")
+    result = wf.mix_faces(MODELS.get(model), a, b, presets)
+    return png(result.image), png(result.strip)
+
+
+@friendly
+def add_to_morph(latent, keys: list):
+    if latent is None:
+        raise gr.Error("Pick a face first (Generate or Project).")
+    keys = [*keys, latent]
+    return keys, f"{len(keys)} face(s): " + ", ".join(k.label for k in keys)
+
+
+@friendly
+@gpu
+def run_morph(model: str, keys: list, frames: int, fps: int):
+    if len(keys) < 2:
+        raise gr.Error("Add at least two faces to morph between.")
+    frames, fps = int(_number(frames, "a number of frames")), int(_number(fps, "a frame rate"))
+    return str(wf.morph_video(MODELS.get(model), keys, frames, fps, scratch_file("morph.mp4")))
