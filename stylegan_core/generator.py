@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
-
 from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
 
 from .config import GeneratorConfig
 from .constants import CONFIG_METADATA_KEY, CONFIG_NAME, WEIGHTS_NAME
@@ -17,9 +16,9 @@ from .files import give_default_mode
 from .hub import resolve
 from .imaging import area_resize
 from .mapping import MappingNetwork
+from .state import load_state_strict
 from .synthesis_sg1 import SynthesisNetworkSG1
 from .synthesis_sg2 import SynthesisNetworkSG2
-from .state import load_state_strict
 from .synthesis_sg3 import SynthesisNetworkSG3
 
 SYNTHESIS_NETWORKS: dict[str, type[nn.Module]] = {

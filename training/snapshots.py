@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from stylegan_core.files import give_default_mode
 from stylegan_core.constants import RUN_SNAPSHOT_PREFIX as SNAPSHOT_PREFIX
+from stylegan_core.files import give_default_mode
 from stylegan_core.formats import run_snapshots
 
 from .errors import TrainingError
