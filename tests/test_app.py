@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import struct
 import tempfile
 import zlib
@@ -20,7 +19,6 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from editing.builtin import DEMO_ATTRIBUTES  # noqa: E402
-from studio.web.files import example_photos  # noqa: E402
 from studio.web.handlers import SLIDERS  # noqa: E402
 
 
@@ -28,18 +26,6 @@ from studio.web.handlers import SLIDERS  # noqa: E402
 def url():
     with launched_app("demo") as address:
         yield address
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    """The app's own example photos, and a photo with no face in it."""
-    folder = tmp_path_factory.mktemp("photos")
-    for path in map(Path, example_photos()):
-        shutil.copy(path, folder / path.name)
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 300, 3), dtype=np.uint8)).save(
-        folder / "no_face.png"
-    )
-    return folder
 
 
 def _image(path) -> np.ndarray:
@@ -227,7 +213,6 @@ def _rss_mb() -> float:
     (each projection runs in a new thread), which would read as growth without being held by anything."""
     import ctypes
     import gc
-    from pathlib import Path
 
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):

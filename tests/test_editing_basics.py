@@ -1,10 +1,11 @@
-"""Directions, style mixing and latent files on a StyleGAN v1 model (the reference tiny one)."""
+"""Directions, style mixing and latent files on a tiny StyleGAN v1 model with random weights."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_generator
 from PIL import Image
 from pixels import assert_same_picture
 
@@ -15,17 +16,19 @@ from editing.latents import LatentError, load_w, save_w
 from editing.mixing import layer_preset, mix_ws, style_mixing_grid
 from studio.cli import main
 from stylegan_core import hub
-from stylegan_core.formats import CheckpointError, load_checkpoint
+from stylegan_core.formats import CheckpointError
 
 
 @pytest.fixture(scope="module")
-def sg1_path(reference):
-    return reference / "stylegan1" / "sg1_tiny_synthetic.pkl"
+def G():  # noqa: N802  (the generator is G everywhere in this field)
+    """128 px, w_dim 32: the official v1 shapes at a tiny width, truncating the first 8 layers as v1 does."""
+    mapping = {"z_dim": 32, "w_dim": 32, "layer_features": 32, "default_truncation_cutoff": 8}
+    return make_tiny_generator("stylegan1", 128, mapping=mapping, fmap_base=512, fmap_max=32)
 
 
 @pytest.fixture(scope="module")
-def G(sg1_path):  # noqa: N802  (the generator is G everywhere in this field)
-    return load_checkpoint(sg1_path)
+def sg1_path(G, tmp_path_factory):
+    return G.save_pretrained(tmp_path_factory.mktemp("sg1") / "model")
 
 
 @pytest.fixture(scope="module")

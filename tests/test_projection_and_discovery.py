@@ -16,13 +16,18 @@ from editing.latents import load_w
 from editing.lpips import LPIPS
 from editing.project import project
 from studio.cli import main
-from stylegan_core.formats import load_checkpoint
 from stylegan_core.imaging import to_uint8
 
 
 @pytest.fixture(scope="module")
-def G(reference):  # noqa: N802
-    return load_checkpoint(reference / "nv_sg2_64_snapshot.pkl")
+def G(tiny_generator):  # noqa: N802
+    return tiny_generator
+
+
+@pytest.fixture(scope="module")
+def model_dir(G, tmp_path_factory) -> str:
+    """The tiny generator as a native model directory, for the CLI."""
+    return str(G.save_pretrained(tmp_path_factory.mktemp("tiny") / "model"))
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +144,13 @@ def _sefa_file(network: str, tmp_path) -> str:
     return str(next((tmp_path / "dirs").glob("*.safetensors")))
 
 
-def test_cli_align_project_interpolate(G, reference, tmp_path, capsys):
-    photos = reference.parent / "fixtures" / "photos"
+def test_cli_align_project_interpolate(G, model_dir, photos, tmp_path, capsys):
     assert (
         main(
             [
                 "align",
                 str(photos / "obama.jpg"),
-                str(photos / "dogs.jpg"),
+                str(photos / "no_face.png"),
                 "--size",
                 "64",
                 "--outdir",
@@ -157,9 +161,9 @@ def test_cli_align_project_interpolate(G, reference, tmp_path, capsys):
     )
     meta = json.loads((tmp_path / "al" / "obama.json").read_text())
     assert len(meta["landmarks68"]) == 68 and meta["chosen_face"] == 0
-    assert not (tmp_path / "al" / "dogs.png").exists()
-    assert main(["align", str(photos / "dogs.jpg"), "--outdir", str(tmp_path / "al")]) == 2
-    pkl = str(reference / "nv_sg2_64_snapshot.pkl")
+    assert not (tmp_path / "al" / "no_face.png").exists()
+    assert main(["align", str(photos / "no_face.png"), "--outdir", str(tmp_path / "al")]) == 2
+    pkl = model_dir
     assert (
         main(
             [
@@ -203,7 +207,7 @@ def test_cli_align_project_interpolate(G, reference, tmp_path, capsys):
     )
     assert "identity distance to target.png (< 0.6 same person) at alpha +0: " in capsys.readouterr().out
     assert (
-        main(["project", "--target", str(photos / "dogs.jpg"), "--network", pkl, "--outdir", str(tmp_path / "pr2")])
+        main(["project", "--target", str(photos / "no_face.png"), "--network", pkl, "--outdir", str(tmp_path / "pr2")])
         == 2
     )
     out = tmp_path / "morph.mp4"
