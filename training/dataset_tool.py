@@ -22,7 +22,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from editing.align import align_every_face, check_output_size
 from stylegan_core.imaging import ImageReadError, center_crop_resize, read_image
+
+from .portraits import FACTOR_NAMES, render
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # zip's earliest date: members carry no build time
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -114,8 +117,6 @@ def make_dataset(
     if max_images is not None and max_images < 1:
         raise DatasetError(f"--max-images must be at least 1, got {max_images}")
     if align_faces:
-        from editing.align import check_output_size
-
         try:
             check_output_size(resolution)
         except ValueError as exc:
@@ -209,17 +210,11 @@ def _store(out: zipfile.ZipFile, arc: str, data: bytes | str) -> None:
 
 def _face_aligner(resolution: int) -> Callable[[Image.Image], list[Image.Image]]:
     """Photo -> every face in it cropped like FFHQ; a photo without one raises ValueError (skipped)."""
-    try:
-        from editing.align import align_every_face
-    except ImportError:
-        raise DatasetError("--align-faces needs the editing package's face alignment (editing.align)") from None
     return lambda img: [face.image for face in align_every_face(img, size=resolution)]
 
 
 def _render_png(seed: int, resolution: int) -> tuple[bytes, list[float]]:
     """One portrait as PNG bytes plus its factor vector (a worker's unit of work)."""
-    from .portraits import render
-
     img, factors = render(seed, resolution)
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=1)
@@ -238,8 +233,6 @@ def render_portrait_dataset(
     """The procedural portrait dataset: `count` renders (seeds first_seed..) with their factors.
 
     `workers` > 1 renders in that many processes; the zip is byte-identical either way."""
-    from .portraits import FACTOR_NAMES
-
     _require_power_of_two(resolution)
     if count < 1:
         raise DatasetError(f"--count must be at least 1, got {count}")

@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from stylegan_core import Generator
+from stylegan_core.errors import HubUnavailableError
+from stylegan_core.hub import download, sha256_of
 
 from .metrics import generated_batches, real_subset
 
@@ -209,8 +211,6 @@ def _weights_file(weights: str | Path | None) -> Path:
         if not path.is_file():
             raise FIDUnavailableError(f"FID Inception weights not found at {path}")
         return path
-    from stylegan_core.hub import HubUnavailableError, download, sha256_of
-
     try:
         path = download(
             HUB_REPO, HUB_FILE, instead="give pytorch-fid's weights file with --fid-weights or $STUDIO_FID_WEIGHTS"

@@ -27,6 +27,8 @@ from tqdm import tqdm
 
 from stylegan_core import Generator, GeneratorConfig, MappingConfig, StyleGAN2SynthesisConfig
 from stylegan_core.formats import CheckpointError, load_checkpoint
+from stylegan_core.formats.nvidia import network_from_pickle
+from stylegan_core.hub import resolve
 from stylegan_core.imaging import make_grid, to_pil, to_uint8
 from stylegan_core.seeds import z_batch
 
@@ -266,8 +268,6 @@ def _build(opts: TrainOptions, resolution: int, channels: int, c_dim: int, devic
 
 def _resume_path(resume: str) -> Path:
     """A run, snapshot or checkpoint on disk, else a model name or Hub repo id (as `--network` takes them)."""
-    from stylegan_core.hub import resolve
-
     try:
         return resolve(resume)
     except CheckpointError as exc:
@@ -302,8 +302,6 @@ def _transfer_from_checkpoint(path: Path, dcfg: DiscriminatorConfig):
         raise TrainingError(f"{path}: only StyleGAN2 generators can be trained here, not {G.config.architecture}")
     D_state = None
     if path.suffix == ".pkl":
-        from stylegan_core.formats.nvidia import network_from_pickle
-
         try:
             obj, D_state = network_from_pickle(path, "D")
             dcfg = config_from_nvidia_discriminator(obj.state.get("_init_kwargs") or {})
