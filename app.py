@@ -68,7 +68,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
             )
         with gr.Tab("Project"):
             with gr.Row():
-                photo = PhotoUpload(label="Photo (upload or webcam)", sources=["upload", "webcam"])
+                photo = PhotoUpload(
+                    type="filepath", image_mode=None, label="Photo (upload or webcam)", sources=["upload", "webcam"]
+                )
                 boxes = gr.Image(label="Faces found", interactive=False, format="png")
             gr.Examples(example_photos(), photo, label="Or try an example photo (licences: studio/web/examples)")
             with gr.Row():

@@ -60,12 +60,12 @@ def test_generate_sg3_with_transform_and_conditional(reference, tmp_path):
     assert main(["generate", "--network", cond, "--seeds", "1", "--class", "9", "--outdir", str(tmp_path / "c")]) == 2
 
 
-def test_translate_on_stylegan2_is_a_clear_error(reference, tmp_path, capsys):
+def test_translate_on_stylegan2_is_a_clear_error(tiny_generator, tmp_path, capsys):
     code = main(
         [
             "generate",
             "--network",
-            str(reference / "nv_sg2_64.safetensors"),
+            str(tiny_generator.save_pretrained(tmp_path / "model")),
             "--seeds",
             "1",
             "--rotate",

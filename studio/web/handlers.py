@@ -21,7 +21,6 @@ import traceback
 import gradio as gr
 import torch
 
-from editing.latents import save_w
 from studio import workflows as wf
 from stylegan_core.hub import default_model_name
 
@@ -193,7 +192,7 @@ def _projection_updates(items, progress):
     for item in items:
         if isinstance(item, wf.Finished):
             inversion = item.result
-            npz = save_w(scratch_file("projected_w.npz"), torch.from_numpy(inversion.latent.ws))
+            npz = inversion.latent.save(scratch_file("projected_w.npz"))
             yield aligned, png(inversion.image), inversion.report.to_json(), str(npz), inversion.latent
         elif item.stage == "align":
             aligned = png(item.preview)

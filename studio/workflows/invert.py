@@ -7,11 +7,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from editing.identity import distance_to_descriptor, face_descriptor
-from editing.latents import save_w
 from editing.project import PRESETS, project
 from editing.video import save_video
 from stylegan_core import Generator
@@ -54,7 +52,7 @@ class Inversion:
         """projected_w.npz, proj.png, target.png, projection.json (and the optimisation as `video`)."""
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
-        save_w(outdir / "projected_w.npz", torch.from_numpy(self.latent.ws))
+        self.latent.save(outdir / "projected_w.npz")
         to_pil(self.image).save(outdir / "proj.png")
         to_pil(self.target).save(outdir / "target.png")
         (outdir / "projection.json").write_text(json.dumps(self.report.to_json(), indent=1))

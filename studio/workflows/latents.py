@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from editing.latents import LatentError, load_w
+from editing.latents import LatentError, load_w, save_w
 from stylegan_core import Generator
 from stylegan_core.imaging import to_uint8
 from stylegan_core.seeds import z_batch
@@ -27,6 +27,10 @@ class Latent:
         if self.ws.shape[1:] != (G.num_ws, G.w_dim):
             raise ValueError(f"this face was made with another model ({self.model}); pick or project it again")
         return torch.from_numpy(self.ws).to(G.device)
+
+    def save(self, path: str | Path) -> Path:
+        """As the official `projected_w.npz` (key `w`, [1, num_ws, w_dim]), which NVIDIA's tools read too."""
+        return save_w(path, torch.from_numpy(self.ws))
 
 
 @torch.no_grad()
