@@ -1,4 +1,5 @@
-"""The app in a real headless Chromium: the page loads, Generate shows faces; the screenshot is kept as an artefact."""
+"""The app in a real headless Chromium: the first page of faces shows unasked, Generate shows faces, the Project tab
+has its photo input and examples; the screenshot is kept as an artefact."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ def test_page_loads_and_generate_shows_faces():
         page.goto(url)
         page.get_by_text("Active model: demo").wait_for(timeout=60_000)
         assert "StyleGAN Studio" in page.title()
+        page.locator("#gallery img").nth(7).wait_for(state="visible", timeout=60_000)  # before any click
         page.get_by_role("button", name="Generate", exact=True).click()
         faces = page.locator("#gallery img")
         faces.nth(7).wait_for(state="visible", timeout=60_000)
@@ -33,4 +35,7 @@ def test_page_loads_and_generate_shows_faces():
         page.get_by_text("In the editor: seed 0").wait_for(timeout=30_000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "browser-generate.png"), full_page=True)
+        page.get_by_role("tab", name="Project").click()
+        page.locator("input[type=file]").first.wait_for(state="attached", timeout=30_000)  # the photo input is drawn
+        page.get_by_text("Or try an example photo").wait_for(timeout=30_000)
     assert (ARTIFACTS / "browser-generate.png").stat().st_size > 10_000
