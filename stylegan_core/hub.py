@@ -35,6 +35,7 @@ class ModelEntry:
     bundled: bool = False  # shipped inside the package (works offline)
     sha256: str | None = None  # pinned content hash of the official file, checked on load when known
     directions: str | None = None  # built-in direction set (see editing.builtin)
+    encoder: str | None = None  # the image encoder inversion uses by default (see editing.encoders.registry)
     download_hint: str = ""  # where to get a file that is not on the Hub
 
 
@@ -54,6 +55,7 @@ REGISTRY: dict[str, ModelEntry] = {
             "stylegan2-ffhq-config-f.pt",
             "rosinality",
             directions="e4e-ffhq",
+            encoder="e4e-ffhq",  # e4e was trained on this very network
         ),
         ModelEntry(
             "car", "StyleGAN2 config-f, LSUN cars", 512, "aaronb/StyleGAN2", "stylegan2-car-config-f.pt", "rosinality"
@@ -131,6 +133,7 @@ REGISTRY: dict[str, ModelEntry] = {
             "stylegan2-ffhq1024x1024.pkl",
             "nvidia-pickle",
             directions="e4e-ffhq",
+            encoder="e4e-ffhq",  # the same config-f network as `ffhq`
         ),
         ModelEntry(
             "human",

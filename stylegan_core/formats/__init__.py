@@ -32,6 +32,7 @@ __all__ = [
     "RUN_SNAPSHOT_PREFIX",
     "CheckpointError",
     "detect_format",
+    "generator_from_rosinality",
     "load_checkpoint",
     "load_generator",
     "load_state_strict",
@@ -89,7 +90,8 @@ def _read_torch_zip(path: Path) -> dict:
         raise CheckpointError(f"{path}: a torch file that cannot be read safely ({str(exc).splitlines()[0]})") from None
 
 
-def _from_rosinality(sd: dict, latent_avg: torch.Tensor | None, source: str) -> Generator:
+def generator_from_rosinality(sd: dict, latent_avg: torch.Tensor | None, source: str) -> Generator:
+    """A rosinality `g_ema` state dict as our Generator (w_avg estimated when the file has no latent_avg)."""
     try:
         config = config_from_rosinality(sd)
     except CheckpointError as exc:
@@ -119,7 +121,7 @@ def _from_safetensors(path: Path) -> Generator:
     sidecar = path.with_suffix(".json")
     sidecar_meta = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
     if is_rosinality(state):
-        return _from_rosinality(state, state.pop("latent_avg", None), source)
+        return generator_from_rosinality(state, state.pop("latent_avg", None), source)
     if "init_kwargs" in sidecar_meta and "class_path" in sidecar_meta:
         family = family_from_class_path(sidecar_meta["class_path"])
         config = config_from_nvidia_kwargs(sidecar_meta["init_kwargs"], family)
@@ -157,7 +159,7 @@ def load_checkpoint(path: str | Path, *, network: str = "G_ema") -> Generator:
         if not isinstance(ckpt, dict) or "g_ema" not in ckpt:
             keys = ", ".join(list(ckpt)[:6]) if isinstance(ckpt, dict) else type(ckpt).__name__
             raise CheckpointError(f"{path}: a torch file, but not a rosinality checkpoint (no 'g_ema'; has {keys})")
-        G = _from_rosinality(dict(ckpt["g_ema"]), ckpt.get("latent_avg"), str(path))
+        G = generator_from_rosinality(dict(ckpt["g_ema"]), ckpt.get("latent_avg"), str(path))
     else:
         G = _from_safetensors(path)
     return G.eval().requires_grad_(False)
