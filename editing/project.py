@@ -71,6 +71,17 @@ PRESETS = {
         w_then_wplus=0.3,
         reduced_precision=True,
     ),
+    # From an encoder's code (`init_ws=`): a few dozen W+ steps that only polish it, no latent noise, no search.
+    "refine": ProjectionPreset(
+        steps=40,
+        space="w+",
+        lr=0.02,
+        initial_noise_factor=0.0,
+        optimize_noise=False,
+        w_avg_samples=1000,
+        lr_rampup=0.0,
+        reduced_precision=True,
+    ),
 }
 
 
@@ -192,8 +203,10 @@ def project(
     preview_every: int = 0,
     callback: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    init_ws: Tensor | None = None,
 ) -> ProjectionResult:
-    """Project `target` (an aligned face) into G's W or W+; G itself is never modified."""
+    """Project `target` (an aligned face) into G's W or W+; G itself is never modified. `init_ws` [1, num_ws, w_dim]
+    (an encoder's code) replaces the preset's starting point and its W phase: the optimisation goes on in W+."""
     cfg = PRESETS[preset] if isinstance(preset, str) else preset
     cfg = replace(cfg, **({"space": space} if space else {}), **({"steps": steps} if steps else {}))
     if cfg.space not in ("w", "w+"):
@@ -212,10 +225,14 @@ def project(
         reduced_precision_context(device) if cfg.reduced_precision and G.img_resolution >= 256 else nullcontext()
     )
     w_start = w_avg
-    if cfg.init_candidates:
+    if cfg.init_candidates and init_ws is None:
         w_start = _best_start(G, lpips, t, w_samples[: cfg.init_candidates], precision)
-    per_layer = cfg.space == "w+" and cfg.w_then_wplus == 0
-    w_opt = (w_start[:, None].repeat(1, G.num_ws, 1) if per_layer else w_start.clone()).requires_grad_(True)
+    per_layer = cfg.space == "w+" and (cfg.w_then_wplus == 0 or init_ws is not None)
+    if init_ws is not None:
+        w_opt = init_ws.detach().to(device).clone() if per_layer else init_ws.detach().to(device)[:, 0].clone()
+    else:
+        w_opt = w_start[:, None].repeat(1, G.num_ws, 1) if per_layer else w_start.clone()
+    w_opt.requires_grad_(True)
     noises = list(_noise_buffers(G).values())
     if cfg.optimize_noise:
         for buf in noises:
@@ -239,7 +256,7 @@ def project(
             per_layer = True
         w_noise_scale = w_std * cfg.initial_noise_factor * max(0.0, 1.0 - frac / cfg.noise_ramp) ** 2
         lr_ramp = min(1.0, (1.0 - frac) / cfg.lr_rampdown)
-        lr_ramp = (0.5 - 0.5 * math.cos(lr_ramp * math.pi)) * min(1.0, frac / cfg.lr_rampup)
+        lr_ramp = (0.5 - 0.5 * math.cos(lr_ramp * math.pi)) * (min(1.0, frac / cfg.lr_rampup) if cfg.lr_rampup else 1.0)
         for group in opt.param_groups:
             group["lr"] = cfg.lr * lr_ramp
         ws = w_opt + torch.randn_like(w_opt) * w_noise_scale

@@ -21,8 +21,9 @@ class SqueezeExcite(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.fc1 = nn.Conv2d(channels, channels // SE_REDUCTION, 1, bias=False)
-        self.fc2 = nn.Conv2d(channels // SE_REDUCTION, channels, 1, bias=False)
+        hidden = max(1, channels // SE_REDUCTION)  # official widths always divide; narrow trained ones may not
+        self.fc1 = nn.Conv2d(channels, hidden, 1, bias=False)
+        self.fc2 = nn.Conv2d(hidden, channels, 1, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:  # [N, C, H, W] -> [N, C, H, W]
         scale = self.fc2(torch.relu(self.fc1(x.mean(dim=(2, 3), keepdim=True))))

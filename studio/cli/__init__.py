@@ -21,6 +21,7 @@ from . import (
     dataset,
     directions,
     edit,
+    encode,
     fid,
     generate,
     info,
@@ -31,6 +32,7 @@ from . import (
     project,
     scorer,
     train,
+    train_encoder,
     widen,
 )
 
@@ -43,10 +45,12 @@ COMMANDS = (
     portraits,
     dataset,
     train,
+    train_encoder,
     widen,
     fid,
     scorer,
     align,
+    encode,
     project,
     interpolate,
     convert,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from tqdm import tqdm
 
 from studio import arguments as flags
-from studio.workflows import Progress, ProgressEvent
+from studio.workflows import Inversion, Progress, ProgressEvent
 from stylegan_core import Generator, load_generator
 from stylegan_core.hub import entry_for
 
@@ -49,3 +50,12 @@ def count_bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None]]:
     """A tqdm bar as the `(done, total)` callback the training and discovery loops report through."""
     with progress_bar(desc, unit) as progress:
         yield progress.counter(desc)
+
+
+def report_inversion(inversion: Inversion, outdir: Path) -> None:
+    """One line: how close the latent is to the photo, and where its files went."""
+    report = inversion.report
+    shown = {"lpips": report.lpips, "psnr": report.psnr, "identity_distance": report.identity_distance}
+    measures = ", ".join(f"{k} {v:.4g}" for k, v in shown.items() if v is not None)
+    tuned = f", generator tuned {report.pti_steps} steps" if report.pti_steps else ""
+    print(f"{measures} ({report.preset}, {report.steps} steps{tuned}, {report.seconds:.1f} s) -> {outdir}")

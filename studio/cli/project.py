@@ -5,19 +5,39 @@ from __future__ import annotations
 import argparse
 
 from studio import arguments as flags
-from studio.workflows import invert_photo, read_photo
+from studio.workflows import default_preset, invert_photo, model_encoder, read_photo
 
-from .common import load_network, progress_bar
+from .common import load_network, progress_bar, report_inversion
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     pr = sub.add_parser("project", help="find the latent of a photo (aligned first) with an LPIPS loss")
     pr.add_argument("--target", required=True, help="photo (aligned like FFHQ unless --no-align)")
     pr.add_argument("--network", required=True)
-    pr.add_argument("--preset", default="fast", choices=["fast", "classic"])
-    pr.add_argument("--space", default=None, choices=["w", "w+"], help="default: the preset's (fast w+, classic w)")
     pr.add_argument(
-        "--steps", type=flags.at_least(1), default=None, help="default: the preset's (fast 100, classic 1000)"
+        "--preset",
+        default=None,
+        choices=["refine", "fast", "classic"],
+        help="refine: the encoder's code polished in W+ (the default where the model has an encoder); fast, classic: "
+        "optimisation from sampled starts (the default: fast)",
+    )
+    pr.add_argument("--encoder", default=None, help="for refine: encoder name, checkpoint or folder")
+    pr.add_argument(
+        "--pti",
+        type=flags.at_least(1),
+        nargs="?",
+        const=350,
+        default=0,
+        metavar="STEPS",
+        help="then pivotal tuning: a copy of the generator tuned to this photo (STEPS, default 350), written to "
+        "OUTDIR/pti; proj.png is what it renders from projected_w.npz",
+    )
+    pr.add_argument("--space", default=None, choices=["w", "w+"], help="default: the preset's (classic w, others w+)")
+    pr.add_argument(
+        "--steps",
+        type=flags.at_least(1),
+        default=None,
+        help="default: the preset's (refine 40, fast 100, classic 1000)",
     )
     pr.add_argument("--face", type=flags.at_least(0), default=None, help="which detected face (default: the largest)")
     pr.add_argument("--no-align", action="store_true", help="the target is already an aligned face")
@@ -32,27 +52,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     G = load_network(args.network, device=args.device)
+    preset = args.preset or default_preset(args.network)
+    encoder = model_encoder(args.network, G, args.encoder) if preset == "refine" else None
     photo = read_photo(args.target, shown_name=args.target)
-    with progress_bar(f"project ({args.preset}, {args.space or 'preset'})", "step") as progress:
+    with progress_bar(f"project ({preset}, {args.space or 'preset'})", "step") as progress:
         inversion = invert_photo(
             G,
             args.network,
             photo,
             align=not args.no_align,
             face=args.face,
-            preset=args.preset,
+            preset=preset,
             space=args.space,
             steps=args.steps,
+            encoder=encoder,
+            pti_steps=args.pti,
             seed=args.seed,
             preview_every=args.video_every if args.video else 0,
             identity=not args.no_identity,
             progress=progress,
         )
-    outdir = inversion.save(args.outdir, video=args.video)
-    report = inversion.report
-    shown = {"lpips": report.lpips, "psnr": report.psnr, "identity_distance": report.identity_distance}
-    print(
-        ", ".join(f"{k} {v:.4g}" for k, v in shown.items() if v is not None) + f" ({report.steps} steps, "
-        f"{report.seconds:.1f} s) -> {outdir}"
-    )
+    report_inversion(inversion, inversion.save(args.outdir, video=args.video))
     return 0

@@ -6,7 +6,15 @@ work reports through `Progress` (events out, a stop request in). Nothing here pr
 
 from .edit import LAYER_CHOICES, EditStrip, Slider, apply_edits, edit_strips, identity_to_photo, sliders_for
 from .gallery import LAST_SEED, SeedPage, seed_images, seed_page
-from .invert import SAME_PERSON, Inversion, ProjectionReport, invert_photo
+from .invert import (
+    SAME_PERSON,
+    Inversion,
+    ProjectionReport,
+    default_preset,
+    encoder_with_decoder,
+    invert_photo,
+    model_encoder,
+)
 from .latents import Latent, latent_from_file, render, seed_latents
 from .mix import MixGrid, MixResult, mix, mix_faces, mix_grid
 from .models import ModelCache, current_snapshot, model_choices
@@ -37,7 +45,9 @@ __all__ = [
     "align_photo",
     "apply_edits",
     "current_snapshot",
+    "default_preset",
     "edit_strips",
+    "encoder_with_decoder",
     "face_variations",
     "find_faces",
     "identity_to_photo",
@@ -47,6 +57,7 @@ __all__ = [
     "mix_faces",
     "mix_grid",
     "model_choices",
+    "model_encoder",
     "morph_frames",
     "morph_video",
     "read_photo",

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
+from editing.encoders import Encoder, default_encoder, load_encoder
 from editing.identity import distance_to_descriptor, face_descriptor
-from editing.project import PRESETS, project
+from editing.lpips import LPIPS
+from editing.project import PRESETS, project, target_tensor
+from editing.pti import PTIOptions, tune_generator
 from editing.video import save_video
 from stylegan_core import Generator
-from stylegan_core.imaging import to_pil
+from stylegan_core.errors import CheckpointError
+from stylegan_core.imaging import area_resize, to_pil, to_uint8
 
 from .latents import Latent
 from .photos import align_photo
@@ -29,10 +36,11 @@ class ProjectionReport:
     lpips: float  # VGG16-LPIPS between the aligned photo and the reconstruction (lower is closer)
     psnr: float  # dB
     identity_distance: float | None  # dlib descriptor distance (< 0.6: same person); None without a face
-    steps: int
+    steps: int  # optimisation steps (0 for the encoder alone)
     seconds: float
-    preset: str
+    preset: str  # encode, refine, fast or classic
     space: str
+    pti_steps: int = 0  # generator tuning steps run (0: the shared generator renders the latent)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -47,9 +55,11 @@ class Inversion:
     target: np.ndarray  # [H, W, C] uint8 aligned photo at the model's resolution
     report: ProjectionReport
     frames: list[np.ndarray] = field(default_factory=list)  # previews of the optimisation
+    generator: Generator | None = None  # the generator tuned for this photo (PTI), else None
 
     def save(self, outdir: str | Path, video: str | None = None) -> Path:
-        """projected_w.npz, proj.png, target.png, projection.json (and the optimisation as `video`)."""
+        """projected_w.npz, proj.png, target.png, projection.json (and the optimisation as `video`); with PTI also
+        pti/ (config.json + model.safetensors), the tuned generator that renders proj.png from the latent."""
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
         self.latent.save(outdir / "projected_w.npz")
@@ -58,7 +68,48 @@ class Inversion:
         (outdir / "projection.json").write_text(json.dumps(self.report.to_json(), indent=1))
         if video:
             save_video(self.frames, str(outdir / video))
+        if self.generator is not None:
+            self.generator.save_pretrained(outdir / "pti")
         return outdir
+
+
+def model_encoder(model: str, G: Generator, spec: str | None = None) -> Encoder:
+    """The encoder asked for (a name, an official checkpoint or our folder), else the model's own; checked
+    against G (its number of styles and width), with a clear error where the model has none."""
+    spec = spec or default_encoder(model)
+    if spec is None:
+        raise CheckpointError(
+            f"{model} has no encoder: pass one with --encoder, or train one with "
+            f"`studio train-encoder --network {model} --outdir DIR`; `--preset fast` needs none"
+        )
+    encoder = load_encoder(spec).encoder.to(G.device)
+    encoder.check_fits(G.num_ws, G.w_dim, f"the model {model}")
+    return encoder
+
+
+def encoder_with_decoder(spec: str, device: str = "cpu") -> tuple[Generator, Encoder]:
+    """An official e4e / pSp checkpoint's decoder and encoder: the pair it was trained as."""
+    loaded = load_encoder(spec)
+    if loaded.decoder is None:
+        raise CheckpointError(f"{spec}: an encoder without a decoder; give the generator it was made for (--network)")
+    return loaded.decoder.to(device), loaded.encoder.to(device)
+
+
+def default_preset(model: str) -> str:
+    """refine (instant encoder + a few steps) where the model has an encoder, else fast optimisation."""
+    return "refine" if default_encoder(model) else "fast"
+
+
+def _measure(G: Generator, ws: torch.Tensor, target: np.ndarray, lpips: LPIPS) -> tuple[np.ndarray, float, float]:
+    """The render of ws [1, num_ws, w_dim] (noise const), its LPIPS to `target` and PSNR in dB."""
+    with torch.no_grad():
+        image = G.synthesis(ws.to(G.device), noise_mode="const")
+        t = target_tensor(target, G.img_resolution).to(G.device)
+        size = min(G.img_resolution, 256)
+        score = float(lpips(area_resize(image, size), area_resize(t, size)))
+    pixels = to_uint8(image)[0]
+    mse = float(((pixels.astype(np.float64) - target.astype(np.float64)) ** 2).mean())
+    return pixels, score, 10 * math.log10(255.0**2 / max(mse, 1e-10))
 
 
 def invert_photo(
@@ -71,35 +122,70 @@ def invert_photo(
     preset: str = "fast",
     space: str | None = None,
     steps: int | None = None,
+    encoder: Encoder | None = None,
+    pti_steps: int = 0,
     seed: int = 0,
     preview_every: int = 0,
     identity: bool = True,
     progress: Progress = SILENT,
 ) -> Inversion:
-    """The photo's face aligned like FFHQ (unless `align` is off) and projected into G's W / W+ with LPIPS;
-    previews go out through `progress` every `preview_every` steps; `identity` adds dlib's distance."""
+    """The photo's face aligned like FFHQ (unless `align` is off), then its latent: `encode` (the encoder's code,
+    instant), `refine` (that code polished by a few LPIPS steps in W+), or `fast` / `classic` optimisation from
+    sampled starts; `pti_steps` then tunes a copy of G around it (pivotal tuning), which renders the result.
+    Previews go out through `progress`; `identity` adds dlib's distance to the photo."""
+    started = time.perf_counter()
     target = align_photo(photo, G.img_resolution, face).image if align else photo
+    target_pixels = np.asarray(target.convert("RGB").resize((G.img_resolution,) * 2, Image.Resampling.LANCZOS))
     progress.report("align", 1, 1, np.asarray(target.convert("RGB")))
-    result = project(
-        G,
-        target,
-        preset=preset,
-        space=space,
-        steps=steps,
-        seed=seed,
-        preview_every=preview_every,
-        callback=lambda step, total, preview: progress.report("project", step, total, preview),
-        should_stop=progress.stopped,
-    )
-    descriptor = face_descriptor(result.target) if identity else None  # kept: later edits compare to it
+    lpips = LPIPS("vgg").to(G.device)
+    init_ws, frames, done = None, [], 0
+    if preset in ("encode", "refine"):
+        if encoder is None:
+            raise ValueError(f"the {preset} preset needs an encoder")
+        init_ws = encoder.encode(target)  # [1, num_ws, w_dim]
+        progress.report("encode", 1, 1, None)
+    ws = init_ws
+    if preset != "encode":
+        result = project(
+            G,
+            target,
+            preset=preset,
+            space=space,
+            steps=steps,
+            seed=seed,
+            lpips=lpips,
+            init_ws=init_ws,
+            preview_every=preview_every,
+            callback=lambda step, total, preview: progress.report("project", step, total, preview),
+            should_stop=progress.stopped,
+        )
+        ws, frames, done = result.ws, result.frames, result.steps
+    tuned = None
+    if pti_steps:
+        tuning = tune_generator(
+            G,
+            ws,
+            target_pixels,
+            options=PTIOptions(steps=pti_steps, seed=seed),
+            lpips=lpips,
+            callback=progress.counter("tune"),
+            should_stop=progress.stopped,
+        )
+        tuned = tuning.generator
+    if tuned is None and preset != "encode":  # as the optimisation left it (classic's tuned noise included)
+        image, score, psnr = result.image, result.lpips, result.psnr
+    else:
+        image, score, psnr = _measure(tuned or G, ws, target_pixels, lpips)
+    descriptor = face_descriptor(target_pixels) if identity else None  # kept: later edits compare to it
     report = ProjectionReport(
-        lpips=round(result.lpips, 4),
-        psnr=round(result.psnr, 2),
-        identity_distance=None if descriptor is None else round(distance_to_descriptor(descriptor, result.image), 3),
-        steps=result.steps,
-        seconds=round(result.seconds, 1),
+        lpips=round(score, 4),
+        psnr=round(psnr, 2),
+        identity_distance=None if descriptor is None else round(distance_to_descriptor(descriptor, image), 3),
+        steps=done,
+        seconds=round(time.perf_counter() - started, 1),
         preset=preset,
-        space=space or PRESETS[preset].space,
+        space="w+" if preset in ("encode", "refine") else space or PRESETS[preset].space,
+        pti_steps=tuning.steps if pti_steps else 0,
     )
-    latent = Latent(result.ws.numpy(), model, "projected photo", descriptor)
-    return Inversion(latent, result.image, result.target, report, result.frames)
+    latent = Latent(ws.cpu().numpy(), model, "projected photo", descriptor)
+    return Inversion(latent, image, target_pixels, report, frames, tuned)
