@@ -37,7 +37,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
                 scale=2,
             )
             status = gr.Markdown(f"Active model: **{default_model}**")
-        current = gr.State(None)  # the face in the editor (a workflows.Latent)
+        current = gr.State(None, delete_callback=h.release_face)  # the face in the editor (a workflows.Latent)
         page_latents = gr.State([])
         with gr.Tab("Generate"):
             with gr.Row():
@@ -75,9 +75,16 @@ def build(default_model: str | None = None) -> gr.Blocks:
             gr.Examples(example_photos(), photo, label="Or try an example photo (licences: studio/web/examples)")
             with gr.Row():
                 face = gr.Dropdown([], label="Face (largest by default)", interactive=True, allow_custom_value=True)
-                preset = gr.Radio(["fast", "classic"], value="fast", label="Preset")
+                preset = gr.Radio(h.PRESETS, value="fast", label="Preset (refine: the model's encoder, then polish)")
                 space = gr.Radio(["w", "w+"], value="w+", label="Latent space")
                 steps = gr.Slider(10, 1000, value=h.PROJECTION_STEPS["fast"], step=10, label="Steps")
+                pti = gr.Slider(
+                    0,
+                    h.PTI_MAX_STEPS,
+                    value=0,
+                    step=10,
+                    label="Tune the generator to this photo (PTI steps, 0: off; each costs about 3 projection steps)",
+                )
             with gr.Row():
                 proj_btn = gr.Button("Project", variant="primary", scale=3)
                 stop_btn = gr.Button("Stop", variant="stop", scale=1)
@@ -92,7 +99,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
             with gr.Row():
                 latent_file = gr.File(label="projected_w.npz")
                 latent_upload = gr.File(label="or load a latent into the editor (.npz)", file_types=[".npz", ".npy"])
-            projected = gr.State(None)
+            projected = gr.State(None, delete_callback=h.release_face)
             use_btn = gr.Button("Edit this face")
         with gr.Tab("Edit"):
             layers = gr.Radio(list(wf.LAYER_CHOICES), value="all", label="Layers")
@@ -145,15 +152,16 @@ def build(default_model: str | None = None) -> gr.Blocks:
         seed_btn.click(h.pick_seed, [model, seed_box, psi], [current, picked, picked_image], api_name="pick_seed")
         model.change(lambda m: f"Active model: **{m}**", model, status, api_visibility="private").then(
             h.direction_sliders, model, sliders, api_visibility="private"
-        )
+        ).then(h.preset_for, model, [preset, steps], api_visibility="private")
         demo.load(h.direction_sliders, model, sliders, api_visibility="private")
+        demo.load(h.preset_for, model, [preset, steps], api_visibility="private")
         demo.load(h.generate_page, gen_inputs, gen_outputs, api_visibility="private")  # a first page, unasked
 
         photo.change(h.detect, photo, [boxes, face], api_name="detect")
         preset.change(lambda p: h.PROJECTION_STEPS[p], preset, steps, api_visibility="private")
         projecting = proj_btn.click(
             h.run_projection,
-            [model, photo, face, preset, space, steps],
+            [model, photo, face, preset, space, steps, pti],
             [aligned, recon, metrics, latent_file, projected],
             api_name="project",
         )

@@ -9,8 +9,10 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -149,7 +151,7 @@ def test_a_16_bit_grayscale_photo_is_read_as_the_same_face(url, photos, tmp_path
     )
     pixels = _image(aligned).astype(int)
     assert pixels.std() > 20 and np.abs(pixels[..., 0] - pixels[..., 1]).max() <= 1  # a grey face, not white
-    assert set(summary) == {"lpips", "psnr", "identity_distance", "steps", "seconds", "preset", "space"}
+    assert set(summary) == {"lpips", "psnr", "identity_distance", "steps", "seconds", "preset", "space", "pti_steps"}
 
 
 def test_concurrent_visitors_get_their_own_faces(url):
@@ -279,3 +281,48 @@ def test_stylegan1_model_through_the_app(url, reference):
     c.predict(api_name="/set_b")
     mixed, _ = c.predict(sg1, ["fine"], api_name="/mix")
     assert _image(mixed).shape == (128, 128, 3)
+
+
+def test_visitors_with_tuned_generators_get_their_own_faces(url, photos):
+    """PTI in the app: each visitor's face is drawn by their own tuned copy; the shared model stays as it was."""
+    from studio.web.handlers import MODELS
+
+    shared = {k: v.clone() for k, v in MODELS.get("demo").state_dict().items()}
+
+    def visitor(photo: str) -> tuple[np.ndarray, np.ndarray, dict]:
+        c = Client(url, verbose=False)
+        _, recon, summary, _ = c.predict(
+            "demo", handle_file(str(photos / photo)), None, "fast", "w+", 10, 20, api_name="/project"
+        )
+        c.predict("demo", api_name="/use_projection")
+        edited, _ = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
+        return _image(recon), _image(edited), summary
+
+    with ThreadPoolExecutor(2) as pool:
+        (recon_a, edited_a, summary_a), (recon_b, edited_b, _) = pool.map(visitor, ["obama.jpg", "astronaut.jpg"])
+    assert summary_a["pti_steps"] > 0
+    assert np.array_equal(recon_a, edited_a) and np.array_equal(recon_b, edited_b)  # drawn by their own generator
+    assert np.abs(recon_a.astype(int) - recon_b.astype(int)).mean() > 5
+    assert all(torch.equal(shared[k], v) for k, v in MODELS.get("demo").state_dict().items())
+    assert len(MODELS.tuned) >= 2
+
+
+def test_a_sessions_tuned_generator_is_freed_with_its_state(tmp_path):
+    """The store keeps at most its limit, and the states that hold a tuned face release it when they are deleted."""
+    import app
+    from studio import workflows as wf
+    from studio.web import handlers
+
+    store = wf.TunedGenerators(limit=2)
+    keys = [store.add(torch.nn.Linear(1, 1)) for _ in range(3)]
+    assert store.get(keys[0]) is None and store.get(keys[2]) is not None  # the oldest went first
+    store.release(keys[2])
+    assert store.get(keys[2]) is None and len(store) == 1
+    key = handlers.MODELS.tuned.add(torch.nn.Linear(1, 1))
+    handlers.release_face(wf.Latent(np.zeros((1, 1, 1), np.float32), "demo", "x", tuned_key=key))
+    assert handlers.MODELS.tuned.get(key) is None
+    demo = app.build("demo")
+    holders = [
+        b for b in demo.blocks.values() if isinstance(b, gr.State) and b.delete_callback is handlers.release_face
+    ]
+    assert len(holders) >= 2  # the editor's face and the projected one

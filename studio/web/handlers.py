@@ -43,7 +43,9 @@ LOCAL_MODELS = os.environ.get("STUDIO_LOCAL_MODELS", "0" if os.environ.get("SPAC
 MODELS = wf.ModelCache(size=2, device=DEVICE, allow_local=LOCAL_MODELS)
 SLIDERS = 8  # direction slider slots; labelled after the active model's directions
 PER_PAGE = 8
-PROJECTION_STEPS = {"fast": 100, "classic": 1000}
+PROJECTION_STEPS = {"refine": 40, "fast": 100, "classic": 1000}
+PRESETS = list(PROJECTION_STEPS)
+PTI_MAX_STEPS = 350  # PTI's own default
 THUMBNAIL_PX = 256  # gallery pages of bigger models stop their synthesis here; a picked face renders in full
 PHOTO = "Your photo"  # how messages name an upload (never by the server's copy of it)
 _SERVER_PATH = re.compile(rf"(?:{re.escape(tempfile.gettempdir())}|/tmp)/\S*?([^/\s]+)(?=[:\s]|$)")
@@ -113,6 +115,17 @@ def random_page() -> int:
     return random.randrange(10_000)
 
 
+def preset_for(model: str):
+    """The Project tab's preset for a model: refine where it has an encoder (with its steps), else fast."""
+    preset = wf.default_preset(model)
+    return gr.update(value=preset), gr.update(value=PROJECTION_STEPS[preset])
+
+
+def release_face(latent) -> None:
+    """gr.State's delete_callback: a session's tuned generator goes when the session does."""
+    MODELS.release(latent)
+
+
 def model_choices(default: str) -> list[str]:
     choices = wf.model_choices()
     return choices + ([default] if default not in choices else [])
@@ -147,7 +160,7 @@ def pick_seed(model: str, seed: int, psi: float):
 
 def _into_editor(model: str, latent: wf.Latent):
     """The editor's new face: its state, its label and its picture."""
-    return latent, f"In the editor: {latent.label}", png(wf.render(MODELS.get(model), latent)[0])
+    return latent, f"In the editor: {latent.label}", png(wf.render(MODELS.for_latent(model, latent), latent)[0])
 
 
 # --- Project --------------------------------------------------------------------------------------------------
@@ -169,16 +182,31 @@ def run_projection(
     preset: str,
     space: str,
     steps: int,
+    pti_steps: int = 0,
     progress=gr.Progress(),  # noqa: B008  (Gradio injects progress through this default)
 ):
     photo = _photo(photo_path)
     steps = int(_number(steps, "a number of steps"))
+    pti_steps = int(_number(pti_steps, "a number of tuning steps (0: none)"))
     G = MODELS.get(model)
+    encoder = MODELS.encoder(model) if preset == "refine" else None
+    if preset == "refine" and encoder is None:
+        raise gr.Error(f"{model} has no image encoder: choose the fast or classic preset.")
 
     def work(events: wf.Progress) -> wf.Inversion:
         face_index = int(face) if face else None
         return wf.invert_photo(
-            G, model, photo, face=face_index, preset=preset, space=space, steps=steps, preview_every=10, progress=events
+            G,
+            model,
+            photo,
+            face=face_index,
+            preset=preset,
+            space=space,
+            steps=steps,
+            encoder=encoder,
+            pti_steps=pti_steps,
+            preview_every=10,
+            progress=events,
         )
 
     yield None, None, None, None, gr.update()  # Gradio can cancel a handler only once it has yielded
@@ -192,13 +220,18 @@ def _projection_updates(items, progress):
     for item in items:
         if isinstance(item, wf.Finished):
             inversion = item.result
+            if inversion.generator is not None:  # this visitor's own tuned generator draws the face from now on
+                inversion.latent.tuned_key = MODELS.tuned.add(inversion.generator)
             npz = inversion.latent.save(scratch_file("projected_w.npz"))
             yield aligned, png(inversion.image), inversion.report.to_json(), str(npz), inversion.latent
         elif item.stage == "align":
             aligned = png(item.preview)
             yield aligned, None, None, None, gr.update()
+        elif item.stage == "encode":  # the encoder's face at once
+            yield gr.update(), png(item.preview), None, None, gr.update()
         else:
-            progress(item.step / item.total, desc=f"projecting: step {item.step}/{item.total}")
+            doing = "tuning the generator" if item.stage == "tune" else "projecting"
+            progress(item.step / item.total, desc=f"{doing}: step {item.step}/{item.total}")
             if item.preview is not None:
                 yield gr.update(), png(item.preview), None, None, gr.update()
 
@@ -232,7 +265,7 @@ def direction_sliders(model: str):
 def _edited(model: str, latent, layers: str, values, preview: bool):
     if latent is None:
         raise gr.Error("Pick a face first: click one in Generate, or project a photo.")
-    G = MODELS.get(model)
+    G = MODELS.for_latent(model, latent)
     directions = MODELS.directions(model)
     strengths = {s.name: v for s, v in zip(wf.sliders_for(directions, SLIDERS), values, strict=False)}
     edited = wf.apply_edits(G, latent, directions, strengths, layers)
@@ -277,7 +310,7 @@ def set_slot(latent, _which: str):
 def run_mix(model: str, a, b, presets: list[str]):
     if a is None or b is None:
         raise gr.Error("Set both face A and face B from the editor's current face.")
-    result = wf.mix_faces(MODELS.get(model), a, b, presets)
+    result = wf.mix_faces(MODELS.for_latent(model, a), a, b, presets)
     return png(result.image), png(result.strip)
 
 
@@ -295,4 +328,5 @@ def run_morph(model: str, keys: list, frames: int, fps: int):
     if len(keys) < 2:
         raise gr.Error("Add at least two faces to morph between.")
     frames, fps = int(_number(frames, "a number of frames")), int(_number(fps, "a frame rate"))
-    return str(wf.morph_video(MODELS.get(model), keys, frames, fps, scratch_file("morph.mp4")))
+    G = MODELS.for_latent(model, keys[0])
+    return str(wf.morph_video(G, keys, frames, fps, scratch_file("morph.mp4")))

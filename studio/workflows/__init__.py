@@ -22,6 +22,7 @@ from .morph import face_variations, morph_frames, morph_video, seed_keys
 from .photos import FaceChoice, align_photo, find_faces, read_photo
 from .progress import SILENT, Finished, Progress, ProgressEvent, stream
 from .train import TrainingInterrupted, resume_hint, run_training
+from .tuned import TunedGenerators
 
 __all__ = [
     "LAST_SEED",
@@ -42,6 +43,7 @@ __all__ = [
     "SeedPage",
     "Slider",
     "TrainingInterrupted",
+    "TunedGenerators",
     "align_photo",
     "apply_edits",
     "current_snapshot",

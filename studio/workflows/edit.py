@@ -44,7 +44,7 @@ def apply_edits(
     for name, alpha in strengths.items():
         if alpha:
             ws = edit_ws(ws, directions[name], float(alpha), chosen)
-    return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)", latent.photo_descriptor)
+    return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)", latent.photo_descriptor, latent.tuned_key)
 
 
 def identity_to_photo(latent: Latent, image: np.ndarray) -> float | None:

@@ -143,7 +143,8 @@ def invert_photo(
         if encoder is None:
             raise ValueError(f"the {preset} preset needs an encoder")
         init_ws = encoder.encode(target)  # [1, num_ws, w_dim]
-        progress.report("encode", 1, 1, None)
+        with torch.no_grad():  # the encoder's face at once, before any refinement
+            progress.report("encode", 1, 1, to_uint8(G.synthesis(init_ws, noise_mode="const"))[0])
     ws = init_ws
     if preset != "encode":
         result = project(

@@ -22,6 +22,7 @@ class Latent:
     model: str
     label: str
     photo_descriptor: np.ndarray | None = None  # [128] dlib descriptor of the photo a projected face came from
+    tuned_key: str | None = None  # its generator tuned by PTI, in a TunedGenerators store; None: the shared model
 
     def tensor(self, G: Generator) -> torch.Tensor:  # [1, num_ws, w_dim] on G's device
         if self.ws.shape[1:] != (G.num_ws, G.w_dim):

@@ -18,7 +18,8 @@ def mix(G: Generator, a: Latent, b: Latent, presets: Sequence[str]) -> Latent:
     """A with the chosen coarse / middle / fine layers taken from B."""
     layers = sorted({i for p in presets for i in layer_preset(G.num_ws, p)})
     ws = mix_ws(a.tensor(G), b.tensor(G), layers)
-    return Latent(ws.cpu().numpy(), a.model, f"{a.label} + {'/'.join(presets) or 'no'} styles of {b.label}")
+    label = f"{a.label} + {'/'.join(presets) or 'no'} styles of {b.label}"
+    return Latent(ws.cpu().numpy(), a.model, label, tuned_key=a.tuned_key)  # drawn by A's generator
 
 
 @dataclass

@@ -9,9 +9,14 @@ from pathlib import Path
 from editing.builtin import builtin_directions
 from editing.directions import Direction
 from editing.discover import sefa
+from editing.encoders import Encoder, default_encoder
 from stylegan_core import Generator
 from stylegan_core.formats import detect_format, load_generator, newest_run_snapshot
 from stylegan_core.hub import REGISTRY, entry_for
+
+from .invert import model_encoder
+from .latents import Latent
+from .tuned import TunedGenerators
 
 
 def current_snapshot(name: str) -> str:
@@ -41,6 +46,8 @@ class ModelCache:
         self._lock = threading.Lock()
         self._directions: dict[str, dict[str, Direction]] = {}
         self._trusted: set[str] = set()
+        self._encoders: dict[str, Encoder] = {}
+        self.tuned = TunedGenerators()
 
     def trust(self, name: str) -> None:
         """Let `name` (the operator's default model, say) be a local path even when visitors' paths are refused."""
@@ -64,6 +71,22 @@ class ModelCache:
             while len(self._models) > self.size:
                 self._models.popitem(last=False)
         return G
+
+    def for_latent(self, name: str, latent: Latent) -> Generator:
+        """The generator that draws `latent`: its own tuned one where it has one still in memory, else the model."""
+        return self.tuned.get(latent.tuned_key) or self.get(name)
+
+    def release(self, latent: Latent | None) -> None:
+        """Free a face's tuned generator (its visitor's session ended)."""
+        if latent is not None:
+            self.tuned.release(latent.tuned_key)
+
+    def encoder(self, name: str) -> Encoder | None:
+        """The model's own encoder (loaded once), or None where it has none."""
+        key = self._key(name)
+        if key not in self._encoders:
+            self._encoders[key] = model_encoder(name, self.get(name)) if default_encoder(name) else None
+        return self._encoders[key]
 
     def directions(self, name: str) -> dict[str, Direction]:
         """Built-in W directions of a registry model, else SeFa components discovered once and kept."""
