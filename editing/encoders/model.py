@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from stylegan_core.errors import CheckpointError
+from stylegan_core.files import give_default_mode
 from stylegan_core.state import load_state_strict
 
 from .irse import STAGE_UNITS, IRSEBackbone
@@ -145,13 +146,17 @@ class Encoder(nn.Module):
     def encode(self, image: Image.Image | np.ndarray) -> Tensor:  # -> [1, n_styles, style_dim]
         return self(self.preprocess(image))
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """encoder_config.json + encoder.safetensors, loadable anywhere an encoder is asked for."""
+    def save_pretrained(self, directory: str | Path, *, half: bool = False) -> Path:
+        """encoder_config.json + encoder.safetensors, loadable anywhere an encoder is asked for; `half` stores the
+        floating-point weights as float16 (half the size; they load back as float32)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.config.save(directory / ENCODER_CONFIG_NAME)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        if half:
+            state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
         save_file(state, str(directory / ENCODER_WEIGHTS_NAME), metadata={"format": "pt"})
+        give_default_mode(directory / ENCODER_WEIGHTS_NAME)
         return directory
 
     @classmethod

@@ -11,12 +11,14 @@ from stylegan_core.hub import download, entry_for
 from .model import Encoder, is_native_encoder
 from .official import OfficialEncoder, load_official_encoder
 
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "assets" / "encoders"
+
 
 @dataclass(frozen=True)
 class EncoderEntry:
     name: str
     description: str
-    repo_id: str
+    repo_id: str | None  # None: bundled in the package, in BUNDLED_DIR / filename (our native format)
     filename: str
     revision: str | None  # pinned commit where known; None follows the default branch
     licence: str
@@ -67,5 +69,7 @@ def load_encoder(spec: str | Path) -> OfficialEncoder:
         raise CheckpointError(
             f"unknown encoder {name!r}: not a file or folder, and not one of {', '.join(sorted(ENCODERS))}"
         )
+    if entry.repo_id is None:
+        return OfficialEncoder(Encoder.from_pretrained(BUNDLED_DIR / entry.filename), None, {})
     file = download(entry.repo_id, entry.filename, entry.revision, instead="pass a local encoder file")
     return load_official_encoder(file)
