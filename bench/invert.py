@@ -44,7 +44,7 @@ PHOTOS = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" /
 METHODS = {  # name: (preset, steps, PTI steps)
     "encode": ("encode", None, 0),
     "refine": ("refine", None, 0),
-    "refine + PTI": ("refine", None, 100),
+    "refine + PTI": ("refine", None, 350),
     "fast": ("fast", None, 0),
     "classic": ("classic", None, 0),
 }

@@ -71,7 +71,8 @@ PRESETS = {
         w_then_wplus=0.3,
         reduced_precision=True,
     ),
-    # From an encoder's code (`init_ws=`): a few dozen W+ steps that only polish it, no latent noise, no search.
+    # From an encoder's code (`init_ws=`): a few dozen W+ steps that only polish it, no latent noise; a sampled
+    # start replaces the code only where it is closer (a photo unlike anything the encoder learnt from).
     "refine": ProjectionPreset(
         steps=40,
         space="w+",
@@ -79,6 +80,7 @@ PRESETS = {
         initial_noise_factor=0.0,
         optimize_noise=False,
         w_avg_samples=1000,
+        init_candidates=64,
         lr_rampup=0.0,
         reduced_precision=True,
     ),
@@ -171,15 +173,20 @@ def w_statistics(G: Generator, samples: int, seed: int = 0) -> tuple[Tensor, flo
     return w_avg, w_std, w
 
 
+def _start_size(G: Generator) -> int:
+    return min(max(G.img_resolution // 2, 32), 64)
+
+
 @torch.no_grad()
 def _best_start(
     G: Generator, lpips: LPIPS, target: Tensor, candidates: Tensor, precision: contextlib.AbstractContextManager
-) -> Tensor:
-    """The sampled w [1, w_dim] whose (truncated towards the mean) image is closest to the target, compared
-    at half the image's side, 32 to 64 px: the start only has to get pose, colours and layout right."""
+) -> tuple[Tensor, float]:
+    """The sampled w [1, w_dim] whose (truncated towards the mean) image is closest to the target, and its
+    distance, compared at half the image's side, 32 to 64 px: the start only has to get pose, colours and layout
+    right."""
     w_avg = G.mapping.w_avg[None]
     candidates = w_avg.lerp(candidates, 0.7)  # truncated starts are safer: fewer artefacts to undo
-    size = min(max(G.img_resolution // 2, 32), 64)
+    size = _start_size(G)
     t = lpips.unit_features(area_resize(target, size))
     best, best_d = None, math.inf
     for chunk in candidates.split(32):
@@ -188,7 +195,14 @@ def _best_start(
         i = int(d.argmin())
         if d[i] < best_d:
             best, best_d = chunk[i : i + 1], float(d[i])
-    return best
+    return best, best_d
+
+
+@torch.no_grad()
+def _start_distance(G: Generator, lpips: LPIPS, target: Tensor, ws: Tensor) -> float:
+    """How far ws [1, num_ws, w_dim] renders from the target, measured as `_best_start` measures."""
+    size = _start_size(G)
+    return float(lpips(G.synthesize_at(ws, size).float(), area_resize(target, size)))
 
 
 def project(
@@ -225,8 +239,10 @@ def project(
         reduced_precision_context(device) if cfg.reduced_precision and G.img_resolution >= 256 else nullcontext()
     )
     w_start = w_avg
-    if cfg.init_candidates and init_ws is None:
-        w_start = _best_start(G, lpips, t, w_samples[: cfg.init_candidates], precision)
+    if cfg.init_candidates:
+        w_start, distance = _best_start(G, lpips, t, w_samples[: cfg.init_candidates], precision)
+        if init_ws is not None and distance < _start_distance(G, lpips, t, init_ws.to(device)):
+            init_ws = w_start[:, None].repeat(1, G.num_ws, 1)  # the encoder missed (a photo far from its training)
     per_layer = cfg.space == "w+" and (cfg.w_then_wplus == 0 or init_ws is not None)
     if init_ws is not None:
         w_opt = init_ws.detach().to(device).clone() if per_layer else init_ws.detach().to(device)[:, 0].clone()

@@ -152,6 +152,7 @@ REGISTRY: dict[str, ModelEntry] = {
             "native",
             bundled=True,
             directions="demo-portraits",
+            encoder="demo-e4e",  # editing/assets/encoders/demo, trained by `studio train-encoder`
         ),
         *[
             ModelEntry(

@@ -43,6 +43,14 @@ ENCODERS: dict[str, EncoderEntry] = {
             "1ed74b0e83cd17e3ce3b0070a56f581f54b9b0e3",
             "MIT (eladrich/pixel2style2pixel)",
         ),
+        EncoderEntry(
+            "demo-e4e",
+            "e4e-style encoder for the bundled demo model, trained by `studio train-encoder` (bundled, works offline)",
+            None,
+            "demo",
+            None,
+            "MIT (this project)",
+        ),
     ]
 }
 
