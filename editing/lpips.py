@@ -10,6 +10,7 @@ pickles, read with the restricted unpickler, hash-checked). Whatever is found is
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import subprocess
@@ -259,3 +260,9 @@ def load_backbone(net: str, weights: str | Path | None = None, *, log: Callable[
             log(f"LPIPS {net} trunk from {name}, cached at {cached}")
         return state
     raise LPIPSWeightsError(f"no ImageNet {net} weights for LPIPS; tried:\n  " + "\n  ".join(problems))
+
+
+@functools.lru_cache(maxsize=4)
+def shared_lpips(device: str = "cpu", net: str = "vgg") -> LPIPS:
+    """One frozen LPIPS network per device, loaded once and shared by every caller (threads too: it is only read)."""
+    return LPIPS(net).to(device).eval().requires_grad_(False)

@@ -107,3 +107,18 @@ def test_cli_train_encoder_encode_refine_and_pti(model_dir, photos, tmp_path, ca
     np.testing.assert_array_equal(rendered, np.asarray(Image.open(out / "proj.png")))  # proj.png is what pti/ draws
     assert main(["encode", "--network", model_dir, "--target", photo, "--outdir", str(tmp_path / "x")]) == 2
     assert "has no encoder" in capsys.readouterr().err
+
+
+def test_the_shipped_demo_encoder_inverts_demo_faces(vgg):
+    """The bundled encoder is the demo model's default and reads its faces back (held-out seeds)."""
+    from studio import workflows as wf
+    from stylegan_core.seeds import z_batch
+
+    G = load_generator("demo")
+    encoder = wf.model_encoder("demo", G)  # found through the registry: demo -> demo-e4e (bundled)
+    assert encoder.config.model == "demo" and wf.default_preset("demo") == "refine"
+    with torch.no_grad():
+        faces = G(z_batch([2_000_000, 2_000_001], G.z_dim, G.device), truncation_psi=0.7)
+        codes = torch.cat([encoder.encode(img) for img in to_uint8(faces)])
+        distance = vgg(G.synthesis(codes, noise_mode="const"), faces).mean().item()
+    assert distance < 0.1, distance

@@ -14,7 +14,7 @@ from PIL import Image
 
 from editing.encoders import Encoder, default_encoder, load_encoder
 from editing.identity import distance_to_descriptor, face_descriptor
-from editing.lpips import LPIPS
+from editing.lpips import LPIPS, shared_lpips
 from editing.project import PRESETS, project, target_tensor
 from editing.pti import PTIOptions, tune_generator
 from editing.video import save_video
@@ -137,7 +137,7 @@ def invert_photo(
     target = align_photo(photo, G.img_resolution, face).image if align else photo
     target_pixels = np.asarray(target.convert("RGB").resize((G.img_resolution,) * 2, Image.Resampling.LANCZOS))
     progress.report("align", 1, 1, np.asarray(target.convert("RGB")))
-    lpips = LPIPS("vgg").to(G.device)
+    lpips = shared_lpips(str(G.device))
     init_ws, frames, done = None, [], 0
     if preset in ("encode", "refine"):
         if encoder is None:
