@@ -66,7 +66,7 @@ def _smile_edit(G: Generator, inversion: wf.Inversion, scorer: PortraitScorer, d
     return float(smile[1] - smile[0]), float(identity)
 
 
-def methods(renders: int, photos: int) -> None:
+def methods(renders: int, photos: int, only: list[str]) -> None:
     G = load_generator("demo")
     encoder = wf.model_encoder("demo", G)
     scorer = PortraitScorer.load(SCORER_PATH)
@@ -80,6 +80,8 @@ def methods(renders: int, photos: int) -> None:
         print("| method | LPIPS | PSNR dB | identity distance | seconds | smile edit: reading moves / identity |")
         print("|---|---:|---:|---:|---:|---|")
         for name, (preset, steps, pti) in METHODS.items():
+            if only and name not in only:
+                continue
             rows, edits = [], []
             for photo, align in targets:
                 inversion = wf.invert_photo(
@@ -136,9 +138,10 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=6)
     parser.add_argument("--photos", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma list of methods (default: all), e.g. 'refine,fast'")
     args = parser.parse_args()
     if args.part in ("all", "methods"):
-        methods(args.renders, args.photos)
+        methods(args.renders, args.photos, [m for m in args.only.split(",") if m])
     if args.part in ("all", "speed"):
         speed(args.repeats)
 

@@ -74,7 +74,7 @@ PRESETS = {
     # From an encoder's code (`init_ws=`): a few dozen W+ steps that only polish it, no latent noise; a sampled
     # start replaces the code only where it is closer (a photo unlike anything the encoder learnt from).
     "refine": ProjectionPreset(
-        steps=40,
+        steps=30,  # on the demo model: 0.0177 LPIPS (fast: 0.018 in 100 steps); 25 steps: 0.022
         space="w+",
         lr=0.02,
         initial_noise_factor=0.0,

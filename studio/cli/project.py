@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--steps",
         type=flags.at_least(1),
         default=None,
-        help="default: the preset's (refine 40, fast 100, classic 1000)",
+        help="default: the preset's (refine 30, fast 100, classic 1000)",
     )
     pr.add_argument("--face", type=flags.at_least(0), default=None, help="which detected face (default: the largest)")
     pr.add_argument("--no-align", action="store_true", help="the target is already an aligned face")

@@ -43,7 +43,7 @@ LOCAL_MODELS = os.environ.get("STUDIO_LOCAL_MODELS", "0" if os.environ.get("SPAC
 MODELS = wf.ModelCache(size=2, device=DEVICE, allow_local=LOCAL_MODELS)
 SLIDERS = 8  # direction slider slots; labelled after the active model's directions
 PER_PAGE = 8
-PROJECTION_STEPS = {"refine": 40, "fast": 100, "classic": 1000}
+PROJECTION_STEPS = {"refine": 30, "fast": 100, "classic": 1000}
 PRESETS = list(PROJECTION_STEPS)
 PTI_MAX_STEPS = 350  # PTI's own default
 THUMBNAIL_PX = 256  # gallery pages of bigger models stop their synthesis here; a picked face renders in full
