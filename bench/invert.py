@@ -71,8 +71,8 @@ def methods(renders: int, photos: int, only: list[str]) -> None:
     encoder = wf.model_encoder("demo", G)
     scorer = PortraitScorer.load(SCORER_PATH)
     directions = wf.ModelCache().directions("demo")
-    sets = {"held-out demo renders": [(img, False) for img in _renders(G, renders)]}
-    if PHOTOS.is_dir():
+    sets = {"held-out demo renders": [(img, False) for img in _renders(G, renders)]} if renders else {}
+    if PHOTOS.is_dir() and photos:
         files = [PHOTOS / n for n in ("obama.jpg", "biden.jpg", "astronaut.png", "two_people.jpg")][:photos]
         sets["real photos"] = [(read_image(p), True) for p in files]
     for title, targets in sets.items():
