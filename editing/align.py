@@ -9,6 +9,7 @@ with blur and median blending, warped to 4096 px and Lanczos-resized to the outp
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -78,6 +79,11 @@ def dlib_model_file(name: str) -> Path:
     return path
 
 
+# dlib's detector, shape predictor and recogniser crash the process (segmentation fault) when two threads run
+# them at once, as two app visitors aligning photos together did: every call into them holds this lock.
+DLIB_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _detector():
     import dlib
@@ -98,7 +104,8 @@ def detect_faces(img: Image.Image) -> list[FaceBox]:
     if img.width * img.height > DETECT_MAX_PIXELS:
         scale = (DETECT_MAX_PIXELS / (img.width * img.height)) ** 0.5
         img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.BILINEAR)
-    rects, scores, _ = _detector().run(np.asarray(img.convert("RGB")), 1, 0)
+    with DLIB_LOCK:
+        rects, scores, _ = _detector().run(np.asarray(img.convert("RGB")), 1, 0)
     return [
         FaceBox(
             round(r.left() / scale),
@@ -115,7 +122,8 @@ def face_shape(rgb: np.ndarray, box: FaceBox):
     """dlib's 68-point shape of the face in `box` of an [H, W, 3] uint8 image (for landmarks and descriptors)."""
     import dlib
 
-    return _landmark_predictor()(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom))
+    with DLIB_LOCK:
+        return _landmark_predictor()(rgb, dlib.rectangle(box.left, box.top, box.right, box.bottom))
 
 
 def face_landmarks(img: Image.Image, box: FaceBox) -> np.ndarray:  # [68, 2] int

@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from .align import FaceBox, detect_faces, dlib_model_file, face_shape, largest_face
+from .align import DLIB_LOCK, FaceBox, detect_faces, dlib_model_file, face_shape, largest_face
 
 SAME_PERSON_THRESHOLD = 0.6
 
@@ -35,7 +35,9 @@ def face_descriptor(img: Image.Image | np.ndarray) -> np.ndarray:  # [128]
         w, h = pil.size
         box = FaceBox(round(0.22 * w), round(0.25 * h), round(0.78 * w), round(0.85 * h))
     arr = np.asarray(pil)
-    return np.asarray(_recogniser().compute_face_descriptor(arr, face_shape(arr, box)), dtype=np.float64)
+    shape = face_shape(arr, box)
+    with DLIB_LOCK:
+        return np.asarray(_recogniser().compute_face_descriptor(arr, shape), dtype=np.float64)
 
 
 def identity_distance(a: Image.Image | np.ndarray, b: Image.Image | np.ndarray) -> float:

@@ -122,3 +122,22 @@ def test_the_shipped_demo_encoder_inverts_demo_faces(vgg):
         codes = torch.cat([encoder.encode(img) for img in to_uint8(faces)])
         distance = vgg(G.synthesis(codes, noise_mode="const"), faces).mean().item()
     assert distance < 0.1, distance
+
+
+def test_dlib_is_safe_to_call_from_several_threads(photos):
+    """Two visitors aligning photos at once crashed the server (dlib segfaults when run concurrently)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from editing.align import align_face
+    from editing.identity import face_descriptor
+    from stylegan_core.imaging import read_image
+
+    photo = read_image(photos / "obama.jpg")
+
+    def work(_: int) -> tuple[int, float]:
+        aligned = align_face(photo, size=64)
+        return len(aligned.boxes), float(face_descriptor(aligned.image)[0])
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(8)))
+    assert len(set(results)) == 1 and results[0][0] == 1
