@@ -23,7 +23,7 @@ from torch import Tensor
 from stylegan_core import Generator
 from stylegan_core.imaging import area_resize, to_uint8
 
-from .lpips import LPIPS
+from .lpips import LPIPS, shared_lpips
 from .project import target_tensor
 
 LOSS_PX = 256  # LPIPS is measured at most at this size, as in projection
@@ -90,7 +90,7 @@ def tune_generator(
     """A copy of G whose synthesis renders `pivot` [1, num_ws, w_dim] as `target` (an aligned face)."""
     start = time.perf_counter()
     device = G.device
-    lpips = (lpips or LPIPS("vgg")).to(device)
+    lpips = lpips or shared_lpips(str(device))
     pivot = pivot.detach().to(device)
     t = target.to(device) if isinstance(target, Tensor) else target_tensor(target, G.img_resolution).to(device)
     tuned = copy.deepcopy(G).eval().requires_grad_(False)
@@ -103,9 +103,10 @@ def tune_generator(
         if should_stop is not None and should_stop():
             break
         image = tuned.synthesis(pivot, noise_mode="const")
-        loss = _lpips_and_l2(lpips, image, t, options.l2_weight)
-        if float(_lpips_at_loss_size(lpips, image.detach(), t)) < options.lpips_stop:
+        pivot_lpips = _lpips_at_loss_size(lpips, image, t)
+        if float(pivot_lpips) < options.lpips_stop:
             break
+        loss = pivot_lpips + options.l2_weight * F.mse_loss(image, t)
         if options.locality_weight:
             w_r = _locality_point(G, pivot, options.locality_alpha, rng)
             with torch.no_grad():

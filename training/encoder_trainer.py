@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from editing.encoders import Encoder, EncoderConfig
 from editing.encoders.model import is_native_encoder
-from editing.lpips import LPIPS
+from editing.lpips import shared_lpips
 from stylegan_core import Generator
 from stylegan_core.imaging import area_resize
 
@@ -119,7 +119,7 @@ def train_encoder(
         if images.shape[1:] != (G.img_channels, G.img_resolution, G.img_resolution):
             raise TrainingError(f"{data}: images are {images.shape[1:]}, the model makes {G.img_resolution} px ones")
         real = torch.from_numpy(images)
-    lpips = LPIPS("vgg").to(G.device).requires_grad_(False)
+    lpips = shared_lpips(str(G.device))
     gen = torch.Generator().manual_seed(options.seed + step)
     size = encoder.config.input_size
     started, last = time.perf_counter(), existing[-1] if existing else None
@@ -175,7 +175,7 @@ def _snapshot(encoder: Encoder, opt: torch.optim.Optimizer, outdir: Path, step: 
 
 def held_out_scores(G: Generator, encoder: Encoder, count: int = 64, seed: int = 123) -> dict[str, float]:
     """LPIPS and PSNR of the encoder's re-renders of `count` samples it never saw (seeded apart from training)."""
-    lpips = LPIPS("vgg").to(G.device)
+    lpips = shared_lpips(str(G.device))
     gen = torch.Generator().manual_seed(10_000_000 + seed)
     ws = _sample(G, count, 0.0, gen)
     with torch.no_grad():

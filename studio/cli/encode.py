@@ -7,7 +7,7 @@ import argparse
 from studio import arguments as flags
 from studio.workflows import encoder_with_decoder, invert_photo, model_encoder, read_photo
 
-from .common import load_network, progress_bar, report_inversion
+from .common import load_network, report_inversion
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,17 +33,15 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give --network (its own encoder is used), --encoder (its decoder is used), or both")
     model = args.network or args.encoder
     photo = read_photo(args.target, shown_name=args.target)
-    with progress_bar("encode", "stage", disable=True) as progress:
-        inversion = invert_photo(
-            G,
-            model,
-            photo,
-            align=not args.no_align,
-            face=args.face,
-            preset="encode",
-            encoder=encoder,
-            identity=not args.no_identity,
-            progress=progress,
-        )
+    inversion = invert_photo(
+        G,
+        model,
+        photo,
+        align=not args.no_align,
+        face=args.face,
+        preset="encode",
+        encoder=encoder,
+        identity=not args.no_identity,
+    )
     report_inversion(inversion, inversion.save(args.outdir))
     return 0

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from studio import arguments as flags
-from studio.workflows import seed_images
 from stylegan_core.imaging import make_grid, to_pil
+from stylegan_core.sampling import generate_from_seeds
 
 from .common import NOISE_MODES, add_network, load_network, progress_bar
 
@@ -34,10 +34,11 @@ def run(args: argparse.Namespace) -> int:
     G = load_network(args.network, device=args.device)
     if G.c_dim == 0 and args.class_idx is not None:
         print("warning: --class is ignored: this model is unconditional", file=sys.stderr)
+        args.class_idx = None
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     with progress_bar("generate", "img", disable=len(args.seeds) < 2) as progress:
-        images = seed_images(
+        images = generate_from_seeds(
             G,
             args.seeds,
             truncation_psi=args.trunc,
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             translate=args.translate,
             rotate=args.rotate,
             batch_size=args.batch,
-            progress=progress,
+            callback=progress.counter("generate"),
         )
     for seed, img in zip(args.seeds, images, strict=True):
         to_pil(img).save(outdir / f"seed{seed:04d}.png")

@@ -5,7 +5,7 @@ work reports through `Progress` (events out, a stop request in). Nothing here pr
 """
 
 from .edit import LAYER_CHOICES, EditStrip, Slider, apply_edits, edit_strips, identity_to_photo, sliders_for
-from .gallery import LAST_SEED, SeedPage, seed_images, seed_page
+from .gallery import LAST_SEED, SeedPage, seed_page
 from .invert import (
     SAME_PERSON,
     Inversion,
@@ -66,7 +66,6 @@ __all__ = [
     "render",
     "resume_hint",
     "run_training",
-    "seed_images",
     "seed_keys",
     "seed_latents",
     "seed_page",

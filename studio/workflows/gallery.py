@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from stylegan_core import Generator
-from stylegan_core.sampling import generate_from_seeds
 
 from .latents import Latent, render, seed_latents
-from .progress import SILENT, Progress
 
 LAST_SEED = 2**32 - 1  # NumPy's RandomState takes seeds below 2**32
 
@@ -41,33 +38,3 @@ def seed_page(
     latents = seed_latents(G, model, seeds, psi)
     images = render(G, latents, noise_mode, size=thumbnail)
     return SeedPage(images, [lat.label for lat in latents], latents, first)
-
-
-def seed_images(
-    G: Generator,
-    seeds: Sequence[int],
-    *,
-    truncation_psi: float = 1.0,
-    truncation_cutoff: int | None = None,
-    noise_mode: str = "const",
-    class_idx: int | None = None,
-    translate: tuple[float, float] = (0.0, 0.0),
-    rotate: float = 0.0,
-    batch_size: int = 1,
-    progress: Progress = SILENT,
-) -> list[np.ndarray]:
-    """One [H, W, C] uint8 image per seed, exactly as NVIDIA's gen_images.py makes it (batch size 1)."""
-    if G.c_dim == 0:
-        class_idx = None
-    return generate_from_seeds(
-        G,
-        seeds,
-        truncation_psi=truncation_psi,
-        truncation_cutoff=truncation_cutoff,
-        noise_mode=noise_mode,
-        class_idx=class_idx,
-        translate=translate,
-        rotate=rotate,
-        batch_size=batch_size,
-        callback=progress.counter("generate"),
-    )
