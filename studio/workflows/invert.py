@@ -173,10 +173,11 @@ def invert_photo(
             should_stop=progress.stopped,
         )
         tuned = tuning.generator
-    if tuned is None and preset != "encode":  # as the optimisation left it (classic's tuned noise included)
+        image, score, psnr = tuning.image, tuning.lpips, tuning.psnr  # measured by the tuning itself
+    elif preset != "encode":  # as the optimisation left it (classic's tuned noise included)
         image, score, psnr = result.image, result.lpips, result.psnr
     else:
-        image, score, psnr = _measure(tuned or G, ws, target_pixels, lpips)
+        image, score, psnr = _measure(G, ws, target_pixels, lpips)
     descriptor = face_descriptor(target_pixels) if identity else None  # kept: later edits compare to it
     report = ProjectionReport(
         lpips=round(score, 4),
