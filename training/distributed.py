@@ -12,7 +12,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -43,6 +43,20 @@ def process_device(rank: int = 0) -> torch.device:
 def torchrun_rank() -> int:
     """This process's rank when torchrun started it, else 0 (the one process, or the parent of spawned ones)."""
     return int(os.environ.get("RANK", "0"))
+
+
+def started_by_torchrun() -> bool:
+    """Whether torchrun started this process (it sets RANK and WORLD_SIZE)."""
+    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def exit_without_finalising(code: int) -> NoReturn:
+    """Leave a finished training process at once. Interpreter finalisation can tear gloo's threads down
+    and abort the process ('terminate called without an active exception', SIGABRT) after its work is done
+    and its files are closed; seen in CI for spawned and torchrun processes alike."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _comm_device() -> torch.device:
@@ -77,12 +91,7 @@ def _worker(
     except user_errors as exc:  # the parent raises it again, as one line rather than a child's traceback
         errors.put((type(exc), str(exc)))
         sys.exit(1)
-    # A spawned child would now exit through interpreter finalisation, where gloo's threads can still be
-    # torn down and abort it ('terminate called without an active exception', seen once in CI after a
-    # finished run). Its work is done and its files are closed: leave without finalising.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    exit_without_finalising(0)
 
 
 def launch(
@@ -90,7 +99,7 @@ def launch(
 ) -> None:
     """Run fn(rank, world_size, args) in every process; `user_errors` a spawned process raises come back to
     the caller as themselves (type and message)."""
-    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:  # started by torchrun
+    if started_by_torchrun():
         process_device(int(os.environ["RANK"]))
         dist.init_process_group(_backend())
         _run_and_finish(fn, dist.get_rank(), dist.get_world_size(), args)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from studio import arguments as flags
 from studio.workflows import TrainingInterrupted, run_training
-from training.distributed import torchrun_rank
+from training.distributed import exit_without_finalising, started_by_torchrun, torchrun_rank
 from training.trainer import TrainOptions
 
 
@@ -126,7 +126,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    code = _train(args)
+    if started_by_torchrun():  # one of torchrun's processes: done, and nothing must run at exit
+        exit_without_finalising(code)
+    return code
 
+
+def _train(args: argparse.Namespace) -> int:
     if args.fid_weights:  # read by every training process
         os.environ["STUDIO_FID_WEIGHTS"] = str(Path(args.fid_weights).resolve())
     opts = TrainOptions(
