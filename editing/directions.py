@@ -40,6 +40,8 @@ class Direction:
     method: str = ""  # interfacegan, sefa, ganspace, e4e, ...
     description: str = ""
     typical_alpha: float = 3.0  # the strength at which the edit is clearly visible (slider range in the app)
+    attribute: str = ""  # the attribute as its authors named it (CelebA's No_Beard for our "beard", sign flipped)
+    group: str = ""  # hair, face, expression, accessories, age / gender, pose: where the app lists it
 
     def __post_init__(self) -> None:
         vector = np.asarray(self.vector, dtype=np.float32)
@@ -59,12 +61,47 @@ class Direction:
     def dim(self) -> int:
         return int(self.vector.shape[-1])
 
-    def unit(self) -> Direction:
-        """The same direction with unit norm (per-layer vectors: unit norm over all layers)."""
-        norm = float(np.linalg.norm(self.vector))
-        if norm == 0:
-            raise DirectionError(f"direction {self.name!r} is zero")
-        return replace(self, vector=self.vector / norm)
+    @property
+    def label(self) -> str:
+        """What a person reads: `blond hair` for `blond_hair`, `smile (interfacegan++)` for a second set's smile
+        (`interfacegan-pp-sg2-ffhq/smile`)."""
+        set_name, _, name = self.name.rpartition("/")
+        return name.replace("_", " ") + (f" ({self.method or set_name})" if set_name else "")
+
+    def per_layer(self, num_ws: int) -> np.ndarray:  # [num_ws, w_dim]
+        """The displacement this direction makes on each layer at strength 1 (zero outside its layers)."""
+        vector = np.broadcast_to(self.vector, (num_ws, self.dim)) if self.vector.ndim == 1 else self.vector
+        return vector * layer_mask(num_ws, self.layers).numpy()
+
+    def holding(self, *held: Direction, num_ws: int | None = None) -> Direction:
+        """InterFaceGAN's conditional edit: this direction with its component along every held direction
+        removed, so a move along it leaves their linear readings where they were (age without eyeglasses).
+        Directions with layer ranges or per-layer vectors are compared layer by layer (`num_ws` needed
+        unless one of them is per-layer). The length is kept, so a strength means what it meant before."""
+        if not held:
+            return self
+        if any(h.space != self.space for h in held):
+            raise DirectionError(f"{self.name!r} lives in {self.space.upper()}; hold directions of the same space")
+        together = (self, *held)
+        if all(d.vector.ndim == 1 and d.layers is None for d in together):
+            vectors = [d.vector for d in together]
+        else:
+            num_ws = num_ws or next((d.vector.shape[0] for d in together if d.vector.ndim == 2), None)
+            if num_ws is None:
+                raise DirectionError("holding directions with layer ranges needs the model's num_ws")
+            vectors = [d.per_layer(num_ws) for d in together]
+        flat = [torch.from_numpy(np.ascontiguousarray(v).reshape(-1)).double() for v in vectors]
+        free = project_off(flat[0], torch.stack(flat[1:]))
+        if free.norm() < 1e-6 * flat[0].norm():
+            raise DirectionError(f"{self.name!r} lies in the span of {', '.join(h.name for h in held)}")
+        free *= flat[0].norm() / free.norm()
+        names = ", ".join(h.name for h in held)
+        return replace(
+            self,
+            vector=free.float().numpy().reshape(vectors[0].shape),
+            layers=self.layers if vectors[0] is self.vector else None,
+            description=f"{self.description} (holding {names})".strip(),
+        )
 
     def save(self, path: str | Path) -> Path:
         from safetensors.numpy import save_file
@@ -113,6 +150,12 @@ class Direction:
             raise DirectionError(f"direction {self.name!r} has {self.vector.shape[0]} layers, this model {num_ws}")
         if self.layers is not None and any(not 0 <= i < num_ws for i in self.layers):
             raise DirectionError(f"direction {self.name!r}: layers {self.layers} outside 0..{num_ws - 1}")
+
+
+def project_off(vector: Tensor, normals: Tensor) -> Tensor:  # [dim], [k, dim] -> [dim]
+    """`vector` minus its projection on the span of the rows of `normals`."""
+    basis = torch.linalg.qr(normals.T.to(vector.dtype)).Q  # [dim, k], orthonormal
+    return vector - basis @ (basis.T @ vector)
 
 
 def layer_mask(num_ws: int, layers: Sequence[int] | None, device: torch.device | None = None) -> Tensor:

@@ -16,7 +16,7 @@ from torch import Tensor
 from stylegan_core import Generator
 from stylegan_core.sampling import sample_ws
 
-from .directions import Direction
+from .directions import Direction, project_off
 
 
 def style_affines(G: Generator) -> list[tuple[int, Tensor]]:
@@ -179,8 +179,7 @@ def supervised(
 def conditional_normal(normal: Tensor, conditions: Tensor) -> Tensor:
     """Unit `normal` [w_dim] minus its projection on the span of the rows of `conditions` [k, w_dim]
     (InterFaceGAN's conditional manipulation)."""
-    basis = torch.linalg.qr(conditions.double().T).Q  # [w_dim, k], orthonormal
-    free = normal.double() - basis @ (basis.T @ normal.double())
+    free = project_off(normal.double(), conditions.double())
     if free.norm() < 1e-6:
         raise ValueError("the attribute's boundary lies in the span of the ones it is conditioned on")
     return (free / free.norm()).float()

@@ -34,7 +34,8 @@ class ModelEntry:
     revision: str | None = None  # pinned commit when known; None follows the default branch
     bundled: bool = False  # shipped inside the package (works offline)
     sha256: str | None = None  # pinned content hash of the official file, checked on load when known
-    directions: str | None = None  # built-in direction set (see editing.builtin)
+    directions: tuple[str, ...] = ()  # built-in direction sets, in the order they are listed (editing.builtin)
+    network: str = ""  # the trained network: entries with the same value are one set of weights in two formats
     encoder: str | None = None  # the image encoder inversion uses by default (see editing.encoders.registry)
     download_hint: str = ""  # where to get a file that is not on the Hub
 
@@ -43,6 +44,23 @@ STYLEGAN1_HINT = (
     "NVIDIA publishes the StyleGAN (v1) pickles through the links in https://github.com/NVlabs/stylegan "
     "(not on the Hugging Face Hub); download the file and pass its path, or put it in {models_dir}"
 )
+
+FFHQ_SG2_DIRECTIONS = ("e4e-ffhq", "interfacegan-pp-sg2-ffhq")
+# NVIDIA's StyleGAN3 pickles, unchanged, in the Hub repository the public StyleGAN3 Spaces download from:
+# (config, dataset, what, resolution); FFHQ-U and MetFaces-U are the unaligned datasets.
+STYLEGAN3_REPO = "public-data/StyleGAN3"
+STYLEGAN3_MODELS = [
+    (cfg, data, what, res)
+    for cfg in ("t", "r")
+    for data, what, res in [
+        ("ffhq", "FFHQ faces", 1024),
+        ("ffhqu", "FFHQ-U faces (unaligned)", 1024),
+        ("ffhqu", "FFHQ-U faces (unaligned)", 256),
+        ("metfaces", "MetFaces portraits", 1024),
+        ("metfacesu", "MetFaces-U portraits (unaligned)", 1024),
+        ("afhqv2", "AFHQv2 animal faces", 512),
+    ]
+]
 
 REGISTRY: dict[str, ModelEntry] = {
     e.name: e
@@ -54,7 +72,8 @@ REGISTRY: dict[str, ModelEntry] = {
             "aaronb/StyleGAN2",
             "stylegan2-ffhq-config-f.pt",
             "rosinality",
-            directions="e4e-ffhq",
+            directions=FFHQ_SG2_DIRECTIONS,
+            network="stylegan2-ffhq-config-f",
             encoder="e4e-ffhq",  # e4e was trained on this very network
         ),
         ModelEntry(
@@ -132,8 +151,9 @@ REGISTRY: dict[str, ModelEntry] = {
             "DragGan/DragGan-Models",
             "stylegan2-ffhq1024x1024.pkl",
             "nvidia-pickle",
-            directions="e4e-ffhq",
-            encoder="e4e-ffhq",  # the same config-f network as `ffhq`
+            directions=FFHQ_SG2_DIRECTIONS,
+            network="stylegan2-ffhq-config-f",  # the same weights as `ffhq`, in NVIDIA's format
+            encoder="e4e-ffhq",
         ),
         ModelEntry(
             "human",
@@ -151,9 +171,23 @@ REGISTRY: dict[str, ModelEntry] = {
             "demo",
             "native",
             bundled=True,
-            directions="demo-portraits",
+            directions=("demo-portraits",),
             encoder="demo-e4e",  # editing/assets/encoders/demo, trained by `studio train-encoder`
         ),
+        *[
+            ModelEntry(
+                f"stylegan3-{cfg}-{data}" + ("" if res in (1024, 512) else f"-{res}"),
+                f"StyleGAN3-{cfg.upper()} ({'translation' if cfg == 't' else 'translation and rotation'} "
+                f"equivariant), {what} at {res} px (official pickle)",
+                res,
+                STYLEGAN3_REPO,
+                f"models/stylegan3-{cfg}-{data}-{res}x{res}.pkl",
+                "nvidia-pickle",
+                directions=("interfacegan-pp-sg3t-ffhq",) if (cfg, data) == ("t", "ffhq") else (),
+                network=f"stylegan3-{cfg}-{data}-{res}x{res}",
+            )
+            for cfg, data, what, res in STYLEGAN3_MODELS
+        ],
         *[
             ModelEntry(
                 f"stylegan1-{name}",
@@ -162,7 +196,8 @@ REGISTRY: dict[str, ModelEntry] = {
                 None,
                 f"karras2019stylegan-{name}-{res}x{h}.pkl",
                 "tf-pickle",
-                directions="interfacegan-sg1-ffhq" if name == "ffhq" else None,
+                directions=("interfacegan-sg1-ffhq", "interfacegan-pp-sg1-ffhq") if name == "ffhq" else (),
+                network=f"stylegan1-{name}",
                 download_hint=STYLEGAN1_HINT,
             )
             for name, what, res, h in [

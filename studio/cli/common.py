@@ -21,10 +21,10 @@ def load_network(name: str, which: str = "G_ema", device: str = "cpu") -> Genera
     return load_generator(name, network=which, device=device)
 
 
-def direction_set(network: str) -> str | None:
-    """The registry's built-in direction set of a model name, if it has one."""
+def model_sets(network: str) -> tuple[str, ...]:
+    """The registry's built-in direction sets of a model name (or official file name); () for others."""
     entry = entry_for(network)
-    return entry.directions if entry else None
+    return entry.directions if entry else ()
 
 
 def add_network(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
@@ -35,14 +35,22 @@ def add_network(parser: argparse.ArgumentParser, *, device: bool = True) -> None
 
 @contextmanager
 def progress_bar(desc: str, unit: str, *, disable: bool = False) -> Iterator[Progress]:
-    """A tqdm bar fed by a workflow's progress events (Ctrl-C stops the work: the CLI's should_stop)."""
-    with tqdm(desc=desc, unit=unit, disable=disable) as bar:
+    """A tqdm bar fed by a workflow's progress events, opened at the first one (work that turns out to be done
+    already, such as cached W equivalents, shows none). Ctrl-C stops the work: the CLI's should_stop."""
+    bar: tqdm | None = None
 
-        def update(event: ProgressEvent) -> None:
-            bar.total = event.total
-            bar.update(event.step - bar.n)
+    def update(event: ProgressEvent) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(desc=desc, unit=unit, disable=disable)
+        bar.total = event.total
+        bar.update(event.step - bar.n)
 
+    try:
         yield Progress(update)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 @contextmanager

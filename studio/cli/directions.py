@@ -12,10 +12,11 @@ from editing.directions import Direction
 from editing.edit import parse_layers
 from editing.refine import RefineOptions, refine
 from studio import arguments as flags
+from studio.workflows import directions_of, sliders_for
 from stylegan_core import Generator
 from training.scorer import SCORER_PATH, PortraitScorer
 
-from .common import count_bar, direction_set, load_network
+from .common import count_bar, load_network, model_sets
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,20 +61,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-
-    model_set = direction_set(args.network) if args.network else None
-    sets = [model_set] if model_set else ([] if args.network else sorted(BUILTIN_SETS))
-    if not sets:
+    """A model's directions in the app's order and labels (group, label, key, layers, space); or every set."""
+    if args.network is None:
+        for name in sorted(BUILTIN_SETS):
+            print(f"{name}:")
+            for key, d in builtin_directions(name).items():
+                print(f"  {key:<24} {d.space.upper()}  {d.description}")
+        return 0
+    directions = directions_of(args.network)
+    if not directions:
         print(f"{args.network} has no built-in directions; pass direction files to `studio edit --direction`")
-    for name in sets:
-        print(f"{name}:")
-        for key, d in builtin_directions(name).items():
-            print(f"  {key:<28} {d.space.upper()}  {d.description}")
+        return 0
+    sets = ", ".join(model_sets(args.network))
+    print(f"{args.network}: {len(directions)} directions ({sets}); Z ones edit a W / W+ latent through a W equivalent")
+    group = None
+    for slider in sliders_for(directions):
+        if slider.group != group:
+            group = slider.group
+            print(f"{group}:")
+        d = directions[slider.name]
+        print(f"  {slider.label:<24} {slider.name:<36} layers {slider.layers:<6} {d.space.upper()}  {d.description}")
     return 0
 
 
 def run_discover(args: argparse.Namespace) -> int:
-
     if args.refine and args.method != "supervised":
         raise ValueError("--refine optimises directions through the scorer: it needs --method supervised")
     G = load_network(args.network, device=args.device)

@@ -10,10 +10,10 @@ import numpy as np
 from editing.builtin import resolve_direction
 from editing.identity import face_descriptor
 from studio import arguments as flags
-from studio.workflows import edit_strips, latent_from_file, read_photo
+from studio.workflows import directions_of, edit_strips, latent_from_file, read_photo
 from stylegan_core.imaging import make_grid, to_pil
 
-from .common import NOISE_MODES, add_network, direction_set, load_network
+from .common import NOISE_MODES, add_network, load_network, model_sets, progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--seeds", type=flags.seeds, help="seeds to edit")
     src.add_argument("--w", help="projected_w.npz (key w, [1, num_ws, w_dim])")
-    e.add_argument("--direction", required=True, help="a built-in name (see `studio directions`) or a file")
+    e.add_argument(
+        "--direction", required=True, help="a built-in name (see `studio directions list NETWORK`), set/name or a file"
+    )
+    e.add_argument(
+        "--hold",
+        type=flags.names,
+        default=[],
+        metavar="NAMES",
+        help="directions held fixed: the edit moves off their normals (InterFaceGAN's conditional edit), "
+        "e.g. --direction age --hold eyeglasses,male",
+    )
     e.add_argument("--alpha", type=flags.floats, default=[-3.0, 0.0, 3.0], help="strengths, e.g. --alpha=-3,0,3")
     e.add_argument("--layers", default=None, help="all (default), coarse, middle, fine, 4-7, 0,2,8-17")
     e.add_argument("--absolute", action="store_true", help="InterFaceGAN: alpha is the distance to the boundary")
@@ -52,34 +62,44 @@ def _reference(args: argparse.Namespace) -> tuple[str, np.ndarray] | None:
 
 def run(args: argparse.Namespace) -> int:
     G = load_network(args.network, device=args.device)
-    direction = resolve_direction(args.direction, direction_set(args.network))
+    directions = directions_of(args.network)
+    for spec in (args.direction, *args.hold):
+        if spec not in directions:  # a file or set/name
+            directions[spec] = resolve_direction(spec, model_sets(args.network))
     latent = None
     if args.w:
         latent = latent_from_file(G, args.network, args.w)
         latent.label = Path(args.w).stem  # the strip's file names: projected_w-smile+3.png
     reference = _reference(args)
-    strips = edit_strips(
-        G,
-        direction,
-        args.alpha,
-        seeds=args.seeds or (),
-        latent=latent,
-        layers=args.layers,
-        truncation_psi=args.trunc,
-        absolute=args.absolute,
-        noise_mode=args.noise_mode,
-        reference=reference[1] if reference else None,
-    )
+    with progress_bar("W equivalents", "direction") as progress:
+        strips = edit_strips(
+            G,
+            directions,
+            args.direction,
+            args.alpha,
+            hold=args.hold,
+            seeds=args.seeds or (),
+            latent=latent,
+            layers=args.layers,
+            truncation_psi=args.trunc,
+            absolute=args.absolute,
+            noise_mode=args.noise_mode,
+            reference=reference[1] if reference else None,
+            progress=progress,
+        )
+    direction = directions[args.direction]
+    stem = direction.name.replace("/", "-")  # e4e-ffhq/smile -> e4e-ffhq-smile in file names
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     for strip in strips:
         for alpha, img in zip(strip.alphas, strip.images, strict=True):
-            to_pil(img).save(outdir / f"{strip.stem}-{direction.name}{alpha:+g}.png")
-        to_pil(make_grid(strip.images, cols=len(strip.images))).save(outdir / f"{strip.stem}-{direction.name}.png")
+            to_pil(img).save(outdir / f"{strip.stem}-{stem}{alpha:+g}.png")
+        to_pil(make_grid(strip.images, cols=len(strip.images))).save(outdir / f"{strip.stem}-{stem}.png")
         if strip.identity_distances is not None:
             distances = ", ".join(
                 f"{a:+g}: {d:.3f}" for a, d in zip(strip.alphas, strip.identity_distances, strict=True)
             )
             print(f"identity distance to {reference[0]} (< 0.6 same person) at alpha {distances}")
-    print(f"{direction.name} ({direction.space.upper()}, alphas {args.alpha}) -> {outdir}")
+    held = f", holding {', '.join(args.hold)}" if args.hold else ""
+    print(f"{direction.name} ({direction.space.upper()}, alphas {args.alpha}{held}) -> {outdir}")
     return 0

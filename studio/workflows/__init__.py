@@ -4,7 +4,19 @@ Each function takes plain inputs (a generator, images, latents, numbers) and ret
 work reports through `Progress` (events out, a stop request in). Nothing here prints or knows Gradio.
 """
 
-from .edit import LAYER_CHOICES, EditStrip, Slider, apply_edits, edit_strips, identity_to_photo, sliders_for
+from .edit import (
+    LAYER_CHOICES,
+    DirectionEdit,
+    EditStrip,
+    Slider,
+    apply_edits,
+    directions_of,
+    edit_strips,
+    identity_to_photo,
+    in_w,
+    parse_edits,
+    sliders_for,
+)
 from .gallery import LAST_SEED, SeedPage, seed_page
 from .invert import (
     SAME_PERSON,
@@ -29,6 +41,7 @@ __all__ = [
     "LAYER_CHOICES",
     "SAME_PERSON",
     "SILENT",
+    "DirectionEdit",
     "EditStrip",
     "FaceChoice",
     "Finished",
@@ -48,16 +61,19 @@ __all__ = [
     "apply_edits",
     "current_snapshot",
     "default_preset",
+    "directions_of",
     "edit_strips",
     "encoder_with_decoder",
     "face_variations",
     "find_faces",
     "identity_to_photo",
+    "in_w",
     "invert_photo",
     "latent_from_file",
     "mix",
     "mix_faces",
     "mix_grid",
+    "parse_edits",
     "model_choices",
     "model_encoder",
     "morph_frames",

@@ -2,48 +2,143 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from editing.directions import Direction, edit_ws
+from editing.builtin import group_rank, model_directions
+from editing.directions import Direction, DirectionError, edit_ws
 from editing.edit import edit_strip, parse_layers, z_for_seeds
 from editing.identity import distance_to_descriptor
+from editing.w_equivalent import WEquivalents
 from stylegan_core import Generator
+from stylegan_core.hub import entry_for
 
 from .latents import Latent
+from .progress import SILENT, Progress
 
 LAYER_CHOICES = ("all", "coarse", "middle", "fine", "coarse+middle", "middle+fine")
 
 
+def directions_of(network: str) -> dict[str, Direction]:
+    """A model's built-in directions (Z ones as they are), grouped as the app and the CLI list them; {} for a
+    model without any."""
+    entry = entry_for(network)
+    return model_directions(entry.directions) if entry else {}
+
+
+def in_w(G: Generator, directions: Mapping[str, Direction], progress: Progress = SILENT) -> dict[str, Direction]:
+    """The directions usable on a W / W+ latent: Z boundaries replaced by their W equivalents (computed from
+    G's mapping network once, then read from the cache)."""
+    if not any(d.space == "z" for d in directions.values()):
+        return dict(directions)
+    return WEquivalents(G).convert(dict(directions), progress.counter("W equivalents of the Z directions"))
+
+
 @dataclass(frozen=True)
 class Slider:
-    """One direction as a slider: the direction's key, what a person reads, and a range that shows its effect."""
+    """One direction as a slider: its key, what a person reads, a range that shows its effect, and where it
+    is listed."""
 
     name: str
     label: str
     limit: float  # the slider runs from -limit to +limit
+    group: str
+    layers: str  # the layers it edits: "all" or "4-7"
 
 
-def sliders_for(directions: dict[str, Direction], slots: int) -> list[Slider]:
-    """The first `slots` directions as sliders, in the order the model lists them: the one mapping from slider
-    position to direction that the page and the edit both use."""
+def _layer_text(direction: Direction) -> str:
+    layers = direction.layers
+    if layers is None:
+        return "all"
+    if list(layers) == list(range(layers[0], layers[-1] + 1)):
+        return f"{layers[0]}-{layers[-1]}" if len(layers) > 1 else str(layers[0])
+    return ",".join(map(str, layers))
+
+
+def sliders_for(directions: Mapping[str, Direction]) -> list[Slider]:
+    """Every direction as a slider, grouped (expression, age / gender, hair, face, accessories, pose, then the
+    rest): the one order the page, the API and `studio directions list` use."""
+    ordered = sorted(directions.items(), key=lambda item: group_rank(item[1]))
     return [
-        Slider(name, name.replace("_", " "), max(3.0, d.typical_alpha * 1.5))
-        for name, d in list(directions.items())[:slots]
+        Slider(name, d.label, max(3.0, d.typical_alpha * 1.5), d.group or "other", _layer_text(d))
+        for name, d in ordered
     ]
 
 
+@dataclass(frozen=True)
+class DirectionEdit:
+    """One named edit: how far, on which layers (None: the page's choice), holding which attributes fixed."""
+
+    name: str
+    strength: float
+    layers: str | None = None
+    hold: tuple[str, ...] = ()
+
+
+def parse_edits(spec: str | Mapping | Sequence | None) -> list[DirectionEdit]:
+    """Edits from what a person or a client sends: {"smile": 2, "age": {"strength": -1, "hold": ["eyeglasses"],
+    "layers": "4-7"}} (a dict or its JSON), or the text "smile=2, age=-1"."""
+    if spec is None or spec == "":
+        return []
+    if isinstance(spec, str):
+        text = spec.strip()
+        if text.startswith(("{", "[")):
+            spec = json.loads(text)
+        else:
+            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError(f"bad edits {text!r}: write name=strength, e.g. smile=2, age=-1")
+            spec = {name.strip(): value for name, value in pairs}
+    items = spec.items() if isinstance(spec, Mapping) else [(e["name"], e) for e in spec]
+    edits = []
+    for name, value in items:
+        if isinstance(value, Mapping):
+            hold = value.get("hold") or ()
+            edits.append(
+                DirectionEdit(
+                    str(name),
+                    float(value.get("strength", 0)),
+                    value.get("layers"),
+                    tuple([hold] if isinstance(hold, str) else hold),
+                )
+            )
+        else:
+            edits.append(DirectionEdit(str(name), float(value)))
+    return edits
+
+
+def _pick(directions: Mapping[str, Direction], name: str) -> Direction:
+    if name not in directions:
+        raise DirectionError(f"no direction {name!r} for this model; it has: {', '.join(directions)}")
+    return directions[name]
+
+
+def conditioned(
+    directions: Mapping[str, Direction], name: str, hold: Sequence[str], num_ws: int | None = None
+) -> Direction:
+    """`name`'s direction with the held ones' normals projected out (InterFaceGAN's conditional edit)."""
+    held = [_pick(directions, h) for h in hold if h != name]
+    return _pick(directions, name).holding(*held, num_ws=num_ws)
+
+
 def apply_edits(
-    G: Generator, latent: Latent, directions: dict[str, Direction], strengths: dict[str, float], layers: str = "all"
+    G: Generator,
+    latent: Latent,
+    directions: Mapping[str, Direction],
+    edits: Sequence[DirectionEdit],
+    layers: str = "all",
 ) -> Latent:
-    """The face moved along every direction with a non-zero strength, on the chosen layers."""
+    """The face moved along every edit with a non-zero strength (W directions: see `in_w`), each on its own
+    layers or else the chosen `layers`, holding its held attributes fixed."""
     ws = latent.tensor(G)  # [1, num_ws, w_dim]
-    chosen = parse_layers(layers, G.num_ws)
-    for name, alpha in strengths.items():
-        if alpha:
-            ws = edit_ws(ws, directions[name], float(alpha), chosen)
+    for edit in edits:
+        if edit.strength:
+            direction = conditioned(directions, edit.name, edit.hold, G.num_ws)
+            chosen = parse_layers(edit.layers or layers, G.num_ws)
+            ws = edit_ws(ws, direction, float(edit.strength), chosen)
     return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)", latent.photo_descriptor, latent.tuned_key)
 
 
@@ -67,9 +162,11 @@ class EditStrip:
 
 def edit_strips(
     G: Generator,
-    direction: Direction,
+    directions: Mapping[str, Direction],
+    name: str,
     alphas: Sequence[float],
     *,
+    hold: Sequence[str] = (),
     seeds: Sequence[int] = (),
     latent: Latent | None = None,
     layers: str | None = None,
@@ -77,24 +174,26 @@ def edit_strips(
     absolute: bool = False,
     noise_mode: str = "const",
     reference: np.ndarray | None = None,  # [128] dlib descriptor of the photo to compare with
+    progress: Progress = SILENT,
 ) -> list[EditStrip]:
-    """A strip per seed (edited before truncation, as InterFaceGAN does) or for `latent` (as it is)."""
-    chosen = parse_layers(layers, G.num_ws)
-    sources = [(f"seed{s:04d}", {"z": z_for_seeds(G, [s])}) for s in seeds]
+    """A strip per seed (Z boundaries exactly, `mapping(z + alpha n)`, then truncation, as InterFaceGAN does)
+    or for `latent` (as it is, Z boundaries through their W equivalents)."""
+    involved = {key: _pick(directions, key) for key in (name, *hold)}
+    render = dict(
+        layers=parse_layers(layers, G.num_ws), truncation_psi=truncation_psi, absolute=absolute, noise_mode=noise_mode
+    )
+    sources: list[tuple[str, Direction, dict]] = []
+    if seeds:
+        one_space = len({d.space for d in involved.values()}) == 1  # else Z and W held together: in W
+        usable = involved if one_space else in_w(G, involved, progress)
+        direction = conditioned(usable, name, hold, G.num_ws)
+        sources += [(f"seed{s:04d}", direction, {"z": z_for_seeds(G, [s])}) for s in seeds]
     if latent is not None:
-        sources.append((latent.label, {"ws": latent.tensor(G)}))
+        direction = conditioned(in_w(G, involved, progress), name, hold, G.num_ws)
+        sources.append((latent.label, direction, {"ws": latent.tensor(G)}))
     strips = []
-    for stem, start in sources:
-        images = edit_strip(
-            G,
-            direction,
-            alphas,
-            layers=chosen,
-            truncation_psi=truncation_psi,
-            absolute=absolute,
-            noise_mode=noise_mode,
-            **start,
-        )
+    for stem, direction, start in sources:
+        images = edit_strip(G, direction, alphas, **render, **start)
         distances = None if reference is None else [distance_to_descriptor(reference, img) for img in images]
         strips.append(EditStrip(stem, list(alphas), images, distances))
     return strips

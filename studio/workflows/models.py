@@ -6,16 +6,17 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from editing.builtin import builtin_directions
 from editing.directions import Direction
 from editing.discover import sefa
 from editing.encoders import Encoder, default_encoder
 from stylegan_core import Generator
 from stylegan_core.formats import detect_format, load_generator, newest_run_snapshot
-from stylegan_core.hub import REGISTRY, entry_for
+from stylegan_core.hub import REGISTRY
 
+from .edit import directions_of, in_w
 from .invert import model_encoder
 from .latents import Latent
+from .progress import SILENT, Progress
 from .tuned import TunedGenerators
 
 
@@ -88,13 +89,14 @@ class ModelCache:
             self._encoders[key] = model_encoder(name, self.get(name)) if default_encoder(name) else None
         return self._encoders[key]
 
-    def directions(self, name: str) -> dict[str, Direction]:
-        """Built-in W directions of a registry model, else SeFa components discovered once and kept."""
+    def directions(self, name: str, progress: Progress = SILENT) -> dict[str, Direction]:
+        """The model's directions for a W / W+ latent: its built-in ones (Z boundaries as their W equivalents,
+        computed on first use), else SeFa components discovered once and kept."""
         key = self._key(name)
         if key not in self._directions:
-            entry = entry_for(name)
-            if entry is not None and entry.directions:
-                found = {k: d for k, d in builtin_directions(entry.directions).items() if d.space == "w"}
+            found = directions_of(name)
+            if found:
+                found = in_w(self.get(name), found, progress)
             else:
                 found = {d.name: d for d in sefa(self.get(name), k=8, samples=1000)}
             self._directions[key] = found
