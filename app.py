@@ -102,14 +102,56 @@ def build(default_model: str | None = None) -> gr.Blocks:
             projected = gr.State(None, delete_callback=h.release_face)
             use_btn = gr.Button("Edit this face")
         with gr.Tab("Edit"):
-            layers = gr.Radio(list(wf.LAYER_CHOICES), value="all", label="Layers")
-            sliders = [
-                gr.Slider(-3, 3, value=0, step=0.1, label=f"direction {i}", visible=False) for i in range(h.SLIDERS)
-            ]
+            edits = gr.JSON({}, visible=False)  # {name: {"strength", "layers", "hold"}}: what the sliders say
+            slider_epoch = gr.Number(0, visible=False)  # a new value draws the sliders again
             with gr.Row():
-                reset_btn = gr.Button("Reset")
-            edited = gr.Image(label="Edited face", interactive=False, format="png", height=FACE_PX, elem_classes="face")
-            identity = gr.Markdown()
+                picker = gr.Dropdown(
+                    [], multiselect=True, label="Directions (type to search; each one picked gets a slider)", scale=3
+                )
+                layers = gr.Radio(list(wf.LAYER_CHOICES), value="all", label="Layers (of directions without their own)")
+                reset_btn = gr.Button("Reset", scale=0)
+            edit_inputs = [model, current, layers, edits]
+            with gr.Row():
+                with gr.Column(scale=3):
+
+                    @gr.render(inputs=[model, picker, edits], triggers=[picker.change, slider_epoch.change])
+                    def draw_sliders(model_name: str, chosen: list[str], current_edits: dict) -> None:
+                        """A row per picked direction: strength, its layers, the attributes it keeps fixed."""
+                        for slider in h.sliders_of(model_name, chosen):
+                            edit = (current_edits or {}).get(slider.name, {})
+                            with gr.Row():
+                                strength = gr.Slider(
+                                    -slider.limit,
+                                    slider.limit,
+                                    value=edit.get("strength", 0),
+                                    step=0.1,
+                                    label=f"{slider.label} ({slider.group})",
+                                    scale=3,
+                                )
+                                own = gr.Dropdown(
+                                    list(wf.LAYER_CHOICES),
+                                    value=edit.get("layers"),
+                                    label=f"layers (own: {slider.layers})",
+                                    scale=1,
+                                )
+                                hold = gr.Dropdown(
+                                    h.hold_choices(model_name, slider.name),
+                                    value=edit.get("hold", []),
+                                    multiselect=True,
+                                    label="keep fixed",
+                                    scale=2,
+                                )
+                            for box, key in ((strength, "strength"), (own, "layers"), (hold, "hold")):
+                                box.change(
+                                    h.edit_setter(slider.name, key), [edits, box], edits, api_visibility="private"
+                                )
+                            strength.release(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
+
+                with gr.Column(scale=2):
+                    edited = gr.Image(
+                        label="Edited face", interactive=False, format="png", height=FACE_PX, elem_classes="face"
+                    )
+                    identity = gr.Markdown()
         with gr.Tab("Mix"):
             with gr.Row():
                 set_a, set_b = gr.Button("Editor face -> A"), gr.Button("Editor face -> B")
@@ -150,10 +192,11 @@ def build(default_model: str | None = None) -> gr.Blocks:
             h.pick_from_gallery, [model, page_latents], [current, picked, picked_image], api_visibility="private"
         )
         seed_btn.click(h.pick_seed, [model, seed_box, psi], [current, picked, picked_image], api_name="pick_seed")
+        menu = dict(fn=h.direction_menu, inputs=[model, slider_epoch], outputs=[picker, edits, slider_epoch])
         model.change(lambda m: f"Active model: **{m}**", model, status, api_visibility="private").then(
-            h.direction_sliders, model, sliders, api_visibility="private"
+            **menu, api_visibility="private"
         ).then(h.preset_for, model, [preset, steps], api_visibility="private")
-        demo.load(h.direction_sliders, model, sliders, api_visibility="private")
+        demo.load(**menu, api_visibility="private")
         demo.load(h.preset_for, model, [preset, steps], api_visibility="private")
         demo.load(h.generate_page, gen_inputs, gen_outputs, api_visibility="private")  # a first page, unasked
 
@@ -171,24 +214,24 @@ def build(default_model: str | None = None) -> gr.Blocks:
             h.load_latent, [model, latent_upload], [current, picked, picked_image], api_name="load_latent"
         )
 
-        edit_inputs = [model, current, layers, *sliders]
-        for s in sliders:
-            s.change(
-                h.edit_preview,
-                edit_inputs,
-                edited,
-                trigger_mode="always_last",
-                show_progress="hidden",
-                api_visibility="private",
-            )
-            s.release(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
-        layers.change(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
-        current.change(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
-        reset_btn.click(h.reset_sliders, None, sliders, api_visibility="private").then(
+        edits.change(
+            h.edit_preview,
+            edit_inputs,
+            edited,
+            trigger_mode="always_last",
+            show_progress="hidden",
+            api_visibility="private",
+        )
+        for source in (layers, current):
+            source.change(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
+        reset_btn.click(h.reset_edits, slider_epoch, [edits, slider_epoch], api_visibility="private").then(
             h.edit_full, edit_inputs, [edited, identity], api_visibility="private"
         )
         gr.Button("Render", visible=False).click(h.edit_full, edit_inputs, [edited, identity], api_name="edit")
         gr.Button("Preview", visible=False).click(h.edit_preview, edit_inputs, edited, api_name="preview")
+        gr.Button("Directions", visible=False).click(
+            h.list_directions, model, gr.JSON(visible=False), api_name="directions"
+        )
 
         set_a.click(h.set_slot, [current, gr.State("A")], [face_a, a_label], api_name="set_a")
         set_b.click(h.set_slot, [current, gr.State("B")], [face_b, b_label], api_name="set_b")

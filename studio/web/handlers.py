@@ -17,6 +17,7 @@ import random
 import re
 import tempfile
 import traceback
+from collections import Counter
 
 import gradio as gr
 import torch
@@ -41,7 +42,6 @@ DEVICE = os.environ.get("STUDIO_DEVICE", "cuda" if torch.cuda.is_available() els
 # On a public Space a visitor must not open the server's files by typing a path into the model box.
 LOCAL_MODELS = os.environ.get("STUDIO_LOCAL_MODELS", "0" if os.environ.get("SPACE_ID") else "1") == "1"
 MODELS = wf.ModelCache(size=2, device=DEVICE, allow_local=LOCAL_MODELS)
-SLIDERS = 8  # direction slider slots; labelled after the active model's directions
 PER_PAGE = 8
 PROJECTION_STEPS = {"refine": 30, "fast": 100, "classic": 1000}
 PRESETS = list(PROJECTION_STEPS)
@@ -255,35 +255,93 @@ def use_projection(model: str, latent):
 # --- Edit -----------------------------------------------------------------------------------------------------
 
 
+SHOWN_PER_GROUP = 2  # sliders a model opens with, per group; the picker adds any other
+
+
+def _progress_for(progress, desc: str) -> wf.Progress:
+    """A workflow's progress events as the page's progress bar."""
+    return wf.Progress(lambda e: progress(e.step / max(e.total, 1), desc=f"{desc}: {e.step}/{e.total}"))
+
+
 @friendly
-def direction_sliders(model: str):
-    shown = wf.sliders_for(MODELS.directions(model), SLIDERS)
-    updates = [gr.update(label=s.label, visible=True, minimum=-s.limit, maximum=s.limit, value=0) for s in shown]
-    return updates + [gr.update(visible=False, value=0)] * (SLIDERS - len(shown))
+def direction_menu(
+    model: str,
+    epoch: int,
+    progress=gr.Progress(),  # noqa: B008  (Gradio injects progress through this default)
+):
+    """The picker of every direction of the model (grouped, searchable), a few opened as sliders, no edits yet,
+    and a new epoch so the sliders are drawn again. Z boundaries get their W equivalents here, once per model."""
+    directions = MODELS.directions(model, _progress_for(progress, "W equivalents of the Z directions"))
+    sliders = wf.sliders_for(directions)
+    choices = [(f"{s.group} · {s.label}", s.name) for s in sliders]
+    opened, per_group = [], Counter()
+    for slider in sliders:
+        if per_group[slider.group] < SHOWN_PER_GROUP:
+            opened.append(slider.name)
+            per_group[slider.group] += 1
+    return gr.update(choices=choices, value=opened), {}, (epoch or 0) + 1
 
 
-def _edited(model: str, latent, layers: str, values, preview: bool):
+@friendly
+def list_directions(model: str) -> list[dict]:
+    """Every direction of the model as the Edit tab lists it (API: which names `edit` takes)."""
+    directions = MODELS.directions(model)
+    return [
+        {**s.__dict__, "space": d.space, "description": d.description}
+        for s in wf.sliders_for(directions)
+        for d in [directions[s.name]]
+    ]
+
+
+def sliders_of(model: str, chosen: list[str] | None) -> list[wf.Slider]:
+    """The picked directions as sliders, in the model's order (the page draws them)."""
+    picked = set(chosen or [])
+    return [s for s in wf.sliders_for(MODELS.directions(model)) if s.name in picked]
+
+
+def hold_choices(model: str, name: str) -> list[tuple[str, str]]:
+    """What a direction can keep fixed: every other direction of the model, labelled as the picker labels them."""
+    return _choices([s for s in wf.sliders_for(MODELS.directions(model)) if s.name != name])
+
+
+def _choices(sliders: list[wf.Slider]) -> list[tuple[str, str]]:
+    """Picker entries: "hair · blond hair" shown (typing either word finds it), the direction's key sent."""
+    return [(f"{s.group} · {s.label}", s.name) for s in sliders]
+
+
+def edit_setter(name: str, key: str):
+    """The handler of one slider row's control: the page's edits with `name`'s `key` (strength, layers, hold)
+    set to the control's value."""
+
+    def set_edit(edits: dict | None, value) -> dict:
+        edits = dict(edits or {})
+        edits[name] = {**edits.get(name, {"strength": 0.0}), key: value}
+        return edits
+
+    return set_edit
+
+
+def _edited(model: str, latent, layers: str, edits, preview: bool):
     if latent is None:
         raise gr.Error("Pick a face first: click one in Generate, or project a photo.")
     G = MODELS.for_latent(model, latent)
-    directions = MODELS.directions(model)
-    strengths = {s.name: v for s, v in zip(wf.sliders_for(directions, SLIDERS), values, strict=False)}
-    edited = wf.apply_edits(G, latent, directions, strengths, layers)
+    edited = wf.apply_edits(G, latent, MODELS.directions(model), wf.parse_edits(edits), layers or "all")
     size = min(G.img_resolution, 256) if preview else None
     return edited, wf.render(G, edited, size=size)[0]
 
 
 @friendly
 @gpu
-def edit_preview(model: str, latent, layers: str, *values):
-    return png(_edited(model, latent, layers, values, preview=True)[1])
+def edit_preview(model: str, latent, layers: str, edits):
+    return png(_edited(model, latent, layers, edits, preview=True)[1])
 
 
 @friendly
 @gpu
-def edit_full(model: str, latent, layers: str, *values):
-    """The edited face at full resolution and, for a projected photo, how far it is from being that person."""
-    edited, image = _edited(model, latent, layers, values, preview=False)
+def edit_full(model: str, latent, layers: str, edits):
+    """The edited face at full resolution and, for a projected photo, how far it is from being that person.
+    `edits`: {"smile": 2, "age": {"strength": -1, "hold": ["eyeglasses"], "layers": "4-7"}} or "smile=2, age=-1"."""
+    edited, image = _edited(model, latent, layers, edits, preview=False)
     distance = wf.identity_to_photo(edited, image)
     if distance is None:
         return png(image), ""
@@ -291,8 +349,9 @@ def edit_full(model: str, latent, layers: str, *values):
     return png(image), f"Identity distance to your photo: **{distance:.3f}** ({verdict}; dlib's threshold 0.6)"
 
 
-def reset_sliders():
-    return [gr.update(value=0) for _ in range(SLIDERS)]
+def reset_edits(epoch: int):
+    """No edits, and the sliders drawn again at zero."""
+    return {}, (epoch or 0) + 1
 
 
 # --- Mix and morph --------------------------------------------------------------------------------------------
