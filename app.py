@@ -102,8 +102,8 @@ def build(default_model: str | None = None) -> gr.Blocks:
             projected = gr.State(None, delete_callback=h.release_face)
             use_btn = gr.Button("Edit this face")
         with gr.Tab("Edit"):
-            edits = gr.JSON({}, visible=False)  # {name: {"strength", "layers", "hold"}}: what the sliders say
-            slider_epoch = gr.Number(0, visible=False)  # a new value draws the sliders again
+            edits = gr.JSON({}, visible="hidden")  # {name: {"strength", "layers", "hold"}}: what the sliders say
+            reopen = gr.State([])  # the picked directions, kept while Reset draws their sliders again at zero
             with gr.Row():
                 picker = gr.Dropdown(
                     [], multiselect=True, label="Directions (type to search; each one picked gets a slider)", scale=3
@@ -114,7 +114,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
             with gr.Row():
                 with gr.Column(scale=3):
 
-                    @gr.render(inputs=[model, picker, edits], triggers=[picker.change, slider_epoch.change])
+                    @gr.render(inputs=[model, picker, edits], triggers=[picker.change])
                     def draw_sliders(model_name: str, chosen: list[str], current_edits: dict) -> None:
                         """A row per picked direction: strength, its layers, the attributes it keeps fixed."""
                         for slider in h.sliders_of(model_name, chosen):
@@ -192,7 +192,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
             h.pick_from_gallery, [model, page_latents], [current, picked, picked_image], api_visibility="private"
         )
         seed_btn.click(h.pick_seed, [model, seed_box, psi], [current, picked, picked_image], api_name="pick_seed")
-        menu = dict(fn=h.direction_menu, inputs=[model, slider_epoch], outputs=[picker, edits, slider_epoch])
+        menu = dict(fn=h.direction_menu, inputs=model, outputs=[picker, edits])
         model.change(lambda m: f"Active model: **{m}**", model, status, api_visibility="private").then(
             **menu, api_visibility="private"
         ).then(h.preset_for, model, [preset, steps], api_visibility="private")
@@ -224,7 +224,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
         )
         for source in (layers, current):
             source.change(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
-        reset_btn.click(h.reset_edits, slider_epoch, [edits, slider_epoch], api_visibility="private").then(
+        reset_btn.click(
+            lambda chosen: ({}, [], chosen), picker, [edits, picker, reopen], api_visibility="private"
+        ).then(lambda chosen: chosen, reopen, picker, api_visibility="private").then(
             h.edit_full, edit_inputs, [edited, identity], api_visibility="private"
         )
         gr.Button("Render", visible=False).click(h.edit_full, edit_inputs, [edited, identity], api_name="edit")

@@ -39,3 +39,27 @@ def test_page_loads_and_generate_shows_faces():
         page.locator("input[type=file]").first.wait_for(state="attached", timeout=30_000)  # the photo input is drawn
         page.get_by_text("Or try an example photo").wait_for(timeout=30_000)
     assert (ARTIFACTS / "browser-generate.png").stat().st_size > 10_000
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="no Chromium on this machine (apt-get install chromium)")
+def test_edit_tab_draws_a_slider_per_picked_direction_and_edits_the_face():
+    """The Edit tab opens with a few sliders of the model's directions; typing a strength edits the face."""
+    with launched_app("demo") as url, browser_page() as page:
+        page.goto(url)
+        page.locator("#gallery img").nth(7).wait_for(state="visible", timeout=60_000)
+        page.locator("#gallery img").first.click()  # into the editor
+        page.get_by_text("In the editor: seed 0").wait_for(timeout=30_000)
+        page.get_by_role("tab", name="Edit").click()
+        page.get_by_text("smile (expression)").wait_for(timeout=30_000)  # drawn for the opened directions
+        page.get_by_text("yaw (pose)").wait_for(timeout=30_000)
+        before = page.locator(".face img").last.get_attribute("src")
+        box = page.get_by_label("number input for smile (expression)")
+        box.fill("2")
+        box.press("Enter")
+        page.wait_for_function(
+            "b => { const i = [...document.querySelectorAll('.face img')].pop(); return i && i.src !== b; }",
+            arg=before,
+            timeout=30_000,
+        )
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-edit.png"), full_page=True)

@@ -266,11 +266,10 @@ def _progress_for(progress, desc: str) -> wf.Progress:
 @friendly
 def direction_menu(
     model: str,
-    epoch: int,
     progress=gr.Progress(),  # noqa: B008  (Gradio injects progress through this default)
 ):
-    """The picker of every direction of the model (grouped, searchable), a few opened as sliders, no edits yet,
-    and a new epoch so the sliders are drawn again. Z boundaries get their W equivalents here, once per model."""
+    """The picker of every direction of the model (grouped, searchable), a few opened as sliders, no edits yet.
+    Z boundaries get their W equivalents here, once per model."""
     directions = MODELS.directions(model, _progress_for(progress, "W equivalents of the Z directions"))
     sliders = wf.sliders_for(directions)
     choices = [(f"{s.group} · {s.label}", s.name) for s in sliders]
@@ -279,7 +278,7 @@ def direction_menu(
         if per_group[slider.group] < SHOWN_PER_GROUP:
             opened.append(slider.name)
             per_group[slider.group] += 1
-    return gr.update(choices=choices, value=opened), {}, (epoch or 0) + 1
+    return gr.update(choices=choices, value=opened), {}
 
 
 @friendly
@@ -347,11 +346,6 @@ def edit_full(model: str, latent, layers: str, edits):
         return png(image), ""
     verdict = "same person" if distance < wf.SAME_PERSON else "no longer reads as the same person"
     return png(image), f"Identity distance to your photo: **{distance:.3f}** ({verdict}; dlib's threshold 0.6)"
-
-
-def reset_edits(epoch: int):
-    """No edits, and the sliders drawn again at zero."""
-    return {}, (epoch or 0) + 1
 
 
 # --- Mix and morph --------------------------------------------------------------------------------------------
