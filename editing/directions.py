@@ -103,6 +103,13 @@ class Direction:
             description=f"{self.description} (holding {names})".strip(),
         )
 
+    def unit(self) -> Direction:
+        """The same direction with unit norm (per-layer vectors: unit norm over all layers)."""
+        norm = float(np.linalg.norm(self.vector))
+        if norm == 0:
+            raise DirectionError(f"direction {self.name!r} is zero")
+        return replace(self, vector=self.vector / norm)
+
     def save(self, path: str | Path) -> Path:
         from safetensors.numpy import save_file
 

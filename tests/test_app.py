@@ -20,8 +20,7 @@ from browser import launched_app  # noqa: E402
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from editing.builtin import DEMO_ATTRIBUTES  # noqa: E402
-from studio.web.handlers import SLIDERS  # noqa: E402
+from studio import workflows as wf  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +51,9 @@ def test_project_then_edit_mix_morph(url, photos):
     label, shown = c.predict("demo", handle_file(npz), api_name="/load_latent")  # the file round-trips
     assert "projected_w.npz" in label and np.abs(_image(shown).astype(int) - _image(recon).astype(int)).mean() < 1
     c.predict("demo", api_name="/use_projection")
-    zero, identity = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
+    zero, identity = c.predict("demo", "all", {}, api_name="/edit")
     assert "Identity distance to your photo" in identity  # a projected face is checked against its photo
-    moved, _ = c.predict("demo", "all", 3.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")
+    moved, _ = c.predict("demo", "all", {"smile": 3.0}, api_name="/edit")
     assert np.abs(_image(zero).astype(int) - _image(moved).astype(int)).mean() > 1
     c.predict(api_name="/set_a")
     c.predict("demo", 5, 0.7, api_name="/pick_seed")
@@ -70,6 +69,26 @@ def test_project_then_edit_mix_morph(url, photos):
     assert str(path).endswith(".mp4")
 
 
+def test_named_directions_through_the_api(url):
+    """`/directions` lists every built-in direction of the model in the page's order; `/edit` applies several
+    by name at once, with a held attribute, as a dict or as text; an unknown name is a message."""
+    c = Client(url, verbose=False)
+    listed = c.predict("demo", api_name="/directions")
+    assert [d["name"] for d in listed] == [s.name for s in wf.sliders_for(wf.directions_of("demo"))]
+    assert {d["group"] for d in listed} >= {"expression", "pose", "face"}
+    _, picked = c.predict("demo", 3, 0.7, api_name="/pick_seed")
+    one, _ = c.predict("demo", "all", {"yaw": 2.0}, api_name="/edit")
+    both, _ = c.predict("demo", "all", {"yaw": 2.0, "lighting": 2.0}, api_name="/edit")
+    as_text, _ = c.predict("demo", "all", "yaw=2, lighting=2", api_name="/edit")
+    held, _ = c.predict("demo", "all", {"yaw": {"strength": 2.0, "hold": ["lighting"]}}, api_name="/edit")
+    images = [_image(x).astype(int) for x in (picked, one, both, as_text, held)]
+    assert np.abs(images[1] - images[0]).mean() > 1 and np.abs(images[2] - images[1]).mean() > 1
+    assert np.array_equal(images[2], images[3])  # the text form is the same edit
+    assert not np.array_equal(images[4], images[1])  # holding lighting changes the yaw direction
+    with pytest.raises(AppError, match="no direction 'blond'"):
+        c.predict("demo", "all", {"blond": 1.0}, api_name="/edit")
+
+
 def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_path):
     c = Client(url, verbose=False)
     with pytest.raises(AppError, match="Upload a photo"):
@@ -81,7 +100,7 @@ def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_
     with pytest.raises(AppError):
         c.predict("demo", handle_file(str(junk)), None, "fast", "w+", 10, api_name="/project")
     with pytest.raises(AppError, match="Pick a face first"):
-        c.predict("demo", "all", *([1.0] * SLIDERS), api_name="/edit")
+        c.predict("demo", "all", {"smile": 1.0}, api_name="/edit")
     wrong = tmp_path / "other_model_w.npz"
     np.savez(wrong, w=np.zeros((1, 18, 512), np.float32))
     with pytest.raises(AppError, match=r"^other_model_w.npz: this latent is \[1, 18, 512\] .* made with another model"):
@@ -162,16 +181,15 @@ def test_concurrent_visitors_get_their_own_faces(url):
         _, picked = c.predict("demo", seed, 0.7, api_name="/pick_seed")
         edits = []
         for i in range(3):
-            image, identity = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
+            image, identity = c.predict("demo", "all", {}, api_name="/edit")
             edits.append(_image(image))
             assert identity == ""  # a seed has no photo to compare with
             c.predict("demo", i, 0.7, "const", api_name="/generate")  # someone browsing between edits
         c.predict(api_name="/set_a")
         c.predict(api_name="/set_b")
         mixed, _ = c.predict("demo", ["coarse", "middle", "fine"], api_name="/mix")
-        sliders = [0.0] * SLIDERS
-        sliders[DEMO_ATTRIBUTES.index("lighting")] = 2.0  # a slider that moves every pixel, so the preview shows it
-        moved = c.predict("demo", "all", *sliders, api_name="/preview")
+        # a direction that moves every pixel, so the preview shows it
+        moved = c.predict("demo", "all", {"lighting": 2.0}, api_name="/preview")
         return _image(picked), edits, _image(mixed), _image(moved)
 
     with ThreadPoolExecutor(4) as pool:
@@ -274,7 +292,7 @@ def test_stylegan1_model_through_the_app(url, reference):
     _, picked = c.predict(sg1, 42, 0.7, api_name="/pick_seed")
     expected = np.asarray(Image.open(reference / "stylegan1" / "seed42_psi0.7.png")).astype(int)
     assert np.abs(_image(picked).astype(int) - expected).max() <= 1  # the official image of seed 42
-    moved, _ = c.predict(sg1, "all", 2.0, *([0.0] * (SLIDERS - 1)), api_name="/edit")  # a SeFa direction of this model
+    moved, _ = c.predict(sg1, "all", {"sefa0": 2.0}, api_name="/edit")  # a SeFa direction of this model
     assert np.abs(_image(moved).astype(int) - _image(picked).astype(int)).mean() > 1
     c.predict(api_name="/set_a")
     c.predict(sg1, 7, 0.7, api_name="/pick_seed")
@@ -295,7 +313,7 @@ def test_visitors_with_tuned_generators_get_their_own_faces(url, photos):
             "demo", handle_file(str(photos / photo)), None, "fast", "w+", 10, 20, api_name="/project"
         )
         c.predict("demo", api_name="/use_projection")
-        edited, _ = c.predict("demo", "all", *([0.0] * SLIDERS), api_name="/edit")
+        edited, _ = c.predict("demo", "all", {}, api_name="/edit")
         return _image(recon), _image(edited), summary
 
     with ThreadPoolExecutor(2) as pool:

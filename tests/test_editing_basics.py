@@ -86,7 +86,7 @@ def test_builtin_interfacegan_set_is_complete_and_unit_norm():
         assert directions[attr].dim == 512
         assert abs(np.linalg.norm(directions[attr].vector) - 1) < 1e-5
     assert "age_c_gender_z" in directions
-    assert hub.entry_for("/some/dir/karras2019stylegan-ffhq-1024x1024.pkl").directions == "interfacegan-sg1-ffhq"
+    assert hub.entry_for("/some/dir/karras2019stylegan-ffhq-1024x1024.pkl").directions[0] == "interfacegan-sg1-ffhq"
 
 
 def test_layer_presets_and_mixing(G):
@@ -223,8 +223,8 @@ def test_builtin_e4e_set_for_ffhq_stylegan2():
     ws = torch.zeros(1, 18, 512)
     moved = edit_ws(ws, directions["white_hair"], 1.0)
     assert moved[:, [7, 8, 9]].abs().sum() > 0 and moved[:, :7].abs().sum() == 0 and moved[:, 10:].abs().sum() == 0
-    assert hub.entry_for("ffhq").directions == "e4e-ffhq"
-    assert resolve_direction("smile", "e4e-ffhq").method == "interfacegan"
+    assert hub.entry_for("ffhq").directions[0] == "e4e-ffhq"
+    assert resolve_direction("smile", hub.entry_for("ffhq").directions).method == "interfacegan"
 
 
 def test_default_model_is_demo_offline_and_can_be_forced(monkeypatch):
