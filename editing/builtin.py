@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -199,8 +200,14 @@ BUILTIN_SETS: dict[str, Callable[[], dict[str, Direction]]] = {
 
 
 def builtin_directions(set_name: str) -> dict[str, Direction]:
+    """One built-in set by name (its files read once per process; the directions are immutable)."""
     if set_name not in BUILTIN_SETS:
         raise DirectionError(f"unknown direction set {set_name!r}; known: {', '.join(sorted(BUILTIN_SETS))}")
+    return dict(_loaded_set(set_name))
+
+
+@functools.cache
+def _loaded_set(set_name: str) -> dict[str, Direction]:
     return BUILTIN_SETS[set_name]()
 
 

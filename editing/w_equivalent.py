@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 from torch import Tensor
 
 from stylegan_core import Generator
@@ -119,11 +119,11 @@ class WEquivalents:
 
         with safe_open(str(self.path), framework="numpy") as f:
             meta = f.metadata() or {}
-        if meta.get("mapping_sha256") != self.hash:
-            raise DirectionError(f"{self.path}: W equivalents of another model (mapping weights differ); delete it")
-        if meta.get("version") != str(CACHE_VERSION) or meta.get("samples") != str(self.samples):
-            return {}  # made another way: recompute
-        return load_file(str(self.path))
+            if meta.get("mapping_sha256") != self.hash:
+                raise DirectionError(f"{self.path}: W equivalents of another model (mapping weights differ); delete it")
+            if meta.get("version") != str(CACHE_VERSION) or meta.get("samples") != str(self.samples):
+                return {}  # made another way: recompute
+            return {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118 (safe_open has no __iter__)
 
     def _write(self, vectors: dict[str, np.ndarray]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,19 +12,12 @@ from tqdm import tqdm
 from studio import arguments as flags
 from studio.workflows import Inversion, Progress, ProgressEvent
 from stylegan_core import Generator, load_generator
-from stylegan_core.hub import entry_for
 
 NOISE_MODES = ["const", "random", "none"]
 
 
 def load_network(name: str, which: str = "G_ema", device: str = "cpu") -> Generator:
     return load_generator(name, network=which, device=device)
-
-
-def model_sets(network: str) -> tuple[str, ...]:
-    """The registry's built-in direction sets of a model name (or official file name); () for others."""
-    entry = entry_for(network)
-    return entry.directions if entry else ()
 
 
 def add_network(parser: argparse.ArgumentParser, *, device: bool = True) -> None:

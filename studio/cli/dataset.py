@@ -27,7 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     with count_bar("convert", "img") as update:
         report = make_dataset(
             args.source,

@@ -12,11 +12,11 @@ from editing.directions import Direction
 from editing.edit import parse_layers
 from editing.refine import RefineOptions, refine
 from studio import arguments as flags
-from studio.workflows import directions_of, sliders_for
+from studio.workflows import direction_sets, directions_of, sliders_for
 from stylegan_core import Generator
 from training.scorer import SCORER_PATH, PortraitScorer
 
-from .common import count_bar, load_network, model_sets
+from .common import count_bar, load_network
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,7 +72,7 @@ def run_list(args: argparse.Namespace) -> int:
     if not directions:
         print(f"{args.network} has no built-in directions; pass direction files to `studio edit --direction`")
         return 0
-    sets = ", ".join(model_sets(args.network))
+    sets = ", ".join(direction_sets(args.network))
     print(f"{args.network}: {len(directions)} directions ({sets}); Z ones edit a W / W+ latent through a W equivalent")
     group = None
     for slider in sliders_for(directions):

@@ -10,10 +10,10 @@ import numpy as np
 from editing.builtin import resolve_direction
 from editing.identity import face_descriptor
 from studio import arguments as flags
-from studio.workflows import directions_of, edit_strips, latent_from_file, read_photo
+from studio.workflows import direction_sets, directions_of, edit_strips, latent_from_file, read_photo
 from stylegan_core.imaging import make_grid, to_pil
 
-from .common import NOISE_MODES, add_network, load_network, model_sets, progress_bar
+from .common import NOISE_MODES, add_network, load_network, progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     directions = directions_of(args.network)
     for spec in (args.direction, *args.hold):
         if spec not in directions:  # a file or set/name
-            directions[spec] = resolve_direction(spec, model_sets(args.network))
+            directions[spec] = resolve_direction(spec, direction_sets(args.network))
     latent = None
     if args.w:
         latent = latent_from_file(G, args.network, args.w)

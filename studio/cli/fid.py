@@ -24,7 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     G = load_network(args.network, device=args.device)
     images, _, _ = load_dataset_arrays(args.data)
     metric = FIDMetric(torch.from_numpy(images), args.images, args.fid_weights)

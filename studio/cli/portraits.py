@@ -27,7 +27,6 @@ def _usable_cores() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-
     with count_bar("render", "img") as update:
         path = render_portrait_dataset(
             args.dest,

@@ -22,7 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     images, factors, names = load_dataset_arrays(args.data)
     if factors is None:
         raise ValueError(f"{args.data}: no factor labels (make it with `studio portraits`)")

@@ -17,7 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     snap = widen_snapshot(Path(args.source), Path(args.dest), args.channel_base)
     print(f"widened, same images and scores: go on with `studio train --resume {args.dest} ...` ({snap.name})")
     return 0

@@ -18,6 +18,7 @@ import re
 import tempfile
 import traceback
 from collections import Counter
+from dataclasses import asdict
 
 import gradio as gr
 import torch
@@ -285,11 +286,11 @@ def direction_menu(
 def list_directions(model: str) -> list[dict]:
     """Every direction of the model as the Edit tab lists it (API: which names `edit` takes)."""
     directions = MODELS.directions(model)
-    return [
-        {**s.__dict__, "space": d.space, "description": d.description}
-        for s in wf.sliders_for(directions)
-        for d in [directions[s.name]]
-    ]
+    listed = []
+    for slider in wf.sliders_for(directions):
+        direction = directions[slider.name]
+        listed.append({**asdict(slider), "space": direction.space, "description": direction.description})
+    return listed
 
 
 def sliders_of(model: str, chosen: list[str] | None) -> list[wf.Slider]:

@@ -22,11 +22,16 @@ from .progress import SILENT, Progress
 LAYER_CHOICES = ("all", "coarse", "middle", "fine", "coarse+middle", "middle+fine")
 
 
+def direction_sets(network: str) -> tuple[str, ...]:
+    """The registry's built-in direction sets of a model name (or official file name); () for others."""
+    entry = entry_for(network)
+    return entry.directions if entry else ()
+
+
 def directions_of(network: str) -> dict[str, Direction]:
     """A model's built-in directions (Z ones as they are), grouped as the app and the CLI list them; {} for a
     model without any."""
-    entry = entry_for(network)
-    return model_directions(entry.directions) if entry else {}
+    return model_directions(direction_sets(network))
 
 
 def in_w(G: Generator, directions: Mapping[str, Direction], progress: Progress = SILENT) -> dict[str, Direction]:
@@ -182,14 +187,14 @@ def edit_strips(
     render = dict(
         layers=parse_layers(layers, G.num_ws), truncation_psi=truncation_psi, absolute=absolute, noise_mode=noise_mode
     )
+    one_space = len({d.space for d in involved.values()}) == 1
+    usable_in_w = in_w(G, involved, progress) if latent is not None or not one_space else None
     sources: list[tuple[str, Direction, dict]] = []
-    if seeds:
-        one_space = len({d.space for d in involved.values()}) == 1  # else Z and W held together: in W
-        usable = involved if one_space else in_w(G, involved, progress)
-        direction = conditioned(usable, name, hold, G.num_ws)
+    if seeds:  # exactly as made (Z on z), unless Z and W directions are held together: then in W
+        direction = conditioned(involved if one_space else usable_in_w, name, hold, G.num_ws)
         sources += [(f"seed{s:04d}", direction, {"z": z_for_seeds(G, [s])}) for s in seeds]
     if latent is not None:
-        direction = conditioned(in_w(G, involved, progress), name, hold, G.num_ws)
+        direction = conditioned(usable_in_w, name, hold, G.num_ws)
         sources.append((latent.label, direction, {"ws": latent.tensor(G)}))
     strips = []
     for stem, direction, start in sources:
