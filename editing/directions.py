@@ -189,10 +189,9 @@ def edit_ws(
         raise DirectionError(f"direction {direction.name!r} lives in Z: use edit_z before the mapping network")
     num_ws, w_dim = ws.shape[1], ws.shape[2]
     direction.check_fits(num_ws, w_dim)
-    n = torch.as_tensor(direction.vector, dtype=ws.dtype, device=ws.device)
-    n = n.expand(num_ws, w_dim) if n.ndim == 1 else n
-    mask = layer_mask(num_ws, layers if layers is not None else direction.layers, ws.device).to(ws.dtype)
-    return ws + alpha * (n * mask).unsqueeze(0)
+    on_layers = direction if layers is None else replace(direction, layers=tuple(layers))
+    n = torch.as_tensor(on_layers.per_layer(num_ws), dtype=ws.dtype, device=ws.device)  # [num_ws, w_dim]
+    return ws + alpha * n.unsqueeze(0)
 
 
 def edit_z(z: Tensor, direction: Direction, alpha: float) -> Tensor:  # [N, z_dim] -> [N, z_dim]
