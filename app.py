@@ -103,53 +103,38 @@ def build(default_model: str | None = None) -> gr.Blocks:
             use_btn = gr.Button("Edit this face")
         with gr.Tab("Edit"):
             edits = gr.JSON({}, visible="hidden")  # {name: {"strength", "layers", "hold"}}: what the sliders say
-            reopen = gr.State([])  # the picked directions, kept while Reset draws their sliders again at zero
+            shown = gr.State([])  # the direction each slider row shows, row by row
             with gr.Row():
                 picker = gr.Dropdown(
-                    [], multiselect=True, label="Directions (type to search; each one picked gets a slider)", scale=3
+                    [],
+                    multiselect=True,
+                    max_choices=h.SLIDER_ROWS,
+                    label=f"Directions (type to search; each one picked gets a slider, up to {h.SLIDER_ROWS})",
+                    scale=3,
                 )
                 layers = gr.Radio(list(wf.LAYER_CHOICES), value="all", label="Layers (of directions without their own)")
                 reset_btn = gr.Button("Reset", scale=0)
-            edit_inputs = [model, current, layers, edits]
             with gr.Row():
                 with gr.Column(scale=3):
-
-                    @gr.render(inputs=[model, picker, edits], triggers=[picker.change])
-                    def draw_sliders(model_name: str, chosen: list[str], current_edits: dict) -> None:
-                        """A row per picked direction: strength, its layers, the attributes it keeps fixed."""
-                        for slider in h.sliders_of(model_name, chosen):
-                            edit = (current_edits or {}).get(slider.name, {})
-                            with gr.Row():
-                                strength = gr.Slider(
-                                    -slider.limit,
-                                    slider.limit,
-                                    value=edit.get("strength", 0),
-                                    step=0.1,
-                                    label=f"{slider.label} ({slider.group})",
-                                    scale=3,
+                    rows = []  # (row, strength, layers, keep fixed), shown for the picked directions
+                    for _ in range(h.SLIDER_ROWS):
+                        with gr.Row(visible=False) as row:
+                            rows.append(
+                                (
+                                    row,
+                                    gr.Slider(-3, 3, value=0, step=0.1, scale=3),
+                                    gr.Dropdown(list(wf.LAYER_CHOICES), value=None, scale=1),
+                                    gr.Dropdown([], value=[], multiselect=True, label="keep fixed", scale=2),
                                 )
-                                own = gr.Dropdown(
-                                    list(wf.LAYER_CHOICES),
-                                    value=edit.get("layers"),
-                                    label=f"layers (own: {slider.layers})",
-                                    scale=1,
-                                )
-                                hold = gr.Dropdown(
-                                    h.hold_choices(model_name, slider.name),
-                                    value=edit.get("hold", []),
-                                    multiselect=True,
-                                    label="keep fixed",
-                                    scale=2,
-                                )
-                            for box, key in ((strength, "strength"), (own, "layers"), (hold, "hold")):
-                                box.change(
-                                    h.edit_setter(slider.name, key), [edits, box], edits, api_visibility="private"
-                                )
-                            strength.release(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
-
+                            )
                 with gr.Column(scale=2):
                     edited = gr.Image(
-                        label="Edited face", interactive=False, format="png", height=FACE_PX, elem_classes="face"
+                        label="Edited face",
+                        interactive=False,
+                        format="png",
+                        height=FACE_PX,
+                        elem_classes="face",
+                        elem_id="edited",
                     )
                     identity = gr.Markdown()
         with gr.Tab("Mix"):
@@ -214,6 +199,14 @@ def build(default_model: str | None = None) -> gr.Blocks:
             h.load_latent, [model, latent_upload], [current, picked, picked_image], api_name="load_latent"
         )
 
+        edit_inputs = [model, current, layers, edits]
+        row_outputs = [shown, *[c for row in rows for c in row]]
+        picker.change(h.slider_rows, [model, picker, edits], row_outputs, api_visibility="private")
+        picker.input(h.keep_picked, [edits, picker], edits, api_visibility="private")
+        for i, (_, strength, own, hold) in enumerate(rows):
+            for box, key in ((strength, "strength"), (own, "layers"), (hold, "hold")):  # a visitor's changes only
+                box.input(h.row_setter(i, key), [edits, shown, box], edits, api_visibility="private")
+            strength.release(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
         edits.change(
             h.edit_preview,
             edit_inputs,
@@ -224,11 +217,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
         )
         for source in (layers, current):
             source.change(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
-        reset_btn.click(
-            lambda chosen: ({}, [], chosen), picker, [edits, picker, reopen], api_visibility="private"
-        ).then(lambda chosen: chosen, reopen, picker, api_visibility="private").then(
-            h.edit_full, edit_inputs, [edited, identity], api_visibility="private"
-        )
+        reset_btn.click(lambda: {}, None, edits, api_visibility="private").then(
+            h.slider_rows, [model, picker, edits], row_outputs, api_visibility="private"
+        ).then(h.edit_full, edit_inputs, [edited, identity], api_visibility="private")
         gr.Button("Render", visible=False).click(h.edit_full, edit_inputs, [edited, identity], api_name="edit")
         gr.Button("Preview", visible=False).click(h.edit_preview, edit_inputs, edited, api_name="preview")
         gr.Button("Directions", visible=False).click(

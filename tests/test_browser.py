@@ -52,12 +52,13 @@ def test_edit_tab_draws_a_slider_per_picked_direction_and_edits_the_face():
         page.get_by_role("tab", name="Edit").click()
         page.get_by_text("smile (expression)").wait_for(timeout=30_000)  # drawn for the opened directions
         page.get_by_text("yaw (pose)").wait_for(timeout=30_000)
-        before = page.locator(".face img").last.get_attribute("src")
+        page.locator("#edited img").wait_for(state="visible", timeout=30_000)  # the face, unedited
+        before = page.locator("#edited img").get_attribute("src")
         box = page.get_by_label("number input for smile (expression)")
         box.fill("2")
         box.press("Enter")
         page.wait_for_function(
-            "b => { const i = [...document.querySelectorAll('.face img')].pop(); return i && i.src !== b; }",
+            "b => { const i = document.querySelector('#edited img'); return i && i.src !== b; }",
             arg=before,
             timeout=30_000,
         )

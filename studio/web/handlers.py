@@ -257,6 +257,7 @@ def use_projection(model: str, latent):
 
 
 SHOWN_PER_GROUP = 2  # sliders a model opens with, per group; the picker adds any other
+SLIDER_ROWS = 16  # directions edited at once (each has its row); the picker offers every one of the model
 
 
 def _progress_for(progress, desc: str) -> wf.Progress:
@@ -293,15 +294,47 @@ def list_directions(model: str) -> list[dict]:
     return listed
 
 
-def sliders_of(model: str, chosen: list[str] | None) -> list[wf.Slider]:
-    """The picked directions as sliders, in the model's order (the page draws them)."""
-    picked = set(chosen or [])
-    return [s for s in wf.sliders_for(MODELS.directions(model)) if s.name in picked]
+def slider_rows(model: str, chosen: list[str] | None, edits: dict | None):
+    """The slider rows for the picked directions, in the model's order, each set to its edit; the other rows
+    hidden. Returns the row -> direction list, then (row, strength, layers, keep fixed) updates for every row."""
+    sliders = wf.sliders_for(MODELS.directions(model))
+    picked = [s for s in sliders if s.name in set(chosen or [])][:SLIDER_ROWS]
+    edits = edits or {}
+    updates = []
+    for slider in picked:
+        edit = edits.get(slider.name, {})
+        updates += [
+            gr.update(visible=True),
+            gr.update(
+                label=f"{slider.label} ({slider.group})",
+                minimum=-slider.limit,
+                maximum=slider.limit,
+                value=edit.get("strength", 0),
+            ),
+            gr.update(label=f"layers (own: {slider.layers})", value=edit.get("layers")),
+            gr.update(choices=_choices([s for s in sliders if s.name != slider.name]), value=edit.get("hold", [])),
+        ]
+    updates += [gr.update(visible=False), gr.update(), gr.update(), gr.update()] * (SLIDER_ROWS - len(picked))
+    return [[s.name for s in picked], *updates]
 
 
-def hold_choices(model: str, name: str) -> list[tuple[str, str]]:
-    """What a direction can keep fixed: every other direction of the model, labelled as the picker labels them."""
-    return _choices([s for s in wf.sliders_for(MODELS.directions(model)) if s.name != name])
+def keep_picked(edits: dict | None, chosen: list[str] | None) -> dict:
+    """The edits of the directions still picked (a visitor removed one from the picker: its edit goes too)."""
+    return {name: edit for name, edit in (edits or {}).items() if name in set(chosen or [])}
+
+
+def row_setter(row: int, key: str):
+    """The handler of one slider row's control: the page's edits with the row's direction's `key` (strength,
+    layers, hold) set to the control's value."""
+
+    def set_edit(edits: dict | None, shown: list[str], value) -> dict:
+        edits = dict(edits or {})
+        if row < len(shown):
+            name = shown[row]
+            edits[name] = {**edits.get(name, {"strength": 0.0}), key: value}
+        return edits
+
+    return set_edit
 
 
 def _choices(sliders: list[wf.Slider]) -> list[tuple[str, str]]:
