@@ -42,6 +42,9 @@ class Direction:
     typical_alpha: float = 3.0  # the strength at which the edit is clearly visible (slider range in the app)
     attribute: str = ""  # the attribute as its authors named it (CelebA's No_Beard for our "beard", sign flipped)
     group: str = ""  # hair, face, expression, accessories, age / gender, pose: where the app lists it
+    # [w_dim] unit normal of the attribute's boundary when the vector is not one (refined per-layer directions):
+    # what holding this attribute fixed projects out
+    normal: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         vector = np.asarray(self.vector, dtype=np.float32)
@@ -54,6 +57,8 @@ class Direction:
         if self.space == "z" and vector.ndim != 1:
             raise DirectionError(f"direction {self.name!r}: a Z direction is one vector")
         object.__setattr__(self, "vector", vector)
+        if self.normal is not None:
+            object.__setattr__(self, "normal", np.asarray(self.normal, dtype=np.float32).reshape(-1))
         if self.layers is not None:
             object.__setattr__(self, "layers", tuple(int(i) for i in self.layers))
 
@@ -82,6 +87,7 @@ class Direction:
             return self
         if any(h.space != self.space for h in held):
             raise DirectionError(f"{self.name!r} lives in {self.space.upper()}; hold directions of the same space")
+        held = tuple(h if h.normal is None else replace(h, vector=h.normal, layers=None) for h in held)
         together = (self, *held)
         if all(d.vector.ndim == 1 and d.layers is None for d in together):
             vectors = [d.vector for d in together]
@@ -113,8 +119,11 @@ class Direction:
     def save(self, path: str | Path) -> Path:
         from safetensors.numpy import save_file
 
-        meta = {k: v for k, v in asdict(self).items() if k != "vector"}
-        save_file({"vector": np.ascontiguousarray(self.vector)}, str(path), metadata={METADATA_KEY: json.dumps(meta)})
+        meta = {k: v for k, v in asdict(self).items() if k not in ("vector", "normal")}
+        tensors = {"vector": np.ascontiguousarray(self.vector)}
+        if self.normal is not None:
+            tensors["normal"] = np.ascontiguousarray(self.normal)
+        save_file(tensors, str(path), metadata={METADATA_KEY: json.dumps(meta)})
         give_default_mode(path)
         return Path(path)
 
@@ -138,6 +147,8 @@ class Direction:
             with safe_open(str(path), framework="numpy") as f:
                 meta = json.loads((f.metadata() or {}).get(METADATA_KEY, "{}"))
                 vector = f.get_tensor("vector")
+                if "normal" in f.keys():  # noqa: SIM118 (safe_open has no __contains__)
+                    meta["normal"] = f.get_tensor("normal")
         except DirectionError:
             raise
         except Exception as exc:  # any unreadable file: numpy, torch and safetensors raise different types

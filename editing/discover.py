@@ -170,7 +170,13 @@ def supervised(
         vec = _std_scaled(normal[None], w)[0]
         directions.append(
             Direction(
-                a, vec.cpu().numpy(), "w", model=_model_name(G), method="interfacegan", description=f"{a} ({how})"
+                a,
+                vec.cpu().numpy(),
+                "w",
+                model=_model_name(G),
+                method="interfacegan",
+                description=f"{a} ({how})",
+                normal=normals[a].cpu().numpy(),  # the attribute's own boundary, even when `vec` is conditioned
             )
         )
     return directions

@@ -124,10 +124,14 @@ def refine(
                 progress(step + 1, options.steps)
     vector = _per_layer_step(units.detach(), cov, mask).cpu()
     how = f"; refined through the scorer for {options.steps} steps, one direction per layer"
+    normal = direction.normal
+    if normal is None and direction.vector.ndim == 1:
+        normal = direction.unit().vector  # the boundary it started from: what holding this attribute projects out
     # typical_alpha: the strength it was optimised for, where it is clearly visible (the app's slider range)
     return replace(
         direction,
         vector=vector.numpy(),
+        normal=normal,
         method=direction.method + "+refined",
         description=direction.description.rstrip(")") + how + ")",
         typical_alpha=options.alpha,

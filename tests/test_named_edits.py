@@ -132,7 +132,7 @@ def test_a_z_boundary_edits_a_projected_latent_through_its_w_equivalent(tmp_path
         edited_ws(G, directions["age"], 1.0, ws=latent.tensor(G))  # the core never applies Z to W silently
 
 
-def test_holding_removes_the_held_normals():
+def test_holding_removes_the_held_normals(tmp_path):
     rng = np.random.default_rng(0)
     a, b, c = (Direction(n, rng.standard_normal(16).astype(np.float32)) for n in "abc")
     held = a.holding(b, c)
@@ -143,6 +143,13 @@ def test_holding_removes_the_held_normals():
         a.holding(a)
     with pytest.raises(DirectionError, match="same space"):
         a.holding(Direction("z", b.vector, "z"))
+    # a refined per-layer direction is not its attribute's boundary: holding it projects out its `normal`
+    normal = rng.standard_normal(16).astype(np.float32)
+    refined = Direction("r", rng.standard_normal((4, 16)).astype(np.float32), normal=normal / np.linalg.norm(normal))
+    path = refined.save(tmp_path / "r.safetensors")
+    assert np.array_equal(Direction.load(path).normal, refined.normal)  # kept in the file
+    by_normal = a.holding(Direction.load(path), num_ws=4)
+    assert np.allclose(by_normal.vector @ refined.normal, 0, atol=1e-5)  # every layer's reading of it held
     per_layer = Direction("p", rng.standard_normal(16).astype(np.float32), layers=(1, 2))
     mixed = a.holding(per_layer, num_ws=4)  # layer ranges are compared layer by layer
     assert mixed.vector.shape == (4, 16) and abs(float((mixed.vector * per_layer.per_layer(4)).sum())) < 1e-4
