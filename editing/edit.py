@@ -13,6 +13,7 @@ from stylegan_core.imaging import to_uint8
 from stylegan_core.seeds import z_batch
 
 from .directions import Direction, DirectionError, edit_ws, edit_z, move_to_distance
+from .hold import HeldReadings, steps_for, walk_holding
 from .mixing import PRESETS, layer_preset
 
 
@@ -53,25 +54,28 @@ def edited_ws(
     layers: Sequence[int] | None = None,
     truncation_psi: float = 1.0,
     absolute: bool = False,
+    held: HeldReadings | None = None,  # a scorer's readings of attributes the edit must leave where they are
 ) -> Tensor:  # [N, num_ws, w_dim]
-    """The latent moved by `alpha` along `direction` (or, `absolute`, to distance `alpha` from the boundary)."""
+    """The latent moved by `alpha` along `direction` (or, `absolute`, to distance `alpha` from the boundary);
+    with `held`, walked there in steps that keep those readings (editing.hold)."""
     if (z is None) == (ws is None):
         raise ValueError("give either z (seeds) or ws (a projected latent)")
     direction.check_fits(G.num_ws, G.w_dim, G.z_dim)
+    truncate = z is not None and truncation_psi != 1
+    start = ws if ws is not None else G.mapping(z, None)
     if direction.space == "z":
         if z is None:
             raise DirectionError(f"{direction.name!r} is a Z direction; it needs seeds, not a projected W latent")
         z = move_to_distance(z, direction, alpha) if absolute else edit_z(z, direction, alpha)
         ws = G.mapping(z, None)
+    elif absolute:
+        n, num_ws, dim = start.shape
+        ws = move_to_distance(start.reshape(n * num_ws, dim), direction, alpha).reshape(n, num_ws, dim)
     else:
-        if ws is None:
-            ws = G.mapping(z, None)
-        if absolute:
-            n, num_ws, dim = ws.shape
-            ws = move_to_distance(ws.reshape(n * num_ws, dim), direction, alpha).reshape(n, num_ws, dim)
-        else:
-            ws = edit_ws(ws, direction, alpha, layers)
-    return G.mapping.truncate(ws, truncation_psi) if (z is not None and truncation_psi != 1) else ws
+        ws = edit_ws(start, direction, alpha, layers)
+    if truncate:
+        start, ws = G.mapping.truncate(start, truncation_psi), G.mapping.truncate(ws, truncation_psi)
+    return ws if held is None or not alpha else walk_holding(G, start, ws, held, steps=steps_for(alpha))
 
 
 @torch.no_grad()

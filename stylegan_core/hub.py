@@ -37,6 +37,7 @@ class ModelEntry:
     directions: tuple[str, ...] = ()  # built-in direction sets, in the order they are listed (editing.builtin)
     network: str = ""  # the trained network: entries with the same value are one set of weights in two formats
     encoder: str | None = None  # the image encoder inversion uses by default (see editing.encoders.registry)
+    scorer: str | None = None  # the attribute scorer that reads its faces: conditional edits hold its readings
     download_hint: str = ""  # where to get a file that is not on the Hub
 
 
@@ -173,6 +174,7 @@ REGISTRY: dict[str, ModelEntry] = {
             bundled=True,
             directions=("demo-portraits",),
             encoder="demo-e4e",  # editing/assets/encoders/demo, trained by `studio train-encoder`
+            scorer="portrait",  # training/assets/portrait_scorer.safetensors
         ),
         *[
             ModelEntry(

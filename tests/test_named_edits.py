@@ -179,6 +179,33 @@ def test_a_conditional_edit_leaves_the_held_attributes_reading(tmp_path):
     assert float((held - latent.tensor(G))[0, 0] @ yaw) > 0.5 * float((plain - latent.tensor(G))[0, 0] @ yaw)
 
 
+@pytest.mark.parametrize("name, held", [("skin_tone", "smile"), ("smile", "mouth_open"), ("lighting", "yaw")])
+def test_holding_on_the_demo_model_keeps_the_scorers_reading(name, held):
+    """The demo model comes with its portrait scorer: a conditional edit of one of its shipped directions
+    leaves the scorer's reading of the held attribute where it was (not only the boundary's linear reading,
+    which the plain projection keeps, while the scorer's reading still moved), and still moves its own."""
+    from stylegan_core import load_generator
+
+    G = load_generator("demo")
+    scorer = wf.attribute_scorer("demo", G)
+    directions = wf.directions_of("demo")
+    faces = wf.Latent(G.mapping(z_batch(range(7000, 7008), G.z_dim), None, truncation_psi=0.7).numpy(), "demo", "")
+    read = scorer.held_readings([name, held])
+    before = read(G.synthesis(faces.tensor(G), noise_mode="const"))  # [8, 2]
+
+    def change(edit: dict, scorer=None) -> torch.Tensor:  # [2]: mean |change| of the two readings
+        ws = wf.apply_edits(G, faces, directions, wf.parse_edits(edit), scorer=scorer).tensor(G)
+        with torch.no_grad():
+            return (read(G.synthesis(ws, noise_mode="const")) - before).abs().mean(0)
+
+    plain = change({name: 2.0})
+    linear = change({name: {"strength": 2.0, "hold": held}})
+    kept = change({name: {"strength": 2.0, "hold": held}}, scorer)
+    assert plain[1] > 0.05 and linear[1] > 0.05  # the held reading moves without the scorer's hold
+    assert kept[1] < 0.03 and kept[1] < 0.25 * plain[1]
+    assert kept[0] > 0.8 * plain[0]
+
+
 def test_parse_edits_reads_dicts_json_and_text():
     assert wf.parse_edits("smile=2, age=-1") == [wf.DirectionEdit("smile", 2.0), wf.DirectionEdit("age", -1.0)]
     assert wf.parse_edits('{"age": {"strength": 1, "hold": "eyeglasses", "layers": "4-7"}}') == [

@@ -1,7 +1,8 @@
 """Attribute scorer for the procedural portraits: a small CNN that reads the renderer's factors back.
 
 It lets direction discovery find supervised directions (smile, yaw, glasses, ...) on the demo model
-and measures edits: how much an edit moves the intended factor and how little the others. Continuous
+measures edits (how much an edit moves the intended factor and how little the others), and holds the
+attributes a conditional edit keeps fixed (editing.hold). Continuous
 factors are regressed (hues as angles, through sin / cos), categorical ones classified.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,37 @@ class PortraitScorer(nn.Module):
             result[n + "_sin"], result[n + "_cos"] = out[n + "_sincos"].unbind(1)
         result.update({n: out[n].softmax(dim=1) for n in CATEGORICAL})
         return result
+
+    def reads(self, attribute: str) -> bool:
+        """Whether `attribute` is one of its factors or a categorical factor's class (`hair_colour=2`)."""
+        name, _, cls = attribute.partition("=")
+        if not cls:
+            return name in FACTOR_NAMES
+        return name in CATEGORICAL and cls.isdigit() and int(cls) < CATEGORICAL[name]
+
+    def held_readings(self, attributes: Sequence[str]) -> Callable[[Tensor], Tensor]:
+        """images [N, 3, H, W] -> [N, k], differentiable: what holding `attributes` fixed keeps (a continuous
+        factor's value, a hue's sine and cosine, a class's probability or, for a whole categorical factor,
+        all but one of its probabilities, which sum to one)."""
+        if unknown := [a for a in attributes if not self.reads(a)]:
+            raise ValueError(f"the portrait scorer does not read {', '.join(unknown)}")
+
+        def read(img: Tensor) -> Tensor:
+            readings = self.readings(img)
+            columns = []
+            for attribute in attributes:
+                name, _, cls = attribute.partition("=")
+                if name in CIRCULAR:
+                    columns += [readings[name + "_sin"], readings[name + "_cos"]]
+                elif name not in CATEGORICAL:
+                    columns.append(readings[name])
+                elif cls or CATEGORICAL[name] == 2:
+                    columns.append(readings[name][:, int(cls or 1)])
+                else:
+                    columns += list(readings[name][:, 1:].unbind(1))
+            return torch.stack(columns, 1)
+
+        return read
 
     def save(self, path: str | Path, metrics: dict | None = None) -> Path:
         from safetensors.torch import save_file

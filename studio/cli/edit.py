@@ -10,7 +10,14 @@ import numpy as np
 from editing.builtin import resolve_direction
 from editing.identity import face_descriptor
 from studio import arguments as flags
-from studio.workflows import direction_sets, directions_of, edit_strips, latent_from_file, read_photo
+from studio.workflows import (
+    attribute_scorer,
+    direction_sets,
+    directions_of,
+    edit_strips,
+    latent_from_file,
+    read_photo,
+)
 from stylegan_core.imaging import make_grid, to_pil
 
 from .common import NOISE_MODES, add_network, load_network, progress_bar
@@ -85,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             absolute=args.absolute,
             noise_mode=args.noise_mode,
             reference=reference[1] if reference else None,
+            scorer=attribute_scorer(args.network, G),
             progress=progress,
         )
     direction = directions[args.direction]

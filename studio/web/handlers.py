@@ -358,7 +358,8 @@ def _edited(model: str, latent, layers: str, edits, preview: bool):
     if latent is None:
         raise gr.Error("Pick a face first: click one in Generate, or project a photo.")
     G = MODELS.for_latent(model, latent)
-    edited = wf.apply_edits(G, latent, MODELS.directions(model), wf.parse_edits(edits), layers or "all")
+    directions, scorer = MODELS.directions(model), wf.attribute_scorer(model, G)
+    edited = wf.apply_edits(G, latent, directions, wf.parse_edits(edits), layers or "all", scorer)
     size = min(G.img_resolution, 256) if preview else None
     return edited, wf.render(G, edited, size=size)[0]
 

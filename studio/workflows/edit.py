@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,15 +12,18 @@ import numpy as np
 from editing.builtin import group_rank, model_directions
 from editing.directions import Direction, DirectionError, edit_ws
 from editing.edit import edit_strip, parse_layers, z_for_seeds
+from editing.hold import HeldReadings, steps_for, walk_holding
 from editing.identity import distance_to_descriptor
 from editing.w_equivalent import WEquivalents
 from stylegan_core import Generator
 from stylegan_core.hub import entry_for
+from training.scorer import SCORER_PATH, PortraitScorer
 
 from .latents import Latent
 from .progress import SILENT, Progress
 
 LAYER_CHOICES = ("all", "coarse", "middle", "fine", "coarse+middle", "middle+fine")
+SCORERS = {"portrait": SCORER_PATH}  # ModelEntry.scorer -> file
 
 
 def direction_sets(network: str) -> tuple[str, ...]:
@@ -32,6 +36,18 @@ def directions_of(network: str) -> dict[str, Direction]:
     """A model's built-in directions (Z ones as they are), grouped as the app and the CLI list them; {} for a
     model without any."""
     return model_directions(direction_sets(network))
+
+
+@functools.cache
+def _scorer_on(path: str, device: str) -> PortraitScorer:
+    return PortraitScorer.load(path).to(device).requires_grad_(False)
+
+
+def attribute_scorer(network: str, G: Generator) -> PortraitScorer | None:
+    """The scorer that reads a model's faces (the demo model's portrait scorer), on G's device; None for models
+    without one. Conditional edits on such a model hold the scorer's readings, not only the linear ones."""
+    entry = entry_for(network)
+    return _scorer_on(str(SCORERS[entry.scorer]), str(G.device)) if entry and entry.scorer else None
 
 
 def in_w(G: Generator, directions: Mapping[str, Direction], progress: Progress = SILENT) -> dict[str, Direction]:
@@ -129,21 +145,34 @@ def conditioned(
     return _pick(directions, name).holding(*held, num_ws=num_ws)
 
 
+def held_readings(
+    scorer: PortraitScorer | None, directions: Mapping[str, Direction], name: str, hold: Sequence[str]
+) -> HeldReadings | None:
+    """The scorer's readings of the held attributes it knows (by the directions' attribute names), or None."""
+    attributes = [_pick(directions, h).attribute or h for h in hold if h != name]
+    known = [a for a in attributes if scorer is not None and scorer.reads(a)]
+    return scorer.held_readings(known) if known else None
+
+
 def apply_edits(
     G: Generator,
     latent: Latent,
     directions: Mapping[str, Direction],
     edits: Sequence[DirectionEdit],
     layers: str = "all",
+    scorer: PortraitScorer | None = None,
 ) -> Latent:
     """The face moved along every edit with a non-zero strength (W directions: see `in_w`), each on its own
-    layers or else the chosen `layers`, holding its held attributes fixed."""
+    layers or else the chosen `layers`, holding its held attributes fixed (with a `scorer`, as it reads them)."""
     ws = latent.tensor(G)  # [1, num_ws, w_dim]
     for edit in edits:
         if edit.strength:
             direction = conditioned(directions, edit.name, edit.hold, G.num_ws)
             chosen = parse_layers(edit.layers or layers, G.num_ws)
-            ws = edit_ws(ws, direction, float(edit.strength), chosen)
+            moved = edit_ws(ws, direction, float(edit.strength), chosen)
+            if held := held_readings(scorer, directions, edit.name, edit.hold):
+                moved = walk_holding(G, ws, moved, held, steps=steps_for(edit.strength))
+            ws = moved
     return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)", latent.photo_descriptor, latent.tuned_key)
 
 
@@ -179,13 +208,18 @@ def edit_strips(
     absolute: bool = False,
     noise_mode: str = "const",
     reference: np.ndarray | None = None,  # [128] dlib descriptor of the photo to compare with
+    scorer: PortraitScorer | None = None,  # holds the held attributes as it reads them (attribute_scorer)
     progress: Progress = SILENT,
 ) -> list[EditStrip]:
     """A strip per seed (Z boundaries exactly, `mapping(z + alpha n)`, then truncation, as InterFaceGAN does)
     or for `latent` (as it is, Z boundaries through their W equivalents)."""
     involved = {key: _pick(directions, key) for key in (name, *hold)}
     render = dict(
-        layers=parse_layers(layers, G.num_ws), truncation_psi=truncation_psi, absolute=absolute, noise_mode=noise_mode
+        layers=parse_layers(layers, G.num_ws),
+        truncation_psi=truncation_psi,
+        absolute=absolute,
+        noise_mode=noise_mode,
+        held=held_readings(scorer, involved, name, hold),
     )
     one_space = len({d.space for d in involved.values()}) == 1
     usable_in_w = in_w(G, involved, progress) if latent is not None or not one_space else None
