@@ -66,5 +66,5 @@ def walk_holding(
         gram = jac @ jac.transpose(1, 2) + 1e-8 * eye  # [N, k, k]
         drift = (readings - initial)[..., None]  # [N, k, 1]
         correction = -(jac.transpose(1, 2) @ torch.linalg.solve(gram, drift))[..., 0]  # least-norm, undoes drift
-        ws = ws + free + correction
+        ws = ws + (free + correction) * layers  # exactly nothing elsewhere (QR leaves rounding there)
     return ws.view_as(start).detach()

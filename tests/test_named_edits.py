@@ -179,6 +179,30 @@ def test_a_conditional_edit_leaves_the_held_attributes_reading(tmp_path):
     assert float((held - latent.tensor(G))[0, 0] @ yaw) > 0.5 * float((plain - latent.tensor(G))[0, 0] @ yaw)
 
 
+def test_walk_holding_keeps_any_differentiable_reading_on_the_edited_layers_only():
+    """editing.hold on a random generator with a made-up reader (the red and green means of the image):
+    the walked edit keeps both readings, moves where the plain edit moves, and leaves the other layers alone."""
+    from editing.hold import walk_holding
+
+    G = make_tiny_generator("stylegan2", 32)
+    read = lambda img: img[:, :2].mean((2, 3))  # noqa: E731  [N, 3, H, W] -> [N, 2]
+    start = G.mapping(z_batch([1, 2, 3], G.z_dim), None)  # [3, num_ws, w_dim]
+    step = torch.zeros_like(start)
+    step[:, 2:5] = torch.randn(G.w_dim, generator=torch.Generator().manual_seed(0))
+    end = start + step
+
+    def change(ws: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return (read(G.synthesis(ws, noise_mode="const")) - read(G.synthesis(start, noise_mode="const"))).abs()
+
+    walked = walk_holding(G, start, end, read, steps=8)
+    assert change(end).mean() > 10 * change(walked).mean()
+    assert torch.equal(walked[:, :2], start[:, :2]) and torch.equal(walked[:, 5:], start[:, 5:])
+    moved = (walked - start).flatten(1)
+    assert torch.allclose(moved.norm(dim=1), step.flatten(1).norm(dim=1), rtol=0.3)  # about as far
+    assert float(torch.nn.functional.cosine_similarity(moved, step.flatten(1)).min()) > 0.5  # and the same way
+
+
 @pytest.mark.parametrize("name, held", [("skin_tone", "smile"), ("smile", "mouth_open"), ("lighting", "yaw")])
 def test_holding_on_the_demo_model_keeps_the_scorers_reading(name, held):
     """The demo model comes with its portrait scorer: a conditional edit of one of its shipped directions
