@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         latent = latent_from_file(G, args.network, args.w)
         latent.label = Path(args.w).stem  # the strip's file names: projected_w-smile+3.png
     reference = _reference(args)
+    scorer = attribute_scorer(args.network, G) if args.hold else None  # holds what it reads, not only the normals
     with progress_bar("W equivalents", "direction") as progress:
         strips = edit_strips(
             G,
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             absolute=args.absolute,
             noise_mode=args.noise_mode,
             reference=reference[1] if reference else None,
-            scorer=attribute_scorer(args.network, G),
+            scorer=scorer,
             progress=progress,
         )
     direction = directions[args.direction]
@@ -108,6 +109,6 @@ def run(args: argparse.Namespace) -> int:
                 f"{a:+g}: {d:.3f}" for a, d in zip(strip.alphas, strip.identity_distances, strict=True)
             )
             print(f"identity distance to {reference[0]} (< 0.6 same person) at alpha {distances}")
-    held = f", holding {', '.join(args.hold)}" if args.hold else ""
+    held = f", holding {', '.join(args.hold)}" + (" as its scorer reads them" if scorer else "") if args.hold else ""
     print(f"{direction.name} ({direction.space.upper()}, alphas {args.alpha}{held}) -> {outdir}")
     return 0
