@@ -4,6 +4,7 @@ CLI, and pivotal tuning that improves the fit without touching the shared genera
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -64,6 +65,9 @@ def test_encoder_training_lowers_the_error_and_resumes(tmp_path):
     steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] == 60
     assert (trained / "optimizer.pt").is_file() and load_encoder(trained).encoder.config.model == "tiny"
+    decayed = train_encoder(G, tmp_path, EncoderTrainOptions(steps=64, snap=64, lr_decay=True, **TINY_ENCODER))
+    rate = torch.load(decayed / "optimizer.pt", weights_only=True)["param_groups"][0]["lr"]  # by the global step
+    assert rate == pytest.approx(TINY_ENCODER["lr"] * 0.5 * (1 + math.cos(math.pi * 63 / 64)))
 
 
 def test_cli_train_encoder_encode_refine_and_pti(model_dir, photos, tmp_path, capsys):

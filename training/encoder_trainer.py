@@ -10,6 +10,7 @@ a run stopped at any point goes on from its newest one.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -38,6 +39,7 @@ class EncoderTrainOptions:
     steps: int = 5000
     batch: int = 8
     lr: float = 1e-4
+    lr_decay: bool = False  # cosine from lr at step 0 to 0 at `steps` (by the global step, so resuming keeps it)
     kind: str = "e4e"
     width: int | None = None  # the backbone's last stage depth (default: the generator's w_dim)
     stage_units: tuple[int, ...] = (3, 4, 14, 3)  # IR-SE50
@@ -113,6 +115,8 @@ def train_encoder(
     opt = torch.optim.Adam(encoder.parameters(), lr=options.lr)
     if existing and (existing[-1] / OPTIMIZER_FILE).is_file():
         opt.load_state_dict(torch.load(existing[-1] / OPTIMIZER_FILE, map_location="cpu", weights_only=True))
+    for group in opt.param_groups:  # this run's rate, not the one saved with the snapshot's optimizer
+        group["lr"] = options.lr
     real = None
     if data is not None:
         images, _, _ = load_dataset_arrays(data)
@@ -144,6 +148,9 @@ def train_encoder(
             loss = loss + options.w_weight * w_loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if options.lr_decay:
+                for group in opt.param_groups:
+                    group["lr"] = options.lr * 0.5 * (1 + math.cos(math.pi * step / options.steps))
             opt.step()
             step += 1
             if progress is not None:

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--steps", type=flags.at_least(1), default=5000)
     t.add_argument("--batch", type=flags.at_least(1), default=8)
     t.add_argument("--lr", type=flags.finite, default=1e-4)
+    t.add_argument("--lr-decay", action="store_true", help="cosine decay of the rate to 0 at --steps")
+    t.add_argument("--w-weight", type=flags.finite, default=1.0, help="weight of the regression on sampled W+")
+    t.add_argument("--mixing", type=flags.finite, default=0.9, help="share of style-mixed training samples")
     t.add_argument("--kind", choices=["e4e", "psp"], default="e4e", help="e4e: offsets from one base code (editable)")
     t.add_argument("--width", type=flags.at_least(16), default=None, help="last stage's channels (default: w_dim)")
     t.add_argument("--units", type=_units, default=(3, 4, 14, 3), help="IR-SE units per stage (default 3,4,14,3)")
@@ -41,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps,
         batch=args.batch,
         lr=args.lr,
+        lr_decay=args.lr_decay,
+        w_weight=args.w_weight,
+        mixing=args.mixing,
         kind=args.kind,
         width=args.width,
         stage_units=args.units,
