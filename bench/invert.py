@@ -59,7 +59,7 @@ def _renders(G: Generator, count: int) -> list[Image.Image]:
 def _smile_edit(G: Generator, inversion: wf.Inversion, scorer: PortraitScorer, directions: dict) -> tuple[float, float]:
     """The smile reading's change and the identity distance to the photo after a smile edit of +2."""
     drawer = inversion.generator or G
-    edited = wf.apply_edits(drawer, inversion.latent, directions, {"smile": 2.0})
+    edited = wf.apply_edits(drawer, inversion.latent, directions, wf.parse_edits({"smile": 2.0}))
     images = torch.from_numpy(np.stack([inversion.image, wf.render(drawer, edited)[0]])).permute(0, 3, 1, 2)
     smile = scorer.scores(images.float() / 127.5 - 1)["smile"]
     identity = wf.identity_to_photo(edited, wf.render(drawer, edited)[0])

@@ -104,7 +104,7 @@ def tune_generator(
             break
         image = tuned.synthesis(pivot, noise_mode="const")
         pivot_lpips = _lpips_at_loss_size(lpips, image, t)
-        if float(pivot_lpips) < options.lpips_stop:
+        if pivot_lpips.item() < options.lpips_stop:
             break
         loss = pivot_lpips + options.l2_weight * F.mse_loss(image, t)
         if options.locality_weight:
