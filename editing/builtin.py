@@ -167,13 +167,13 @@ def _interfacegan_pp(folder: str, model: str, space: str) -> Callable[[], dict[s
 
 
 # The demo model's directions, in the order the app shows them.
-DEMO_ATTRIBUTES = ("smile", "mouth_open", "yaw", "pitch", "glasses", "lighting", "skin_tone", "face_width")
+# No glasses: whether a face wears them is not linear in its W (docs/directions.md), so no direction moves them.
+DEMO_ATTRIBUTES = ("smile", "mouth_open", "yaw", "pitch", "lighting", "skin_tone", "face_width")
 DEMO_GROUPS = {
     "smile": "expression",
     "mouth_open": "expression",
     "yaw": "pose",
     "pitch": "pose",
-    "glasses": "accessories",
     "lighting": "face",
     "skin_tone": "face",
     "face_width": "face",

@@ -35,10 +35,9 @@ echo "== weights"
 "${studio[@]}" convert --input "$snapshot" --outdir "$work/model"
 cp "$work/model/config.json" "$work/model/model.safetensors" stylegan_core/assets/demo/
 
-echo "== sliders (supervised, $samples scored samples, refined through the scorer but glasses; smile and mouth opening off the 4 px layers)"
+echo "== sliders (supervised, $samples scored samples, refined through the scorer; no glasses, which are not linear in W; smile and mouth opening off the 4 px layers)"
 discover=("${studio[@]}" directions discover --network demo --method supervised --samples "$samples" --condition-on yaw,lighting,mouth_open --outdir editing/assets/demo_portraits)
 "${discover[@]}" --attributes yaw,pitch,lighting,skin_tone,face_width --refine "${REFINE:-400}"
-"${discover[@]}" --attributes glasses
 "${discover[@]}" --attributes smile,mouth_open --layers 2-9 --refine "${REFINE:-400}"
 
 echo "== resumable state and log"

@@ -66,8 +66,7 @@ def test_shipped_demo_directions_move_their_attribute(G):
     scorer = PortraitScorer.load(SCORER_PATH)
     w = G.mapping.w_avg.lerp(sample_ws(G, 32, seed=123), 0.7)[:, None].expand(-1, G.num_ws, -1)
     with torch.no_grad():
-        # every slider but glasses, a linear boundary that barely moves it (README: "Its sliders")
-        for name in ("smile", "mouth_open", "lighting", "yaw", "pitch", "skin_tone", "face_width"):
+        for name in DEMO_ATTRIBUTES:
             d = directions[name]
             assert d.vector.shape in ((G.w_dim,), (G.num_ws, G.w_dim))  # refined ones: one vector per layer
             low = scorer.scores(G.synthesis(edit_ws(w, d, -2.0)))
