@@ -166,9 +166,8 @@ def _interfacegan_pp(folder: str, model: str, space: str) -> Callable[[], dict[s
     return load
 
 
-# The demo model's directions, in the order the app shows them.
-# No glasses: whether a face wears them is not linear in its W (docs/directions.md), so no direction moves them.
-DEMO_ATTRIBUTES = ("smile", "mouth_open", "yaw", "pitch", "lighting", "skin_tone", "face_width")
+# The demo model's directions, in the order the app shows them, and where it lists them. No glasses: whether a face
+# wears them is not linear in its W (docs/directions.md), so no direction moves them.
 DEMO_GROUPS = {
     "smile": "expression",
     "mouth_open": "expression",
@@ -178,6 +177,7 @@ DEMO_GROUPS = {
     "skin_tone": "face",
     "face_width": "face",
 }
+DEMO_ATTRIBUTES = tuple(DEMO_GROUPS)
 
 
 def _demo_portraits() -> dict[str, Direction]:

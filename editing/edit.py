@@ -61,21 +61,23 @@ def edited_ws(
     if (z is None) == (ws is None):
         raise ValueError("give either z (seeds) or ws (a projected latent)")
     direction.check_fits(G.num_ws, G.w_dim, G.z_dim)
-    truncate = z is not None and truncation_psi != 1
-    start = ws if ws is not None else G.mapping(z, None)
+    hold = held is not None and alpha != 0
     if direction.space == "z":
         if z is None:
             raise DirectionError(f"{direction.name!r} is a Z direction; it needs seeds, not a projected W latent")
-        z = move_to_distance(z, direction, alpha) if absolute else edit_z(z, direction, alpha)
-        ws = G.mapping(z, None)
-    elif absolute:
-        n, num_ws, dim = start.shape
-        ws = move_to_distance(start.reshape(n * num_ws, dim), direction, alpha).reshape(n, num_ws, dim)
+        start = G.mapping(z, None) if hold else None  # the unedited face, only for the walk
+        moved = G.mapping(move_to_distance(z, direction, alpha) if absolute else edit_z(z, direction, alpha), None)
     else:
-        ws = edit_ws(start, direction, alpha, layers)
-    if truncate:
-        start, ws = G.mapping.truncate(start, truncation_psi), G.mapping.truncate(ws, truncation_psi)
-    return ws if held is None or not alpha else walk_holding(G, start, ws, held, steps=steps_for(alpha))
+        start = ws if ws is not None else G.mapping(z, None)
+        if absolute:
+            n, num_ws, dim = start.shape
+            moved = move_to_distance(start.reshape(n * num_ws, dim), direction, alpha).reshape(n, num_ws, dim)
+        else:
+            moved = edit_ws(start, direction, alpha, layers)
+    if z is not None and truncation_psi != 1:
+        moved = G.mapping.truncate(moved, truncation_psi)
+        start = G.mapping.truncate(start, truncation_psi) if start is not None else None
+    return walk_holding(G, start, moved, held, steps=steps_for(alpha)) if hold else moved
 
 
 @torch.no_grad()

@@ -24,6 +24,7 @@ STEPS_PER_UNIT = 4  # steps per unit of edit strength (the drift correction keep
 
 
 def steps_for(strength: float) -> int:
+    """How many steps a walk of this strength takes (at least two)."""
     return max(2, math.ceil(STEPS_PER_UNIT * abs(strength)))
 
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from editing.refine import target_value
 from stylegan_core.files import give_default_mode
 from stylegan_core.ops import fir_filter
 
@@ -117,12 +118,12 @@ class PortraitScorer(nn.Module):
                 name, _, cls = attribute.partition("=")
                 if name in CIRCULAR:
                     columns += [readings[name + "_sin"], readings[name + "_cos"]]
-                elif name not in CATEGORICAL:
-                    columns.append(readings[name])
-                elif cls or CATEGORICAL[name] == 2:
-                    columns.append(readings[name][:, int(cls or 1)])
-                else:
+                elif cls:
+                    columns.append(readings[name][:, int(cls)])
+                elif CATEGORICAL.get(name, 2) > 2:
                     columns += list(readings[name][:, 1:].unbind(1))
+                else:  # a value or a two-class probability, as refining a direction raises it
+                    columns.append(target_value(readings, name))
             return torch.stack(columns, 1)
 
         return read

@@ -274,13 +274,12 @@ def direction_menu(
     Z boundaries get their W equivalents here, once per model."""
     directions = MODELS.directions(model, _progress_for(progress, "W equivalents of the Z directions"))
     sliders = wf.sliders_for(directions)
-    choices = [(f"{s.group} · {s.label}", s.name) for s in sliders]
     opened, per_group = [], Counter()
     for slider in sliders:
         if per_group[slider.group] < SHOWN_PER_GROUP:
             opened.append(slider.name)
             per_group[slider.group] += 1
-    return gr.update(choices=choices, value=opened), {}
+    return gr.update(choices=_choices(sliders), value=opened), {}
 
 
 @friendly
@@ -340,18 +339,6 @@ def row_setter(row: int, key: str):
 def _choices(sliders: list[wf.Slider]) -> list[tuple[str, str]]:
     """Picker entries: "hair · blond hair" shown (typing either word finds it), the direction's key sent."""
     return [(f"{s.group} · {s.label}", s.name) for s in sliders]
-
-
-def edit_setter(name: str, key: str):
-    """The handler of one slider row's control: the page's edits with `name`'s `key` (strength, layers, hold)
-    set to the control's value."""
-
-    def set_edit(edits: dict | None, value) -> dict:
-        edits = dict(edits or {})
-        edits[name] = {**edits.get(name, {"strength": 0.0}), key: value}
-        return edits
-
-    return set_edit
 
 
 def _edited(model: str, latent, layers: str, edits, preview: bool):

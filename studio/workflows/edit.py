@@ -149,8 +149,10 @@ def held_readings(
     scorer: PortraitScorer | None, directions: Mapping[str, Direction], name: str, hold: Sequence[str]
 ) -> HeldReadings | None:
     """The scorer's readings of the held attributes it knows (by the directions' attribute names), or None."""
+    if scorer is None:
+        return None
     attributes = [_pick(directions, h).attribute or h for h in hold if h != name]
-    known = [a for a in attributes if scorer is not None and scorer.reads(a)]
+    known = [a for a in attributes if scorer.reads(a)]
     return scorer.held_readings(known) if known else None
 
 
