@@ -8,6 +8,7 @@ Anywhere a model name is accepted, a local path or a Hub repo id works too:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 from dataclasses import dataclass
@@ -284,8 +285,31 @@ def user_models_dir() -> Path:
     return Path(os.environ.get("STUDIO_MODELS_DIR", default)).expanduser()
 
 
+TUNED_FROM = "tuned_from.json"  # beside a tuned generator's config.json: {"model": the model it was tuned from}
+
+
+def record_tuned_from(directory: str | Path, model: str) -> None:
+    """Mark a generator folder as tuned from `model` (pivotal tuning), so it keeps that model's directions."""
+    (Path(directory) / TUNED_FROM).write_text(json.dumps({"model": model}) + "\n")
+
+
+def base_model(name_or_path: str) -> str:
+    """The model a tuned generator folder was tuned from (followed back to the first), else the name itself."""
+    seen = set()
+    while name_or_path not in seen:
+        seen.add(name_or_path)
+        record = Path(name_or_path).expanduser() / TUNED_FROM
+        try:
+            name_or_path = str(json.loads(record.read_text())["model"])
+        except (OSError, ValueError, KeyError, TypeError):
+            break
+    return name_or_path
+
+
 def entry_for(name_or_path: str) -> ModelEntry | None:
-    """The registry entry of a name, or of a local file bearing an official file name."""
+    """The registry entry of a name, of a local file bearing an official file name, or of the model a tuned
+    generator folder was tuned from."""
+    name_or_path = base_model(name_or_path)
     if name_or_path in REGISTRY:
         return REGISTRY[name_or_path]
     base = Path(name_or_path).name

@@ -10,9 +10,11 @@ from .edit import (
     EditStrip,
     Slider,
     apply_edits,
+    as_edits,
     attribute_scorer,
     direction_sets,
     directions_of,
+    edit_directions,
     edit_strips,
     identity_to_photo,
     in_w,
@@ -35,6 +37,7 @@ from .models import ModelCache, current_snapshot, model_choices
 from .morph import face_variations, morph_frames, morph_video, seed_keys
 from .photos import FaceChoice, align_photo, find_faces, read_photo
 from .progress import SILENT, Finished, Progress, ProgressEvent, stream
+from .retouch import Retouch, RetouchedFace, face_placements, paste_edit, retouch_photo
 from .train import TrainingInterrupted, resume_hint, run_training
 from .tuned import TunedGenerators
 
@@ -83,6 +86,13 @@ __all__ = [
     "morph_frames",
     "morph_video",
     "read_photo",
+    "Retouch",
+    "RetouchedFace",
+    "face_placements",
+    "paste_edit",
+    "retouch_photo",
+    "edit_directions",
+    "as_edits",
     "render",
     "resume_hint",
     "run_training",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -11,6 +12,7 @@ import numpy as np
 
 from editing.builtin import group_rank, model_directions
 from editing.directions import Direction, DirectionError, edit_ws
+from editing.discover import sefa
 from editing.edit import edit_strip, parse_layers, z_for_seeds
 from editing.hold import HeldReadings, steps_for, walk_holding
 from editing.identity import distance_to_descriptor
@@ -56,6 +58,15 @@ def in_w(G: Generator, directions: Mapping[str, Direction], progress: Progress =
     if not any(d.space == "z" for d in directions.values()):
         return dict(directions)
     return WEquivalents(G).convert(dict(directions), progress.counter("W equivalents of the Z directions"))
+
+
+def edit_directions(G: Generator, network: str, progress: Progress = SILENT) -> dict[str, Direction]:
+    """What a W / W+ face of `network` can be edited along: its built-in directions (Z boundaries as their W
+    equivalents), else SeFa components of G."""
+    found = directions_of(network)
+    if found:
+        return in_w(G, found, progress)
+    return {d.name: d for d in sefa(G, k=8, samples=1000)}
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,16 @@ def parse_edits(spec: str | Mapping | Sequence | None) -> list[DirectionEdit]:
     return edits
 
 
+Edits = Sequence[DirectionEdit] | Mapping | str | None  # DirectionEdits, or what parse_edits reads
+
+
+def as_edits(edits: Edits) -> list[DirectionEdit]:
+    """DirectionEdits as they are; a dict, JSON or "smile=2, age=-1" through parse_edits."""
+    if isinstance(edits, Sequence) and not isinstance(edits, str) and all(isinstance(e, DirectionEdit) for e in edits):
+        return list(edits)
+    return parse_edits(edits)
+
+
 def _pick(directions: Mapping[str, Direction], name: str) -> Direction:
     if name not in directions:
         raise DirectionError(f"no direction {name!r} for this model; it has: {', '.join(directions)}")
@@ -160,14 +181,15 @@ def apply_edits(
     G: Generator,
     latent: Latent,
     directions: Mapping[str, Direction],
-    edits: Sequence[DirectionEdit],
+    edits: Edits,
     layers: str = "all",
     scorer: PortraitScorer | None = None,
 ) -> Latent:
     """The face moved along every edit with a non-zero strength (W directions: see `in_w`), each on its own
-    layers or else the chosen `layers`, holding its held attributes fixed (with a `scorer`, as it reads them)."""
+    layers or else the chosen `layers`, holding its held attributes fixed (with a `scorer`, as it reads them).
+    `edits`: DirectionEdits or any form `parse_edits` reads ({"smile": 2}, "smile=2, age=-1")."""
     ws = latent.tensor(G)  # [1, num_ws, w_dim]
-    for edit in edits:
+    for edit in as_edits(edits):
         if edit.strength:
             direction = conditioned(directions, edit.name, edit.hold, G.num_ws)
             chosen = parse_layers(edit.layers or layers, G.num_ws)
@@ -175,7 +197,7 @@ def apply_edits(
             if held := held_readings(scorer, directions, edit.name, edit.hold):
                 moved = walk_holding(G, ws, moved, held, steps=steps_for(edit.strength))
             ws = moved
-    return Latent(ws.cpu().numpy(), latent.model, latent.label + " (edited)", latent.photo_descriptor, latent.tuned_key)
+    return dataclasses.replace(latent, ws=ws.cpu().numpy(), label=latent.label + " (edited)")
 
 
 def identity_to_photo(latent: Latent, image: np.ndarray) -> float | None:

@@ -15,18 +15,21 @@ from PIL import Image
 from editing.encoders import Encoder, default_encoder, load_encoder
 from editing.identity import distance_to_descriptor, face_descriptor
 from editing.lpips import LPIPS, shared_lpips
+from editing.paste import Placement
 from editing.project import PRESETS, project, target_tensor
 from editing.pti import PTIOptions, tune_generator
 from editing.video import save_video
 from stylegan_core import Generator
 from stylegan_core.errors import CheckpointError
+from stylegan_core.hub import base_model, record_tuned_from
 from stylegan_core.imaging import area_resize, to_pil, to_uint8
 
-from .latents import Latent
+from .latents import ALIGNMENT_FILE, TUNED_DIR, Latent
 from .photos import align_photo
 from .progress import SILENT, Progress
 
 SAME_PERSON = 0.6  # dlib's face-descriptor distance below which two faces are one person
+PTI_STEPS = 350  # PTI's own default number of tuning steps
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,9 @@ class Inversion:
     generator: Generator | None = None  # the generator tuned for this photo (PTI), else None
 
     def save(self, outdir: str | Path, video: str | None = None) -> Path:
-        """projected_w.npz, proj.png, target.png, projection.json (and the optimisation as `video`); with PTI also
-        pti/ (config.json + model.safetensors), the tuned generator that renders proj.png from the latent."""
+        """projected_w.npz, proj.png, target.png, projection.json, alignment.json (where the face sits in its
+        photo; the optimisation as `video`); with PTI also pti/ (config.json + model.safetensors +
+        tuned_from.json), the tuned generator that renders proj.png from the latent, with its model's directions."""
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
         self.latent.save(outdir / "projected_w.npz")
@@ -68,8 +72,10 @@ class Inversion:
         (outdir / "projection.json").write_text(json.dumps(self.report.to_json(), indent=1))
         if video:
             save_video(self.frames, str(outdir / video))
+        if self.latent.placement is not None:
+            (outdir / ALIGNMENT_FILE).write_text(json.dumps(self.latent.placement.to_json(), indent=1))
         if self.generator is not None:
-            self.generator.save_pretrained(outdir / "pti")
+            record_tuned_from(self.generator.save_pretrained(outdir / TUNED_DIR), base_model(self.latent.model))
         return outdir
 
 
@@ -123,7 +129,7 @@ def invert_photo(
     space: str | None = None,
     steps: int | None = None,
     encoder: Encoder | None = None,
-    pti_steps: int = 0,
+    pti_steps: int | str = 0,
     seed: int = 0,
     preview_every: int = 0,
     identity: bool = True,
@@ -131,10 +137,16 @@ def invert_photo(
 ) -> Inversion:
     """The photo's face aligned like FFHQ (unless `align` is off), then its latent: `encode` (the encoder's code,
     instant), `refine` (that code polished by a few LPIPS steps in W+), or `fast` / `classic` optimisation from
-    sampled starts; `pti_steps` then tunes a copy of G around it (pivotal tuning), which renders the result.
-    Previews go out through `progress`; `identity` adds dlib's distance to the photo."""
+    sampled starts; `pti_steps` then tunes a copy of G around it (pivotal tuning), which renders the result
+    ("auto": PTI_STEPS where the projection alone is not the same person by dlib). Previews go out through
+    `progress`; `identity` adds dlib's distance to the photo. The latent keeps where the face sits in the photo."""
     started = time.perf_counter()
-    target = align_photo(photo, G.img_resolution, face).image if align else photo
+    placement = None
+    if align:
+        aligned = align_photo(photo, G.img_resolution, face)
+        target, placement = aligned.image, Placement(photo.size, aligned.quad, aligned.landmarks, aligned.face_index)
+    else:
+        target = photo
     target_pixels = np.asarray(target.convert("RGB").resize((G.img_resolution,) * 2, Image.Resampling.LANCZOS))
     progress.report("align", 1, 1, np.asarray(target.convert("RGB")))
     lpips = shared_lpips(str(G.device))
@@ -161,6 +173,11 @@ def invert_photo(
             should_stop=progress.stopped,
         )
         ws, frames, done = result.ws, result.frames, result.steps
+    descriptor = face_descriptor(target_pixels) if identity or pti_steps == "auto" else None  # later edits use it
+    if pti_steps == "auto":  # tune only where the projection alone is not the same person
+        projected = result.image if preset != "encode" else _measure(G, ws, target_pixels, lpips)[0]
+        far = descriptor is None or distance_to_descriptor(descriptor, projected) >= SAME_PERSON
+        pti_steps = PTI_STEPS if far else 0
     tuned = None
     if pti_steps:
         tuning = tune_generator(
@@ -178,7 +195,6 @@ def invert_photo(
         image, score, psnr = result.image, result.lpips, result.psnr
     else:
         image, score, psnr = _measure(G, ws, target_pixels, lpips)
-    descriptor = face_descriptor(target_pixels) if identity else None  # kept: later edits compare to it
     report = ProjectionReport(
         lpips=round(score, 4),
         psnr=round(psnr, 2),
@@ -189,5 +205,5 @@ def invert_photo(
         space="w+" if preset in ("encode", "refine") else space or PRESETS[preset].space,
         pti_steps=tuning.steps if pti_steps else 0,
     )
-    latent = Latent(ws.cpu().numpy(), model, "projected photo", descriptor)
+    latent = Latent(ws.cpu().numpy(), model, "projected photo", descriptor, placement=placement)
     return Inversion(latent, image, target_pixels, report, frames, tuned)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import torch
 
 from editing.latents import LatentError, load_w, save_w
+from editing.paste import PasteError, Placement
 from stylegan_core import Generator
 from stylegan_core.imaging import to_uint8
 from stylegan_core.seeds import z_batch
@@ -23,6 +25,7 @@ class Latent:
     label: str
     photo_descriptor: np.ndarray | None = None  # [128] dlib descriptor of the photo a projected face came from
     tuned_key: str | None = None  # its generator tuned by PTI, in a TunedGenerators store; None: the shared model
+    placement: Placement | None = None  # where a projected face sits in its photo (for paste-back)
 
     def tensor(self, G: Generator) -> torch.Tensor:  # [1, num_ws, w_dim] on G's device
         if self.ws.shape[1:] != (G.num_ws, G.w_dim):
@@ -53,12 +56,33 @@ def render(
     return list(to_uint8(G.synthesize_at(ws, size or G.img_resolution, noise_mode)))
 
 
+ALIGNMENT_FILE = "alignment.json"  # beside projected_w.npz: where the face sits in its photo
+TUNED_DIR = "pti"  # beside projected_w.npz: the generator tuned to that photo
+
+
 def latent_from_file(G: Generator, model: str, path: str | Path, shown_name: str | None = None) -> Latent:
-    """A `projected_w.npz` (ours or NVIDIA's projector's) as a face of `model`; errors name `shown_name` (an
-    upload's own file name), never the server's copy of it."""
+    """A `projected_w.npz` (ours or NVIDIA's projector's) as a face of `model`, with the photo placement saved
+    beside it when there is one; errors name `shown_name` (an upload's own file name), never the server's copy."""
     shown_name = shown_name or Path(path).name
     try:
         ws = load_w(path, G.num_ws, G.w_dim)
     except LatentError as exc:
         raise LatentError(str(exc).replace(str(path), shown_name)) from None
-    return Latent(ws.numpy(), model, f"latent {shown_name}")
+    return Latent(ws.numpy(), model, f"latent {shown_name}", placement=placement_beside(path))
+
+
+def placement_beside(path: str | Path) -> Placement | None:
+    """The alignment record `studio project` wrote beside a latent file, or None where there is none."""
+    record = Path(path).parent / ALIGNMENT_FILE
+    if not record.is_file():
+        return None
+    try:
+        return Placement.from_json(json.loads(record.read_text()))
+    except (ValueError, PasteError) as exc:
+        raise LatentError(f"{record.name} beside {Path(path).name} is unreadable: {exc}") from None
+
+
+def tuned_beside(path: str | Path) -> Path | None:
+    """The generator tuned to the latent's photo (`pti/` beside it), or None."""
+    folder = Path(path).parent / TUNED_DIR
+    return folder if (folder / "config.json").is_file() else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ def mix(G: Generator, a: Latent, b: Latent, presets: Sequence[str]) -> Latent:
     layers = sorted({i for p in presets for i in layer_preset(G.num_ws, p)})
     ws = mix_ws(a.tensor(G), b.tensor(G), layers)
     label = f"{a.label} + {'/'.join(presets) or 'no'} styles of {b.label}"
-    return Latent(ws.cpu().numpy(), a.model, label, tuned_key=a.tuned_key)  # drawn by A's generator
+    return dataclasses.replace(a, ws=ws.cpu().numpy(), label=label)  # drawn by A's generator, put back in A's photo
 
 
 @dataclass

@@ -7,13 +7,12 @@ from collections import OrderedDict
 from pathlib import Path
 
 from editing.directions import Direction
-from editing.discover import sefa
 from editing.encoders import Encoder, default_encoder
 from stylegan_core import Generator
 from stylegan_core.formats import detect_format, load_generator, newest_run_snapshot
 from stylegan_core.hub import REGISTRY
 
-from .edit import directions_of, in_w
+from .edit import edit_directions
 from .invert import model_encoder
 from .latents import Latent
 from .progress import SILENT, Progress
@@ -94,10 +93,5 @@ class ModelCache:
         computed on first use), else SeFa components discovered once and kept."""
         key = self._key(name)
         if key not in self._directions:
-            found = directions_of(name)
-            if found:
-                found = in_w(self.get(name), found, progress)
-            else:
-                found = {d.name: d for d in sefa(self.get(name), k=8, samples=1000)}
-            self._directions[key] = found
+            self._directions[key] = edit_directions(self.get(name), name, progress)
         return self._directions[key]

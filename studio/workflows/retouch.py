@@ -1,0 +1,146 @@
+"""Your photo back, edited: a projected face's edit put back into the photo, and the whole journey (align, invert,
+tune, edit, paste back) for one face or every face of a group photo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from editing.align import (
+    EXTRA_FACE_MIN_SCORE,
+    FaceNotFoundError,
+    detect_faces,
+    face_landmarks,
+    ffhq_quad,
+    largest_face,
+)
+from editing.directions import Direction
+from editing.encoders import Encoder
+from editing.paste import PasteError, Placement, paste_back
+from stylegan_core import Generator
+from training.scorer import PortraitScorer
+
+from .edit import Edits, apply_edits, as_edits
+from .invert import Inversion, invert_photo
+from .latents import Latent, render
+from .photos import NO_FACE
+from .progress import SILENT, Progress
+
+MIN_FACE_PX = 48  # a face whose crop is smaller than this (or than 1/8 of the model's size) is left as it is
+
+
+def paste_edit(G: Generator, latent: Latent, edited: Latent, photo: Image.Image, blend: str = "auto") -> np.ndarray:
+    """The photo [H, W, 3] uint8 with `edited` (an edit of the projected face `latent`, drawn by G) put back
+    where the face came from."""
+    if latent.placement is None:
+        raise PasteError("this face did not come from a photo: project a photo to get it back edited")
+    unedited, image = render(G, [latent, edited])
+    return paste_back(np.asarray(photo.convert("RGB")), image, latent.placement, unedited=unedited, blend=blend)
+
+
+def face_placements(photo: Image.Image) -> list[Placement]:
+    """Every face of the photo with its FFHQ crop, the largest first, then in dlib's order (weak extra detections
+    left out, as `align_every_face` does); FaceNotFoundError where there is none."""
+    boxes = detect_faces(photo)
+    if not boxes:
+        raise FaceNotFoundError(NO_FACE)
+    main = largest_face(boxes)
+    placements = []
+    for i in [main, *(i for i, box in enumerate(boxes) if i != main and box.score >= EXTRA_FACE_MIN_SCORE)]:
+        landmarks = face_landmarks(photo, boxes[i])
+        placements.append(Placement(photo.size, ffhq_quad(landmarks)[0], landmarks, i))
+    return placements
+
+
+def smallest_face_px(G: Generator) -> float:
+    """The crop side under which a face is too small for G to be worth editing."""
+    return max(MIN_FACE_PX, G.img_resolution / 8)
+
+
+@dataclass
+class RetouchedFace:
+    inversion: Inversion
+    edited: Latent
+    image: np.ndarray  # [S, S, 3] uint8: the edited aligned face
+
+
+@dataclass
+class Retouch:
+    """A photo with its faces edited in place."""
+
+    image: np.ndarray  # [H, W, 3] uint8, the photo's size
+    faces: list[RetouchedFace]
+    skipped: list[tuple[int, float]] = field(default_factory=list)  # (face index, crop side px): too small
+
+    def save(self, path: str | Path, icc_profile: bytes | None = None) -> Path:
+        """PNG, or JPEG at quality 95 for .jpg / .jpeg; no metadata but the colour profile (no GPS, no EXIF)."""
+        path = Path(path)
+        options = {"icc_profile": icc_profile} if icc_profile else {}
+        if path.suffix.lower() in (".jpg", ".jpeg"):
+            options.update(quality=95, subsampling=0)
+        Image.fromarray(self.image).save(path, **options)
+        return path
+
+
+def retouch_photo(
+    G: Generator,
+    model: str,
+    photo: Image.Image,
+    edits: Edits,
+    directions: Mapping[str, Direction],
+    *,
+    faces: str | int = "largest",
+    preset: str = "refine",
+    encoder: Encoder | None = None,
+    pti_steps: int | str = "auto",
+    blend: str = "auto",
+    scorer: PortraitScorer | None = None,
+    progress: Progress = SILENT,
+) -> Retouch:
+    """The photo with the chosen faces ("largest", "all" or an index) edited in place: each aligned, inverted
+    (`preset`, tuned by PTI as `pti_steps` says), moved by `edits` and pasted back with `blend`. Faces too small
+    for G are left as they are and listed in `skipped`."""
+    edits = as_edits(edits)
+    found = face_placements(photo)
+    if faces == "largest":
+        chosen = found[:1]
+    elif faces == "all":
+        chosen = found
+    else:
+        chosen = [p for p in found if p.face_index == int(faces)]
+        if not chosen:
+            raise ValueError(f"face {faces} does not exist: faces found are {[p.face_index for p in found]}")
+    smallest = smallest_face_px(G)
+    skipped = [(p.face_index, round(p.side, 1)) for p in chosen if p.side < smallest]
+    todo = [p for p in chosen if p.side >= smallest]
+    if not todo:
+        raise ValueError(
+            f"every chosen face is too small for this {G.img_resolution} px model (crop under {smallest:.0f} px)"
+        )
+    result = np.asarray(photo.convert("RGB"))
+    done = []
+    for number, placement in enumerate(todo):
+        progress.report("faces", number, len(todo))
+        inversion = invert_photo(
+            G,
+            model,
+            photo,
+            face=placement.face_index,
+            preset=preset,
+            encoder=encoder,
+            pti_steps=pti_steps,
+            progress=progress,
+        )
+        if progress.stopped():
+            break
+        drawer = inversion.generator or G
+        edited = apply_edits(drawer, inversion.latent, directions, edits, scorer=scorer)
+        unedited, image = render(drawer, [inversion.latent, edited])
+        result = paste_back(result, image, inversion.latent.placement, unedited=unedited, blend=blend)
+        done.append(RetouchedFace(inversion, edited, image))
+    progress.report("faces", len(done), len(todo))
+    return Retouch(result, done, skipped)
