@@ -10,6 +10,7 @@ from collections.abc import Callable
 import torch
 
 from editing.align import check_output_size
+from studio.workflows.edit import parse_edits
 from stylegan_core.seeds import parse_seeds
 
 
@@ -112,3 +113,25 @@ def device(text: str) -> str:
 def add_device(parser: argparse.ArgumentParser) -> None:
     """The --device flag every command that runs a model has."""
     parser.add_argument("--device", type=device, default="cpu", help="cpu (default), cuda, cuda:1, mps")
+
+
+def steps_or_auto(text: str) -> int | str:
+    """--pti's value: a number of steps (0: off) or 'auto' (tune where the projection is not the same person)."""
+    return "auto" if text.strip().lower() == "auto" else at_least(0)(text)
+
+
+def faces(text: str) -> int | str:
+    """--faces: 'all', 'largest' or a face's index."""
+    value = text.strip().lower()
+    return value if value in ("all", "largest") else at_least(0)(value)
+
+
+def edits(text: str) -> list:
+    """--edit: named edits, "smile=2, age=-1" (or their JSON); at least one."""
+    try:
+        parsed = parse_edits(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not parsed:
+        raise argparse.ArgumentTypeError('no edit given: write name=strength, e.g. "smile=2, age=-1"')
+    return parsed

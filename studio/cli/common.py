@@ -27,15 +27,25 @@ def add_network(parser: argparse.ArgumentParser, *, device: bool = True) -> None
 
 
 @contextmanager
-def progress_bar(desc: str, unit: str, *, disable: bool = False) -> Iterator[Progress]:
+def progress_bar(
+    desc: str, unit: str, *, disable: bool = False, stages: dict[str, str] | None = None
+) -> Iterator[Progress]:
     """A tqdm bar fed by a workflow's progress events, opened at the first one (work that turns out to be done
-    already, such as cached W equivalents, shows none). Ctrl-C stops the work: the CLI's should_stop."""
+    already, such as cached W equivalents, shows none). With `stages` ({stage: label}), each named stage gets a
+    bar of its own with its label and other stages show none. Ctrl-C stops the work: the CLI's should_stop."""
     bar: tqdm | None = None
+    shown: str | None = None
 
     def update(event: ProgressEvent) -> None:
-        nonlocal bar
+        nonlocal bar, shown
+        if stages is not None and event.stage not in stages:
+            return
+        if bar is not None and stages is not None and event.stage != shown:
+            bar.close()
+            bar = None
         if bar is None:
-            bar = tqdm(desc=desc, unit=unit, disable=disable)
+            shown = event.stage
+            bar = tqdm(desc=stages[event.stage] if stages else desc, unit=unit, disable=disable)
         bar.total = event.total
         bar.update(event.step - bar.n)
 
@@ -44,6 +54,11 @@ def progress_bar(desc: str, unit: str, *, disable: bool = False) -> Iterator[Pro
     finally:
         if bar is not None:
             bar.close()
+
+
+def inversion_stages(preset: str, space: str | None = None) -> dict[str, str]:
+    """The progress bars of a photo's inversion: the projection's, then the tuning's."""
+    return {"project": f"project ({preset}, {space or 'preset'})", "tune": "tune the generator (PTI)"}
 
 
 @contextmanager

@@ -6,9 +6,11 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from editing.builtin import resolve_direction
 from editing.identity import face_descriptor
+from editing.paste import BLENDS
 from studio import arguments as flags
 from studio.workflows import (
     attribute_scorer,
@@ -16,8 +18,11 @@ from studio.workflows import (
     directions_of,
     edit_strips,
     latent_from_file,
+    paste_images,
     read_photo,
+    tuned_beside,
 )
+from stylegan_core import Generator
 from stylegan_core.imaging import make_grid, to_pil
 
 from .common import NOISE_MODES, add_network, load_network, progress_bar
@@ -52,6 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="aligned photo to report the identity distance to (default with --w: target.png beside it)",
     )
+    e.add_argument(
+        "--photo",
+        default=None,
+        help="with --w: the photo it was projected from; each edit is also written pasted back into it (-photo.png)",
+    )
+    e.add_argument("--blend", default="auto", choices=BLENDS, help="how --photo gets the face back (default: auto)")
     e.add_argument("--outdir", required=True)
     e.set_defaults(func=run)
 
@@ -67,8 +78,20 @@ def _reference(args: argparse.Namespace) -> tuple[str, np.ndarray] | None:
     return "target.png", face_descriptor(read_photo(beside))
 
 
+def _generator(args: argparse.Namespace) -> Generator:
+    """--network, or with --w the generator tuned to that photo (`pti/` beside the latent) where there is one."""
+    tuned = tuned_beside(args.w) if args.w else None
+    if tuned is not None and Path(args.network).resolve() != tuned.resolve():
+        print(f"drawn by the generator tuned to this photo: {tuned}")
+        return load_network(str(tuned), device=args.device)
+    return load_network(args.network, device=args.device)
+
+
 def run(args: argparse.Namespace) -> int:
-    G = load_network(args.network, device=args.device)
+    if args.photo and not args.w:
+        raise ValueError("--photo goes with --w: the latent of a face projected from that photo")
+    G = _generator(args)
+    photo = read_photo(args.photo, shown_name=args.photo) if args.photo else None
     directions = directions_of(args.network)
     for spec in (args.direction, *args.hold):
         if spec not in directions:  # a file or set/name
@@ -104,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
         for alpha, img in zip(strip.alphas, strip.images, strict=True):
             to_pil(img).save(outdir / f"{strip.stem}-{stem}{alpha:+g}.png")
         to_pil(make_grid(strip.images, cols=len(strip.images))).save(outdir / f"{strip.stem}-{stem}.png")
+        if photo is not None and latent is not None and strip.stem == latent.label:
+            for alpha, pasted in zip(
+                strip.alphas, paste_images(G, latent, strip.images, photo, args.blend), strict=True
+            ):
+                Image.fromarray(pasted).save(outdir / f"{strip.stem}-{stem}{alpha:+g}-photo.png")
         if strip.identity_distances is not None:
             distances = ", ".join(
                 f"{a:+g}: {d:.3f}" for a, d in zip(strip.alphas, strip.identity_distances, strict=True)

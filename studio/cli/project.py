@@ -7,7 +7,7 @@ import argparse
 from studio import arguments as flags
 from studio.workflows import default_preset, invert_photo, model_encoder, read_photo
 
-from .common import load_network, progress_bar, report_inversion
+from .common import inversion_stages, load_network, progress_bar, report_inversion
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     preset = args.preset or default_preset(args.network)
     encoder = model_encoder(args.network, G, args.encoder) if preset == "refine" else None
     photo = read_photo(args.target, shown_name=args.target)
-    with progress_bar(f"project ({preset}, {args.space or 'preset'})", "step") as progress:
+    with progress_bar("project", "step", stages=inversion_stages(preset, args.space)) as progress:
         inversion = invert_photo(
             G,
             args.network,

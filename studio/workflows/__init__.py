@@ -31,13 +31,13 @@ from .invert import (
     invert_photo,
     model_encoder,
 )
-from .latents import Latent, latent_from_file, render, seed_latents
+from .latents import Latent, latent_from_file, render, seed_latents, tuned_beside
 from .mix import MixGrid, MixResult, mix, mix_faces, mix_grid
 from .models import ModelCache, current_snapshot, model_choices
 from .morph import face_variations, morph_frames, morph_video, seed_keys
 from .photos import FaceChoice, align_photo, find_faces, read_photo
 from .progress import SILENT, Finished, Progress, ProgressEvent, stream
-from .retouch import Retouch, RetouchedFace, face_placements, paste_edit, retouch_photo
+from .retouch import Retouch, RetouchedFace, face_placements, paste_edit, paste_images, retouch_photo
 from .train import TrainingInterrupted, resume_hint, run_training
 from .tuned import TunedGenerators
 
@@ -90,7 +90,9 @@ __all__ = [
     "RetouchedFace",
     "face_placements",
     "paste_edit",
+    "paste_images",
     "retouch_photo",
+    "tuned_beside",
     "edit_directions",
     "as_edits",
     "render",

@@ -3,7 +3,7 @@ tune, edit, paste back) for one face or every face of a group photo."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +18,9 @@ from editing.align import (
     ffhq_quad,
     largest_face,
 )
-from editing.directions import Direction
+from editing.directions import Direction, DirectionError
 from editing.encoders import Encoder
-from editing.paste import PasteError, Placement, paste_back
+from editing.paste import BLENDS, PasteError, Placement, paste_back
 from stylegan_core import Generator
 from training.scorer import PortraitScorer
 
@@ -36,10 +36,19 @@ MIN_FACE_PX = 48  # a face whose crop is smaller than this (or than 1/8 of the m
 def paste_edit(G: Generator, latent: Latent, edited: Latent, photo: Image.Image, blend: str = "auto") -> np.ndarray:
     """The photo [H, W, 3] uint8 with `edited` (an edit of the projected face `latent`, drawn by G) put back
     where the face came from."""
+    return paste_images(G, latent, [render(G, edited)[0]], photo, blend)[0]
+
+
+def paste_images(
+    G: Generator, latent: Latent, images: Sequence[np.ndarray], photo: Image.Image, blend: str = "auto"
+) -> list[np.ndarray]:
+    """Each [S, S, 3] render of an edit of the projected face `latent` (drawn by G) put back into its photo:
+    one [H, W, 3] uint8 photo per image."""
     if latent.placement is None:
         raise PasteError("this face did not come from a photo: project a photo to get it back edited")
-    unedited, image = render(G, [latent, edited])
-    return paste_back(np.asarray(photo.convert("RGB")), image, latent.placement, unedited=unedited, blend=blend)
+    unedited = render(G, latent)[0]
+    pixels = np.asarray(photo.convert("RGB"))
+    return [paste_back(pixels, image, latent.placement, unedited=unedited, blend=blend) for image in images]
 
 
 def face_placements(photo: Image.Image) -> list[Placement]:
@@ -105,6 +114,11 @@ def retouch_photo(
     (`preset`, tuned by PTI as `pti_steps` says), moved by `edits` and pasted back with `blend`. Faces too small
     for G are left as they are and listed in `skipped`."""
     edits = as_edits(edits)
+    unknown = sorted({name for e in edits for name in (e.name, *e.hold)} - set(directions))
+    if unknown:  # before any long work
+        raise DirectionError(f"no direction {', '.join(unknown)} for this model; it has: {', '.join(directions)}")
+    if blend not in BLENDS:
+        raise PasteError(f"unknown blend {blend!r}: one of {', '.join(BLENDS)}")
     found = face_placements(photo)
     if faces == "largest":
         chosen = found[:1]
