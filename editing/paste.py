@@ -63,6 +63,12 @@ class Placement:
             raise PasteError("not an alignment record (quad [4, 2] and landmarks68 [68, 2] expected)")
         return cls((width, height), quad, landmarks, face)
 
+    def scaled(self, factor: float) -> Placement:
+        """The same face in the photo resized by `factor` (a preview of the photo)."""
+        size = (max(1, round(self.photo_size[0] * factor)), max(1, round(self.photo_size[1] * factor)))
+        # pixel centres scale about -0.5: centre i of the photo is centre (i + 0.5) * factor - 0.5 of the resized one
+        return Placement(size, (self.quad + 0.5) * factor - 0.5, (self.landmarks + 0.5) * factor - 0.5, self.face_index)
+
     def crop_to_photo(self, size: int, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
         """The [2, 3] affine map from a size x size aligned image's pixel centres to photo pixels (minus
         `offset`): the exact inverse of the FFHQ warp (PIL's QUAD transform then a resize)."""
@@ -111,6 +117,15 @@ def mask_box(placement: Placement) -> tuple[int, int, int, int]:
     return box
 
 
+def check_photo_size(placement: Placement, size: tuple[int, int]) -> None:
+    """PasteError unless a photo of `size` (width, height) is the one the face was aligned on."""
+    if tuple(size) != tuple(placement.photo_size):
+        raise PasteError(
+            f"the face was aligned on a {placement.photo_size[0]}x{placement.photo_size[1]} photo, "
+            f"this one is {size[0]}x{size[1]}: give the photo it was projected from"
+        )
+
+
 def choose_blend(resolution: int, placement: Placement) -> str:
     """`direct` where the model's render is about as large as the face is in the photo, else `detail`."""
     return "direct" if resolution >= DIRECT_COVERS * placement.side else "detail"
@@ -131,12 +146,7 @@ def paste_back(
 
     if blend not in BLENDS:
         raise PasteError(f"unknown blend {blend!r}: one of {', '.join(BLENDS)}")
-    height, width = photo.shape[:2]
-    if (width, height) != tuple(placement.photo_size):
-        raise PasteError(
-            f"the face was aligned on a {placement.photo_size[0]}x{placement.photo_size[1]} photo, "
-            f"this one is {width}x{height}: give the photo it was projected from"
-        )
+    check_photo_size(placement, (photo.shape[1], photo.shape[0]))
     size = edited.shape[0]
     blend = choose_blend(size, placement) if blend == "auto" else blend
     if blend == "detail" and unedited is None:

@@ -303,7 +303,7 @@ def test_stylegan1_model_through_the_app(url, reference):
 
 def test_visitors_with_tuned_generators_get_their_own_faces(url, photos):
     """PTI in the app: each visitor's face is drawn by their own tuned copy; the shared model stays as it was."""
-    from studio.web.handlers import MODELS
+    from studio.web.common import MODELS
 
     shared = {k: v.clone() for k, v in MODELS.get("demo").state_dict().items()}
 
@@ -329,7 +329,7 @@ def test_a_sessions_tuned_generator_is_freed_with_its_state(tmp_path):
     """The store keeps at most its limit, and the states that hold a tuned face release it when they are deleted."""
     import app
     from studio import workflows as wf
-    from studio.web import handlers
+    from studio.web import common as handlers
 
     store = wf.TunedGenerators(limit=2)
     keys = [store.add(torch.nn.Linear(1, 1)) for _ in range(3)]

@@ -123,3 +123,15 @@ def test_importing_the_core_has_no_side_effects():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_page_is_assembled_from_small_tab_modules():
+    """app.py assembles the tabs (no function of it over 60 lines); each tab is a module of studio/web; no file of
+    studio/ is over 400 lines."""
+    tree = ast.parse((REPO / "app.py").read_text())
+    long = [f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.end_lineno - f.lineno + 1 > 60]
+    assert not long, long
+    tabs = {p.stem for p in (REPO / "studio" / "web").glob("*_tab.py")}
+    assert tabs >= {"generate_tab", "project_tab", "edit_tab", "mix_tab", "morph_tab"}
+    big = [str(p) for p in (REPO / "studio").rglob("*.py") if len(p.read_text().splitlines()) > 400]
+    assert not big, big

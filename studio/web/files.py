@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from studio.workflows import sample_photos
+
 SCRATCH = Path(tempfile.gettempdir()) / "stylegan-studio"
 SCRATCH_MAX_AGE_S = 3600
-EXAMPLES = Path(__file__).resolve().parent / "examples"
 
 _last_prune = 0.0
 
@@ -42,4 +43,4 @@ def png(image: np.ndarray | Image.Image) -> str:
 
 def example_photos() -> list[str]:
     """The Project tab's example photos (licences in examples/LICENSES.md)."""
-    return [str(p) for p in sorted(EXAMPLES.glob("*.jpg"))]
+    return [str(p) for p in sample_photos()]

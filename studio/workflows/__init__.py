@@ -23,10 +23,12 @@ from .edit import (
 )
 from .gallery import LAST_SEED, SeedPage, seed_page
 from .invert import (
+    PTI_STEPS,
     SAME_PERSON,
     Inversion,
     ProjectionReport,
     default_preset,
+    default_pti,
     encoder_with_decoder,
     invert_photo,
     model_encoder,
@@ -35,7 +37,7 @@ from .latents import Latent, latent_from_file, render, seed_latents, tuned_besid
 from .mix import MixGrid, MixResult, mix, mix_faces, mix_grid
 from .models import ModelCache, current_snapshot, model_choices
 from .morph import face_variations, morph_frames, morph_video, seed_keys
-from .photos import FaceChoice, align_photo, find_faces, read_photo
+from .photos import FaceChoice, align_photo, find_faces, read_photo, sample_photos
 from .progress import SILENT, Finished, Progress, ProgressEvent, stream
 from .retouch import Retouch, RetouchedFace, face_placements, paste_edit, paste_images, retouch_photo
 from .train import TrainingInterrupted, resume_hint, run_training
@@ -67,6 +69,8 @@ __all__ = [
     "attribute_scorer",
     "current_snapshot",
     "default_preset",
+    "default_pti",
+    "PTI_STEPS",
     "direction_sets",
     "directions_of",
     "edit_strips",
@@ -86,6 +90,7 @@ __all__ = [
     "morph_frames",
     "morph_video",
     "read_photo",
+    "sample_photos",
     "Retouch",
     "RetouchedFace",
     "face_placements",

@@ -106,6 +106,12 @@ def default_preset(model: str) -> str:
     return "refine" if default_encoder(model) else "fast"
 
 
+def default_pti(model: str, G: Generator) -> int | str:
+    """How a photo of `model` is tuned by default: "auto" (PTI where the projection alone is not the same person)
+    for models with an encoder up to 256 px, else 0 (tuning a 1024 px model takes half an hour on a CPU)."""
+    return "auto" if default_encoder(model) and G.img_resolution <= 256 else 0
+
+
 def _measure(G: Generator, ws: torch.Tensor, target: np.ndarray, lpips: LPIPS) -> tuple[np.ndarray, float, float]:
     """The render of ws [1, num_ws, w_dim] (noise const), its LPIPS to `target` and PSNR in dB."""
     with torch.no_grad():

@@ -26,6 +26,7 @@ class Latent:
     photo_descriptor: np.ndarray | None = None  # [128] dlib descriptor of the photo a projected face came from
     tuned_key: str | None = None  # its generator tuned by PTI, in a TunedGenerators store; None: the shared model
     placement: Placement | None = None  # where a projected face sits in its photo (for paste-back)
+    photo: str | None = None  # the photo file it was projected from, where the caller keeps it (the app's upload)
 
     def tensor(self, G: Generator) -> torch.Tensor:  # [1, num_ws, w_dim] on G's device
         if self.ws.shape[1:] != (G.num_ws, G.w_dim):

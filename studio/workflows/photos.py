@@ -12,6 +12,12 @@ from stylegan_core.imaging import read_image
 
 NO_FACE = "no face found in the photo (try a frontal, well-lit photo with the face at least 80 px wide)"
 PREVIEW_WIDTH = 768
+SAMPLES = Path(__file__).resolve().parent.parent / "web" / "examples"  # shipped with the package (licences there)
+
+
+def sample_photos() -> list[Path]:
+    """Photos that ship with the package (one face, two faces, an astronaut): for trying things out."""
+    return sorted(SAMPLES.glob("*.jpg"))
 
 
 def read_photo(path: str | Path, shown_name: str | None = None) -> Image.Image:

@@ -20,7 +20,7 @@ from editing.align import (
 )
 from editing.directions import Direction, DirectionError
 from editing.encoders import Encoder
-from editing.paste import BLENDS, PasteError, Placement, paste_back
+from editing.paste import BLENDS, PasteError, Placement, check_photo_size, paste_back
 from stylegan_core import Generator
 from training.scorer import PortraitScorer
 
@@ -40,15 +40,26 @@ def paste_edit(G: Generator, latent: Latent, edited: Latent, photo: Image.Image,
 
 
 def paste_images(
-    G: Generator, latent: Latent, images: Sequence[np.ndarray], photo: Image.Image, blend: str = "auto"
+    G: Generator,
+    latent: Latent,
+    images: Sequence[np.ndarray],
+    photo: Image.Image,
+    blend: str = "auto",
+    max_side: int | None = None,
 ) -> list[np.ndarray]:
     """Each [S, S, 3] render of an edit of the projected face `latent` (drawn by G) put back into its photo:
-    one [H, W, 3] uint8 photo per image."""
+    one [H, W, 3] uint8 photo per image (with `max_side`, into the photo resized to fit it: a quick preview)."""
     if latent.placement is None:
         raise PasteError("this face did not come from a photo: project a photo to get it back edited")
-    unedited = render(G, latent)[0]
+    placement = latent.placement
+    check_photo_size(placement, photo.size)
+    if max_side and max(photo.size) > max_side:
+        factor = max_side / max(photo.size)
+        placement = placement.scaled(factor)
+        photo = photo.resize(placement.photo_size, Image.Resampling.BILINEAR)
+    unedited = render(G, latent, size=images[0].shape[0])[0]
     pixels = np.asarray(photo.convert("RGB"))
-    return [paste_back(pixels, image, latent.placement, unedited=unedited, blend=blend) for image in images]
+    return [paste_back(pixels, image, placement, unedited=unedited, blend=blend) for image in images]
 
 
 def face_placements(photo: Image.Image) -> list[Placement]:
@@ -104,15 +115,17 @@ def retouch_photo(
     *,
     faces: str | int = "largest",
     preset: str = "refine",
+    steps: int | None = None,
     encoder: Encoder | None = None,
     pti_steps: int | str = "auto",
     blend: str = "auto",
+    layers: str = "all",
     scorer: PortraitScorer | None = None,
     progress: Progress = SILENT,
 ) -> Retouch:
     """The photo with the chosen faces ("largest", "all" or an index) edited in place: each aligned, inverted
-    (`preset`, tuned by PTI as `pti_steps` says), moved by `edits` and pasted back with `blend`. Faces too small
-    for G are left as they are and listed in `skipped`."""
+    (`preset` with its `steps`, tuned by PTI as `pti_steps` says), moved by `edits` and pasted back with `blend`.
+    Faces too small for G are left as they are and listed in `skipped`."""
     edits = as_edits(edits)
     unknown = sorted({name for e in edits for name in (e.name, *e.hold)} - set(directions))
     if unknown:  # before any long work
@@ -145,6 +158,7 @@ def retouch_photo(
             photo,
             face=placement.face_index,
             preset=preset,
+            steps=steps,
             encoder=encoder,
             pti_steps=pti_steps,
             progress=progress,
@@ -152,7 +166,7 @@ def retouch_photo(
         if progress.stopped():
             break
         drawer = inversion.generator or G
-        edited = apply_edits(drawer, inversion.latent, directions, edits, scorer=scorer)
+        edited = apply_edits(drawer, inversion.latent, directions, edits, layers, scorer)
         unedited, image = render(drawer, [inversion.latent, edited])
         result = paste_back(result, image, inversion.latent.placement, unedited=unedited, blend=blend)
         done.append(RetouchedFace(inversion, edited, image))
