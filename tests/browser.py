@@ -98,7 +98,7 @@ def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Pat
         page.get_by_label("Steps").first.press("Enter")
         page.wait_for_timeout(3000)  # face detection
         _click(page, "Project")
-        page.get_by_text("identity_distance").wait_for(timeout=180_000)
+        page.get_by_text("identity_distance").wait_for(timeout=300_000)  # with tuning where needed
         shoot("project")
         _click(page, "Edit this face")
 
@@ -108,6 +108,11 @@ def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Pat
         numbers.nth(0).press("Enter")
         page.wait_for_timeout(2500)
         shoot("edit")
+        page.locator("#edited-photo img").wait_for(state="visible", timeout=60_000)
+        page.locator("#edited-photo").scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        shots.append(outdir / "edit_photo.png")
+        page.screenshot(path=str(shots[-1]))  # the photo panel in view
 
         _tab(page, "Mix")
         _click(page, "Editor face -> A")

@@ -344,3 +344,23 @@ def test_a_sessions_tuned_generator_is_freed_with_its_state(tmp_path):
         b for b in demo.blocks.values() if isinstance(b, gr.State) and b.delete_callback is handlers.release_face
     ]
     assert len(holders) >= 2  # the editor's face and the projected one
+
+
+def test_the_edit_comes_back_in_the_visitors_photo(url, photos):
+    """After a projection, `/edited_photo` returns the whole photo at its size with the face edited in place and
+    the rest as it was (JPEG at quality 95); a seed face has no photo and says so."""
+    c = Client(url, verbose=False)
+    c.predict("demo", handle_file(str(photos / "obama.jpg")), None, "fast", "w+", 10, api_name="/project")
+    c.predict("demo", api_name="/use_projection")
+    original = _image(photos / "obama.jpg").astype(int)
+    shown, download, note = c.predict("demo", "all", {"smile": 3.0}, "auto", api_name="/edited_photo")
+    edited = _image(download).astype(int)
+    assert edited.shape == original.shape and note == "" and str(download).endswith(".jpg")
+    change = np.abs(edited - original).max(axis=-1)
+    assert change[-200:].mean() < 2 and change[:, :100].mean() < 2  # far from the face: the photo (JPEG's loss only)
+    assert change[120:240, 200:360].mean() > 4  # the face (its crop: x 160-398, y 8-246) moved
+    unedited = _image(c.predict("demo", "all", {}, "detail", api_name="/edited_photo")[1]).astype(int)
+    assert np.abs(unedited - original).mean() < 1.5  # no edit, detail blend: the photo back
+    c.predict("demo", 3, 0.7, api_name="/pick_seed")
+    shown, download, note = c.predict("demo", "all", {"smile": 3.0}, "auto", api_name="/edited_photo")
+    assert shown is None and download is None and "Project a photo" in note

@@ -64,3 +64,29 @@ def test_edit_tab_draws_a_slider_per_picked_direction_and_edits_the_face():
         )
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "browser-edit.png"), full_page=True)
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="no Chromium on this machine (apt-get install chromium)")
+def test_the_edit_tab_shows_the_edit_in_the_photo_and_offers_it_for_download(photos):
+    """Project an example photo, edit it: the Edit tab shows the whole photo with the face edited and a download."""
+    with launched_app("demo") as url, browser_page() as page:
+        page.goto(url)
+        page.get_by_role("tab", name="Project").click()
+        page.locator("input[type=file]").first.set_input_files(str(photos / "obama.jpg"))
+        page.get_by_text("Faces found").wait_for(timeout=30_000)
+        tuning = page.get_by_label("number input for Tune the generator (PTI steps, 0: off)")
+        tuning.fill("0")  # the projection alone: this test is about the photo panel, not tuning's minute
+        tuning.press("Enter")
+        page.wait_for_timeout(2000)  # face detection
+        page.get_by_role("button", name="Project", exact=True).click()
+        page.get_by_text("identity_distance").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Edit this face").click()
+        page.get_by_role("tab", name="Edit").click()
+        box = page.get_by_label("number input for smile (expression)")
+        box.wait_for(timeout=30_000)
+        box.fill("2")
+        box.press("Enter")
+        page.locator("#edited-photo img").wait_for(state="visible", timeout=60_000)
+        page.get_by_text("edited.jpg").first.wait_for(timeout=60_000)  # the download
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-edit-photo.png"), full_page=True)

@@ -156,13 +156,18 @@ def invert_photo(
     target_pixels = np.asarray(target.convert("RGB").resize((G.img_resolution,) * 2, Image.Resampling.LANCZOS))
     progress.report("align", 1, 1, np.asarray(target.convert("RGB")))
     lpips = shared_lpips(str(G.device))
-    init_ws, frames, done = None, [], 0
+    init_ws, frames, done, encoded = None, [], 0, None
     if preset in ("encode", "refine"):
         if encoder is None:
             raise ValueError(f"the {preset} preset needs an encoder")
         init_ws = encoder.encode(target)  # [1, num_ws, w_dim]
-        with torch.no_grad():  # the encoder's face at once, before any refinement
-            progress.report("encode", 1, 1, to_uint8(G.synthesis(init_ws, noise_mode="const"))[0])
+        if preset == "encode":  # the result: rendered and measured once
+            encoded = _measure(G, init_ws, target_pixels, lpips)
+            preview = encoded[0]
+        else:
+            with torch.no_grad():
+                preview = to_uint8(G.synthesis(init_ws, noise_mode="const"))[0]
+        progress.report("encode", 1, 1, preview)  # the encoder's face at once, before any refinement
     ws = init_ws
     if preset != "encode":
         result = project(
@@ -181,7 +186,7 @@ def invert_photo(
         ws, frames, done = result.ws, result.frames, result.steps
     descriptor = face_descriptor(target_pixels) if identity or pti_steps == "auto" else None  # later edits use it
     if pti_steps == "auto":  # tune only where the projection alone is not the same person
-        projected = result.image if preset != "encode" else _measure(G, ws, target_pixels, lpips)[0]
+        projected = result.image if preset != "encode" else encoded[0]
         far = descriptor is None or distance_to_descriptor(descriptor, projected) >= SAME_PERSON
         pti_steps = PTI_STEPS if far else 0
     tuned = None
@@ -200,7 +205,7 @@ def invert_photo(
     elif preset != "encode":  # as the optimisation left it (classic's tuned noise included)
         image, score, psnr = result.image, result.lpips, result.psnr
     else:
-        image, score, psnr = _measure(G, ws, target_pixels, lpips)
+        image, score, psnr = encoded
     report = ProjectionReport(
         lpips=round(score, 4),
         psnr=round(psnr, 2),
