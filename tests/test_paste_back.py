@@ -195,3 +195,33 @@ def test_apply_edits_takes_the_apis_forms(tiny):
     expected = wf.apply_edits(G, seed, directions, [wf.DirectionEdit("smile", 2.0)]).ws
     for form in ({"smile": 2}, "smile=2", '{"smile": {"strength": 2}}'):
         assert np.array_equal(wf.apply_edits(G, seed, directions, form).ws, expected), form
+
+
+def test_cli_edit_after_pti_draws_with_the_tuned_generator_and_pastes_into_the_photo(photos, tmp_path, capsys):
+    """`studio project --pti` then `studio edit --w D/projected_w.npz --photo`: the tuned generator draws (alpha 0
+    is proj.png exactly), each edit also comes back in the photo, and `--network D/pti` knows the demo's
+    directions. The tuning has a bar of its own that says so."""
+    from studio.cli import main
+
+    project, edit = tmp_path / "D", tmp_path / "E"
+    photo = str(photos / "obama.jpg")
+    assert main(["project", "--target", photo, "--network", "demo", "--pti", "3", "--outdir", str(project)]) == 0
+    assert "tune the generator (PTI)" in capsys.readouterr().err
+    assert (project / "alignment.json").is_file() and (project / "pti" / "tuned_from.json").is_file()
+    w = str(project / "projected_w.npz")
+    args = ["edit", "--network", "demo", "--w", w, "--direction", "smile", "--alpha=0,2", "--photo", photo]
+    assert main([*args, "--outdir", str(edit)]) == 0
+    assert "drawn by the generator tuned to this photo" in capsys.readouterr().out
+    assert np.array_equal(
+        np.asarray(Image.open(edit / "projected_w-smile+0.png")), np.asarray(Image.open(project / "proj.png"))
+    )
+    pasted = np.asarray(Image.open(edit / "projected_w-smile+2-photo.png"))
+    assert pasted.shape == np.asarray(wf.read_photo(photo)).shape
+    tuned = ["edit", "--network", str(project / "pti"), "--w", w, "--direction", "smile", "--alpha=2"]
+    assert main([*tuned, "--outdir", str(tmp_path / "F")]) == 0
+
+
+def test_the_app_tunes_demo_photos_where_needed_by_default():
+    from studio.web.project_tab import defaults_for
+
+    assert defaults_for("demo") == ("refine", 30, wf.PTI_STEPS, True)

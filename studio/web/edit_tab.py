@@ -40,8 +40,14 @@ def build(page: Page, demo: gr.Blocks) -> None:
                 edited = face_image("Edited face", elem_id="edited")
                 identity = gr.Markdown()
         panel = photo_panel.build(page, layers, edits)
+        api_buttons = [gr.Button(name, visible=False) for name in ("Render", "Preview", "Directions")]
+        listing = gr.JSON(visible=False)
     private = dict(api_visibility="private")
     inputs = [page.model, page.current, layers, edits]
+    render_btn, preview_btn, directions_btn = api_buttons  # the API's named endpoints
+    render_btn.click(edit_full, inputs, [edited, identity], api_name="edit")
+    preview_btn.click(edit_preview, inputs, edited, api_name="preview")
+    directions_btn.click(list_directions, page.model, listing, api_name="directions")
     full = dict(fn=edit_full, inputs=inputs, outputs=[edited, identity], **private)
     menu = dict(fn=direction_menu, inputs=page.model, outputs=[picker, edits], **private)
     page.model.change(**menu)
@@ -61,11 +67,6 @@ def build(page: Page, demo: gr.Blocks) -> None:
     reset_btn.click(lambda: {}, None, edits, **private).then(
         slider_rows, [page.model, picker, edits], row_outputs, **private
     ).then(**full).then(**panel.full)
-    gr.Button("Render", visible=False).click(edit_full, inputs, [edited, identity], api_name="edit")
-    gr.Button("Preview", visible=False).click(edit_preview, inputs, edited, api_name="preview")
-    gr.Button("Directions", visible=False).click(
-        list_directions, page.model, gr.JSON(visible=False), api_name="directions"
-    )
 
 
 def _slider_row():

@@ -27,7 +27,10 @@ def build(page: Page, layers: gr.Radio, edits: gr.JSON) -> SimpleNamespace:
         photo_view = gr.Image(label="Your photo, edited", interactive=False, height=480, elem_id="edited-photo")
         with gr.Column():
             blend = gr.Radio(list(BLENDS), value="auto", label="Blend (auto: direct where the render covers the face)")
-            download = gr.File(label="Download the edited photo (full size, no metadata but its colour profile)")
+            download = gr.File(
+                label="Download the edited photo (full size, no metadata but its colour profile)",
+                elem_id="photo-download",
+            )
             keep_btn = gr.Button("Keep this edit in the photo (then project another face of it)")
             every_btn = gr.Button("Apply these edits to every face of the photo")
             stop_btn = gr.Button("Stop", variant="stop")
