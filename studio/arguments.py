@@ -10,6 +10,7 @@ from collections.abc import Callable
 import torch
 
 from editing.align import check_output_size
+from studio.workflows.drag import parse_points
 from studio.workflows.edit import parse_edits
 from stylegan_core.seeds import parse_seeds
 
@@ -135,3 +136,11 @@ def edits(text: str) -> list:
     if not parsed:
         raise argparse.ArgumentTypeError('no edit given: write name=strength, e.g. "smile=2, age=-1"')
     return parsed
+
+
+def drag_points(text: str) -> list[list[float]]:
+    """--points: 'hx,hy>tx,ty; ...' (pixels of the model's output)."""
+    try:
+        return parse_points(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -150,6 +150,18 @@ class SynthesisNetworkSG1(nn.Module):
         """Only the full resolution: one ToRGB at the end, no per-block image (see `Generator.synthesize_at`)."""
         return (self.img_resolution,)
 
+    @property
+    def feature_sizes(self) -> tuple[int, ...]:
+        """The side of each block's feature map, in synthesis order (`features(ws, stage)` reads one)."""
+        return tuple(self.block_resolutions)
+
+    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const") -> Tensor:
+        """ws [N, num_ws, w_dim] -> the features of block `stage` [N, C, S, S], running no block after it."""
+        ws, x = ws.to(torch.float32), None
+        for idx, res in enumerate(self.block_resolutions[: stage + 1]):
+            x = getattr(self, f"b{res}")(x, ws[:, 2 * idx : 2 * idx + 2], noise_mode=noise_mode)
+        return x
+
     def forward(self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None) -> Tensor:
         check_noise_mode(noise_mode)
         if transform is not None:

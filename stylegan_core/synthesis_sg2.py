@@ -199,6 +199,20 @@ class SynthesisNetworkSG2(nn.Module):
         whose image is the running sum of per-block ToRGB outputs (a cheap, slightly soft preview)."""
         return tuple(self.block_resolutions) if self.config.architecture == "skip" else (self.img_resolution,)
 
+    @property
+    def feature_sizes(self) -> tuple[int, ...]:
+        """The side of each block's feature map, in synthesis order (`features(ws, stage)` reads one)."""
+        return tuple(self.block_resolutions)
+
+    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const") -> Tensor:
+        """ws [N, num_ws, w_dim] -> the features of block `stage` [N, C, S, S], running no block after it."""
+        ws, x, w_idx = ws.to(torch.float32), None, 0
+        for res in self.block_resolutions[: stage + 1]:
+            block = getattr(self, f"b{res}")
+            x, _ = block(x, None, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode=noise_mode)
+            w_idx += block.num_conv
+        return x
+
     def forward(
         self,
         ws: Tensor,

@@ -235,6 +235,7 @@ class SynthesisNetworkSG3(nn.Module):
             bandwidth=cutoffs[0],
         )
         self.layer_names: list[str] = []
+        self._feature_sizes = tuple(int(rate) for rate in sampling_rates)  # each layer's image-aligned part
         for idx in range(n + 1):
             prev = max(idx - 1, 0)
             layer = SynthesisLayerSG3(
@@ -262,6 +263,22 @@ class SynthesisNetworkSG3(nn.Module):
         """Only the full resolution: every layer carries the whole frame's signal, there is no smaller image to
         stop at (see `Generator.synthesize_at`)."""
         return (self.img_resolution,)
+
+    @property
+    def feature_sizes(self) -> tuple[int, ...]:
+        """The side of each layer's feature map without its margin (the part aligned with the image), in
+        synthesis order (`features(ws, stage)` reads one)."""
+        return self._feature_sizes
+
+    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const") -> Tensor:
+        """ws [N, num_ws, w_dim] -> layer `stage`'s features [N, C, S, S] with the margin cropped (S as in
+        feature_sizes), running no layer after it."""
+        ws = ws.to(torch.float32).unbind(dim=1)
+        x = self.input(ws[0])
+        for name, w in zip(self.layer_names[: stage + 1], ws[1:], strict=False):
+            x = getattr(self, name)(x, w)
+        margin = (x.shape[-1] - self.feature_sizes[stage]) // 2
+        return x[:, :, margin : x.shape[-2] - margin, margin : x.shape[-1] - margin] if margin > 0 else x
 
     def forward(
         self,

@@ -364,3 +364,23 @@ def test_the_edit_comes_back_in_the_visitors_photo(url, photos):
     c.predict("demo", 3, 0.7, api_name="/pick_seed")
     shown, download, note = c.predict("demo", "all", {"smile": 3.0}, "auto", api_name="/edited_photo")
     assert shown is None and download is None and "Project a photo" in note
+
+
+def test_a_group_photo_retouched_face_by_face(url, photos):
+    """Project one face of a two-face photo, edit it and keep it; project the other, edit it: the photo out has
+    both faces edited, each face's region changed and the rest as it was."""
+    c = Client(url, verbose=False)
+    group = handle_file(str(photos / "two_people.jpg"))
+    original = _image(photos / "two_people.jpg").astype(int)
+    changed = []
+    for face in ("0", "1"):
+        c.predict("demo", group, face, "fast", "w+", 10, 0, api_name="/project")
+        c.predict("demo", api_name="/use_projection")
+        _, download, _ = c.predict("demo", "all", {"smile": 3.0}, "direct", api_name="/edited_photo")
+        changed.append(np.abs(_image(download).astype(int) - original).max(axis=-1) > 20)
+        c.predict("demo", "all", {"smile": 3.0}, "direct", api_name="/keep_in_photo")
+    both = np.abs(_image(download).astype(int) - original).max(axis=-1) > 20
+    assert changed[0].sum() > 200 and changed[1].sum() > 200
+    assert both[changed[0]].mean() > 0.9  # the first face's edit is still there after the second
+    first, second = np.argwhere(changed[0]).mean(axis=0), np.argwhere(changed[1] & ~changed[0]).mean(axis=0)
+    assert np.hypot(*(first - second)) > 100  # two different faces

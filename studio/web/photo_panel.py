@@ -4,6 +4,8 @@ slider moves, full size on release), its download, and group photos retouched fa
 from __future__ import annotations
 
 import contextlib
+import hashlib
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
@@ -35,7 +37,7 @@ def build(page: Page, layers: gr.Radio, edits: gr.JSON) -> SimpleNamespace:
             every_btn = gr.Button("Apply these edits to every face of the photo")
             stop_btn = gr.Button("Stop", variant="stop")
             note = gr.Markdown()
-    retouched = gr.State(None)  # {"source": the upload, "path": that photo with the faces kept so far}
+    retouched = gr.State(None)  # {"source": the upload's sha256, "path": that photo with the faces kept so far}
     private = dict(api_visibility="private")
     inputs = [page.model, page.current, layers, edits, blend, retouched]
     full = dict(fn=photo_full, inputs=inputs, outputs=[photo_view, download, note], **private)
@@ -52,11 +54,16 @@ def build(page: Page, layers: gr.Radio, edits: gr.JSON) -> SimpleNamespace:
 
 def _base_photo(latent: wf.Latent, retouched: dict | None) -> Image.Image:
     """The photo the edit goes into: the visitor's upload, or it with the faces they kept so far."""
-    kept = retouched and retouched.get("source") == latent.photo
     try:
+        kept = retouched and retouched.get("source") == _fingerprint(latent.photo)
         return wf.read_photo(retouched["path"] if kept else latent.photo, shown_name=PHOTO)
     except OSError:
         raise gr.Error("Your photo is no longer on the server (uploads are kept an hour): project it again.") from None
+
+
+def _fingerprint(path: str) -> str:
+    """The photo's content hash: the same photo uploaded again (each API call uploads its own copy) is the same."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _in_photo(model: str, latent, layers: str, edits, blend: str, retouched, max_side: int | None):
@@ -105,7 +112,8 @@ def keep_in_photo(model: str, latent, layers: str, edits, blend: str, retouched)
         raise gr.Error(NOT_A_PHOTO)
     path = scratch_file("retouched.png")  # lossless: it is edited again
     Image.fromarray(_in_photo(model, latent, layers, edits, blend, retouched, None)).save(path)
-    return {"source": latent.photo, "path": str(path)}, "Kept. Pick another face in the Project tab and project it."
+    kept = {"source": _fingerprint(latent.photo), "path": str(path)}
+    return kept, "Kept. Pick another face in the Project tab and project it."
 
 
 @friendly

@@ -4,6 +4,7 @@ Each function takes plain inputs (a generator, images, latents, numbers) and ret
 work reports through `Progress` (events out, a stop request in). Nothing here prints or knows Gradio.
 """
 
+from .drag import Dragged, drag_face, draw_points, parse_points
 from .edit import (
     LAYER_CHOICES,
     DirectionEdit,
@@ -44,6 +45,10 @@ from .train import TrainingInterrupted, resume_hint, run_training
 from .tuned import TunedGenerators
 
 __all__ = [
+    "Dragged",
+    "draw_points",
+    "drag_face",
+    "parse_points",
     "LAST_SEED",
     "LAYER_CHOICES",
     "SAME_PERSON",
