@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from studio import arguments as flags
-from studio.workflows import Inversion, Progress, ProgressEvent
+from studio.workflows import Inversion, Progress, ProgressEvent, tuned_beside
 from stylegan_core import Generator, load_generator
 
 NOISE_MODES = ["const", "random", "none"]
@@ -18,6 +18,15 @@ NOISE_MODES = ["const", "random", "none"]
 
 def load_network(name: str, which: str = "G_ema", device: str = "cpu") -> Generator:
     return load_generator(name, network=which, device=device)
+
+
+def load_network_for(network: str, latent_file: str | None, device: str = "cpu") -> Generator:
+    """--network, or with a latent file the generator tuned to its photo (`pti/` beside it) where there is one."""
+    tuned = tuned_beside(latent_file) if latent_file else None
+    if tuned is not None and Path(network).resolve() != tuned.resolve():
+        print(f"drawn by the generator tuned to this photo: {tuned}")
+        return load_network(str(tuned), device=device)
+    return load_network(network, device=device)
 
 
 def add_network(parser: argparse.ArgumentParser, *, device: bool = True) -> None:

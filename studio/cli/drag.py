@@ -8,9 +8,9 @@ import numpy as np
 
 from editing.drag import DragOptions
 from studio import arguments as flags
-from studio.workflows import drag_face, latent_from_file, read_photo, seed_latents, tuned_beside
+from studio.workflows import drag_face, latent_from_file, read_photo, seed_latents
 
-from .common import add_network, load_network, progress_bar
+from .common import add_network, load_network_for, progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,8 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.seeds and len(args.seeds) != 1:
         raise ValueError("drag one face at a time: give one seed")
-    tuned = tuned_beside(args.w) if args.w else None
-    G = load_network(str(tuned) if tuned else args.network, device=args.device)
+    G = load_network_for(args.network, args.w, args.device)
     if args.w:
         latent = latent_from_file(G, args.network, args.w)
     else:

@@ -20,12 +20,10 @@ from studio.workflows import (
     latent_from_file,
     paste_images,
     read_photo,
-    tuned_beside,
 )
-from stylegan_core import Generator
 from stylegan_core.imaging import make_grid, to_pil
 
-from .common import NOISE_MODES, add_network, load_network, progress_bar
+from .common import NOISE_MODES, add_network, load_network_for, progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,19 +76,10 @@ def _reference(args: argparse.Namespace) -> tuple[str, np.ndarray] | None:
     return "target.png", face_descriptor(read_photo(beside))
 
 
-def _generator(args: argparse.Namespace) -> Generator:
-    """--network, or with --w the generator tuned to that photo (`pti/` beside the latent) where there is one."""
-    tuned = tuned_beside(args.w) if args.w else None
-    if tuned is not None and Path(args.network).resolve() != tuned.resolve():
-        print(f"drawn by the generator tuned to this photo: {tuned}")
-        return load_network(str(tuned), device=args.device)
-    return load_network(args.network, device=args.device)
-
-
 def run(args: argparse.Namespace) -> int:
     if args.photo and not args.w:
         raise ValueError("--photo goes with --w: the latent of a face projected from that photo")
-    G = _generator(args)
+    G = load_network_for(args.network, args.w, args.device)
     photo = read_photo(args.photo, shown_name=args.photo) if args.photo else None
     directions = directions_of(args.network)
     for spec in (args.direction, *args.hold):
