@@ -329,20 +329,18 @@ def test_a_sessions_tuned_generator_is_freed_with_its_state(tmp_path):
     """The store keeps at most its limit, and the states that hold a tuned face release it when they are deleted."""
     import app
     from studio import workflows as wf
-    from studio.web import common as handlers
+    from studio.web import common
 
     store = wf.TunedGenerators(limit=2)
     keys = [store.add(torch.nn.Linear(1, 1)) for _ in range(3)]
     assert store.get(keys[0]) is None and store.get(keys[2]) is not None  # the oldest went first
     store.release(keys[2])
     assert store.get(keys[2]) is None and len(store) == 1
-    key = handlers.MODELS.tuned.add(torch.nn.Linear(1, 1))
-    handlers.release_face(wf.Latent(np.zeros((1, 1, 1), np.float32), "demo", "x", tuned_key=key))
-    assert handlers.MODELS.tuned.get(key) is None
+    key = common.MODELS.tuned.add(torch.nn.Linear(1, 1))
+    common.release_face(wf.Latent(np.zeros((1, 1, 1), np.float32), "demo", "x", tuned_key=key))
+    assert common.MODELS.tuned.get(key) is None
     demo = app.build("demo")
-    holders = [
-        b for b in demo.blocks.values() if isinstance(b, gr.State) and b.delete_callback is handlers.release_face
-    ]
+    holders = [b for b in demo.blocks.values() if isinstance(b, gr.State) and b.delete_callback is common.release_face]
     assert len(holders) >= 2  # the editor's face and the projected one
 
 
