@@ -235,11 +235,14 @@ def check_output_size(size: int) -> int:
     return size
 
 
-def align_face(img: Image.Image, *, size: int = 1024, face: int | None = None) -> AlignedFace:
-    """Detect, pick the largest face (or `face`), place landmarks, and crop it like FFHQ."""
+def align_face(
+    img: Image.Image, *, size: int = 1024, face: int | None = None, boxes: list[FaceBox] | None = None
+) -> AlignedFace:
+    """Detect (unless the photo's `boxes` are given), pick the largest face (or `face`), place landmarks, and
+    crop it like FFHQ."""
     check_output_size(size)
     img = img.convert("RGB")
-    boxes = _detect_some_face(img)
+    boxes = boxes or detect_some_face(img)
     if face is None:
         face = largest_face(boxes)
     elif not 0 <= face < len(boxes):
@@ -255,13 +258,17 @@ def align_every_face(img: Image.Image, *, size: int = 1024) -> list[AlignedFace]
     """
     check_output_size(size)
     img = img.convert("RGB")
-    boxes = _detect_some_face(img)
+    boxes = detect_some_face(img)
+    return [_align_detected(img, boxes, i, size) for i in faces_worth_aligning(boxes)]
+
+
+def faces_worth_aligning(boxes: list[FaceBox]) -> list[int]:
+    """The largest face first, then the others whose detector score is at least EXTRA_FACE_MIN_SCORE."""
     main = largest_face(boxes)
-    others = [i for i, box in enumerate(boxes) if i != main and box.score >= EXTRA_FACE_MIN_SCORE]
-    return [_align_detected(img, boxes, i, size) for i in [main, *others]]
+    return [main, *(i for i, box in enumerate(boxes) if i != main and box.score >= EXTRA_FACE_MIN_SCORE)]
 
 
-def _detect_some_face(img: Image.Image) -> list[FaceBox]:
+def detect_some_face(img: Image.Image) -> list[FaceBox]:
     """detect_faces, or FaceNotFoundError (a ValueError) with what to try when there is none."""
     boxes = detect_faces(img)
     if not boxes:

@@ -190,15 +190,15 @@ def drag(
         raw = G.synthesis.features(torch.cat([w_free, fixed], dim=1), stage, noise_mode="const")
         return F.interpolate(raw, size=(size, size), mode="bilinear", align_corners=False)
 
-    with torch.no_grad():
-        first_features = features_of(free)
-        first = _sample(first_features, handles)  # [C, K]
     steps, reached = 0, False
     for step in range(options.steps):
         if should_stop is not None and should_stop():
             break
         features = features_of(free)
-        if step > 0:
+        if step == 0:  # what the handles and the still region look like at the start
+            first_features = features.detach()
+            first = _sample(first_features, handles)  # [C, K]
+        else:
             handles = track(features.detach(), first, handles, r2)
         if bool(((targets - handles).norm(dim=1) < stop).all()):
             reached = True

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .align import AlignedFace
+
 BLENDS = ("auto", "direct", "detail", "seamless")
 FEATHER = 0.035  # the mask's Gaussian sigma, as a share of the crop quad's side
 MASK_WORK_PX = 256  # the mask is drawn and feathered with the face this many px wide, then scaled to the photo
@@ -41,6 +43,11 @@ class Placement:
     def side(self) -> float:
         """The crop quad's side in photo pixels (the face's scale)."""
         return float(np.hypot(*(self.quad[3] - self.quad[0])))
+
+    @classmethod
+    def of(cls, aligned: AlignedFace, photo_size: tuple[int, int]) -> Placement:
+        """Where `align_face` took its crop from, in a photo of `photo_size` (width, height)."""
+        return cls(tuple(photo_size), aligned.quad, aligned.landmarks, aligned.face_index)
 
     def to_json(self) -> dict:
         return {
@@ -154,17 +161,14 @@ def paste_back(
     box = mask_box(placement)
     x0, y0, x1, y1 = box
     mask = face_mask(placement, box)[..., None]  # [h, w, 1]
-    warp = placement.crop_to_photo(size, (x0, y0))
-    upsampling = placement.side > size
-    flags = cv2.INTER_CUBIC if upsampling else cv2.INTER_AREA if placement.side < size / 2 else cv2.INTER_LINEAR
+    shrunk = max(8, round(placement.side)) if placement.side < size / 2 else size  # much larger renders: area first
+    flags = cv2.INTER_CUBIC if placement.side > size else cv2.INTER_LINEAR
+    warp = placement.crop_to_photo(shrunk, (x0, y0))
     region = photo[y0:y1, x0:x1].astype(np.float32)
 
     def into_photo(image: np.ndarray) -> np.ndarray:  # [S, S, 3] -> [h, w, 3] float32 in the box's pixels
-        if flags == cv2.INTER_AREA:  # a render much larger than the face: shrink it first, then warp
-            factor = placement.side / size
-            small = max(8, round(size * factor))
-            image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
-            return cv2.warpAffine(image, placement.crop_to_photo(small, (x0, y0)), (x1 - x0, y1 - y0))
+        if shrunk != size:
+            image = cv2.resize(image, (shrunk, shrunk), interpolation=cv2.INTER_AREA)
         return cv2.warpAffine(image, warp, (x1 - x0, y1 - y0), flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
     if blend == "detail":
@@ -186,8 +190,7 @@ def _seamless(region: np.ndarray, render: np.ndarray, mask: np.ndarray) -> np.nd
     import cv2
 
     core = (mask > 0.5).astype(np.uint8) * 255
-    ys, xs = np.nonzero(core)
-    if len(xs) == 0:
+    if not core.any():
         return region
     pad = 2  # seamlessClone needs the mask clear of the destination's border
     dst = cv2.copyMakeBorder(_u8(region), pad, pad, pad, pad, cv2.BORDER_REPLICATE)

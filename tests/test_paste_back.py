@@ -13,6 +13,7 @@ from editing.align import align_face
 from editing.directions import Direction
 from editing.paste import BLENDS, PasteError, Placement, face_mask, mask_box, paste_back
 from studio import workflows as wf
+from stylegan_core.hub import base_model, entry_for
 
 
 def _placement(photo: Image.Image, size: int = 256) -> tuple[Placement, Image.Image]:
@@ -183,8 +184,6 @@ def test_an_inversion_saved_and_read_back_keeps_its_placement_and_tuned_generato
     latent = wf.latent_from_file(G, "demo", tmp_path / "projected_w.npz")
     assert latent.placement.to_json() == inversion.latent.placement.to_json()
     assert wf.tuned_beside(tmp_path / "projected_w.npz") == tmp_path / "pti"
-    from stylegan_core.hub import base_model, entry_for
-
     assert base_model(str(tmp_path / "pti")) == "demo" and entry_for(str(tmp_path / "pti")).name == "demo"
     assert wf.directions_of(str(tmp_path / "pti")).keys() == wf.directions_of("demo").keys()
 

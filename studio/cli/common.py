@@ -35,6 +35,13 @@ def add_network(parser: argparse.ArgumentParser, *, device: bool = True) -> None
         flags.add_device(parser)
 
 
+def add_face_source(parser: argparse.ArgumentParser, seeds_help: str) -> None:
+    """--seeds or --w: the faces a command works on (a latent file draws with the tuned generator beside it)."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--seeds", type=flags.seeds, help=seeds_help)
+    source.add_argument("--w", help="projected_w.npz (key w, [1, num_ws, w_dim]); with pti/ beside it, that draws")
+
+
 @contextmanager
 def progress_bar(
     desc: str, unit: str, *, disable: bool = False, stages: dict[str, str] | None = None

@@ -10,15 +10,13 @@ from editing.drag import DragOptions
 from studio import arguments as flags
 from studio.workflows import drag_face, latent_from_file, read_photo, seed_latents
 
-from .common import add_network, load_network_for, progress_bar
+from .common import add_face_source, add_network, load_network_for, progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("drag", help="drag points of a face to where they should go (DragGAN)")
     add_network(d)
-    src = d.add_mutually_exclusive_group(required=True)
-    src.add_argument("--seeds", type=flags.seeds, help="one seed")
-    src.add_argument("--w", help="projected_w.npz (a projected photo draws with pti/ beside it)")
+    add_face_source(d, "one seed")
     d.add_argument("--trunc", type=flags.finite, default=0.7, help="truncation psi of a seed (default 0.7)")
     d.add_argument(
         "--points",

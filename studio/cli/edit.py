@@ -23,15 +23,13 @@ from studio.workflows import (
 )
 from stylegan_core.imaging import make_grid, to_pil
 
-from .common import NOISE_MODES, add_network, load_network_for, progress_bar
+from .common import NOISE_MODES, add_face_source, add_network, load_network_for, progress_bar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("edit", help="move seeds or a projected latent along an attribute direction")
     add_network(e)
-    src = e.add_mutually_exclusive_group(required=True)
-    src.add_argument("--seeds", type=flags.seeds, help="seeds to edit")
-    src.add_argument("--w", help="projected_w.npz (key w, [1, num_ws, w_dim])")
+    add_face_source(e, "seeds to edit")
     e.add_argument(
         "--direction", required=True, help="a built-in name (see `studio directions list NETWORK`), set/name or a file"
     )

@@ -12,7 +12,7 @@ from studio import workflows as wf
 
 from . import photo_panel
 from .common import MODELS, Page, face_image, friendly, gpu, progress_for
-from .edit_tab_shared import edited_face
+from .editor import edited_face
 from .files import png
 
 SHOWN_PER_GROUP = 2  # sliders a model opens with, per group; the picker adds any other

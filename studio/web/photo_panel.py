@@ -15,7 +15,7 @@ from editing.paste import BLENDS
 from studio import workflows as wf
 
 from .common import MODELS, PHOTO, Page, friendly, gpu
-from .edit_tab_shared import edited_face
+from .editor import edited_face
 from .files import png, scratch_file
 
 PREVIEW_SIDE = 768  # the photo's longer side while a slider moves
@@ -88,10 +88,7 @@ def photo_preview(model: str, latent, layers: str, edits, blend: str, retouched)
 
 def _download(pixels, source: str) -> str:
     """The edited photo as a visitor's file: JPEG at quality 95, no metadata but the colour profile (no GPS)."""
-    path = scratch_file("edited.jpg")
-    icc = Image.open(source).info.get("icc_profile")
-    Image.fromarray(pixels).save(path, quality=95, subsampling=0, **({"icc_profile": icc} if icc else {}))
-    return str(path)
+    return str(wf.save_photo(pixels, scratch_file("edited.jpg"), Image.open(source).info.get("icc_profile")))
 
 
 @friendly
@@ -110,8 +107,7 @@ def keep_in_photo(model: str, latent, layers: str, edits, blend: str, retouched)
     """This face's edit stays in the photo: another face of it projected next is edited on top of this one."""
     if not _has_photo(latent):
         raise gr.Error(NOT_A_PHOTO)
-    path = scratch_file("retouched.png")  # lossless: it is edited again
-    Image.fromarray(_in_photo(model, latent, layers, edits, blend, retouched, None)).save(path)
+    path = wf.save_photo(_in_photo(model, latent, layers, edits, blend, retouched, None), scratch_file("retouched.png"))
     kept = {"source": _fingerprint(latent.photo), "path": str(path)}
     return kept, "Kept. Pick another face in the Project tab and project it."
 

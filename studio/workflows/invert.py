@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from editing.align import FaceBox
 from editing.encoders import Encoder, default_encoder, load_encoder
 from editing.identity import distance_to_descriptor, face_descriptor
 from editing.lpips import LPIPS, shared_lpips
@@ -131,6 +132,7 @@ def invert_photo(
     *,
     align: bool = True,
     face: int | None = None,
+    boxes: list[FaceBox] | None = None,
     preset: str = "fast",
     space: str | None = None,
     steps: int | None = None,
@@ -145,12 +147,13 @@ def invert_photo(
     instant), `refine` (that code polished by a few LPIPS steps in W+), or `fast` / `classic` optimisation from
     sampled starts; `pti_steps` then tunes a copy of G around it (pivotal tuning), which renders the result
     ("auto": PTI_STEPS where the projection alone is not the same person by dlib). Previews go out through
-    `progress`; `identity` adds dlib's distance to the photo. The latent keeps where the face sits in the photo."""
+    `progress`; `identity` adds dlib's distance to the photo. The latent keeps where the face sits in the photo;
+    `boxes`: the photo's faces when they were already found."""
     started = time.perf_counter()
     placement = None
     if align:
-        aligned = align_photo(photo, G.img_resolution, face)
-        target, placement = aligned.image, Placement(photo.size, aligned.quad, aligned.landmarks, aligned.face_index)
+        aligned = align_photo(photo, G.img_resolution, face, boxes)
+        target, placement = aligned.image, Placement.of(aligned, photo.size)
     else:
         target = photo
     target_pixels = np.asarray(target.convert("RGB").resize((G.img_resolution,) * 2, Image.Resampling.LANCZOS))

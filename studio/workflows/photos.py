@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 
-from editing.align import AlignedFace, FaceBox, FaceNotFoundError, align_face, detect_faces, largest_face
+from editing.align import AlignedFace, FaceBox, align_face, detect_some_face, largest_face
 from stylegan_core.imaging import read_image
 
-NO_FACE = "no face found in the photo (try a frontal, well-lit photo with the face at least 80 px wide)"
 PREVIEW_WIDTH = 768
 SAMPLES = Path(__file__).resolve().parent.parent / "web" / "examples"  # shipped with the package (licences there)
 
@@ -26,6 +26,17 @@ def read_photo(path: str | Path, shown_name: str | None = None) -> Image.Image:
     return read_image(path, shown_name=shown_name or Path(path).name)
 
 
+def save_photo(pixels: np.ndarray, path: str | Path, icc_profile: bytes | None = None) -> Path:
+    """An edited photo [H, W, 3] uint8 as PNG, or JPEG at quality 95 for .jpg / .jpeg, with no metadata but the
+    colour profile (no EXIF, no GPS)."""
+    path = Path(path)
+    options = {"icc_profile": icc_profile} if icc_profile else {}
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        options.update(quality=95, subsampling=0)
+    Image.fromarray(pixels).save(path, **options)
+    return path
+
+
 @dataclass
 class FaceChoice:
     """The faces found in a photo, the one chosen by default (the largest), and a picture of them."""
@@ -36,9 +47,7 @@ class FaceChoice:
 
 
 def find_faces(photo: Image.Image) -> FaceChoice:
-    boxes = detect_faces(photo)
-    if not boxes:
-        raise FaceNotFoundError(NO_FACE)
+    boxes = detect_some_face(photo)
     chosen = largest_face(boxes)
     return FaceChoice(boxes, chosen, boxes_preview(photo, boxes, chosen))
 
@@ -57,6 +66,9 @@ def boxes_preview(photo: Image.Image, boxes: list[FaceBox], chosen: int) -> Imag
     return img
 
 
-def align_photo(photo: Image.Image, size: int, face: int | None = None) -> AlignedFace:
-    """The chosen face (default: the largest) cropped and rotated as FFHQ was, `size` px square."""
-    return align_face(photo, size=size, face=face)
+def align_photo(
+    photo: Image.Image, size: int, face: int | None = None, boxes: list[FaceBox] | None = None
+) -> AlignedFace:
+    """The chosen face (default: the largest) cropped and rotated as FFHQ was, `size` px square (`boxes`: the
+    faces already found in the photo, so it is not searched again)."""
+    return align_face(photo, size=size, face=face, boxes=boxes)

@@ -10,14 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from editing.align import (
-    EXTRA_FACE_MIN_SCORE,
-    FaceNotFoundError,
-    detect_faces,
-    face_landmarks,
-    ffhq_quad,
-    largest_face,
-)
+from editing.align import FaceBox, detect_some_face, face_landmarks, faces_worth_aligning, ffhq_quad
 from editing.directions import Direction, DirectionError
 from editing.encoders import Encoder
 from editing.paste import BLENDS, PasteError, Placement, check_photo_size, paste_back
@@ -27,7 +20,7 @@ from training.scorer import PortraitScorer
 from .edit import Edits, apply_edits, as_edits
 from .invert import Inversion, invert_photo
 from .latents import Latent, render
-from .photos import NO_FACE
+from .photos import save_photo
 from .progress import SILENT, Progress
 
 MIN_FACE_PX = 48  # a face whose crop is smaller than this (or than 1/8 of the model's size) is left as it is
@@ -62,15 +55,13 @@ def paste_images(
     return [paste_back(pixels, image, placement, unedited=unedited, blend=blend) for image in images]
 
 
-def face_placements(photo: Image.Image) -> list[Placement]:
+def face_placements(photo: Image.Image, boxes: list[FaceBox] | None = None) -> list[Placement]:
     """Every face of the photo with its FFHQ crop, the largest first, then in dlib's order (weak extra detections
-    left out, as `align_every_face` does); FaceNotFoundError where there is none."""
-    boxes = detect_faces(photo)
-    if not boxes:
-        raise FaceNotFoundError(NO_FACE)
-    main = largest_face(boxes)
+    left out, as `align_every_face` does); FaceNotFoundError where there is none. `boxes`: the faces already
+    found in the photo."""
+    boxes = boxes or detect_some_face(photo)
     placements = []
-    for i in [main, *(i for i, box in enumerate(boxes) if i != main and box.score >= EXTRA_FACE_MIN_SCORE)]:
+    for i in faces_worth_aligning(boxes):
         landmarks = face_landmarks(photo, boxes[i])
         placements.append(Placement(photo.size, ffhq_quad(landmarks)[0], landmarks, i))
     return placements
@@ -98,12 +89,7 @@ class Retouch:
 
     def save(self, path: str | Path, icc_profile: bytes | None = None) -> Path:
         """PNG, or JPEG at quality 95 for .jpg / .jpeg; no metadata but the colour profile (no GPS, no EXIF)."""
-        path = Path(path)
-        options = {"icc_profile": icc_profile} if icc_profile else {}
-        if path.suffix.lower() in (".jpg", ".jpeg"):
-            options.update(quality=95, subsampling=0)
-        Image.fromarray(self.image).save(path, **options)
-        return path
+        return save_photo(self.image, path, icc_profile)
 
 
 def retouch_photo(
@@ -132,7 +118,8 @@ def retouch_photo(
         raise DirectionError(f"no direction {', '.join(unknown)} for this model; it has: {', '.join(directions)}")
     if blend not in BLENDS:
         raise PasteError(f"unknown blend {blend!r}: one of {', '.join(BLENDS)}")
-    found = face_placements(photo)
+    boxes = detect_some_face(photo)  # once: each face's inversion aligns from these
+    found = face_placements(photo, boxes)
     if faces == "largest":
         chosen = found[:1]
     elif faces == "all":
@@ -157,6 +144,7 @@ def retouch_photo(
             model,
             photo,
             face=placement.face_index,
+            boxes=boxes,
             preset=preset,
             steps=steps,
             encoder=encoder,
