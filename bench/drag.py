@@ -104,12 +104,20 @@ def main() -> None:
     parser.add_argument("--r1", type=float, default=None)
     parser.add_argument("--r2", type=float, default=None)
     parser.add_argument("--feature-px", type=int, default=None)
+    parser.add_argument("--free-layers", type=int, default=DragOptions.free_layers)
     parser.add_argument("--no-1024", action="store_true")
     args = parser.parse_args()
     tune_allocator()
     G = load_generator("demo")
     faces = demo_faces(G, args.faces)
-    options = DragOptions(steps=args.steps, lr=args.lr, r1=args.r1, r2=args.r2, feature_px=args.feature_px)
+    options = DragOptions(
+        steps=args.steps,
+        lr=args.lr,
+        r1=args.r1,
+        r2=args.r2,
+        feature_px=args.feature_px,
+        free_layers=args.free_layers,
+    )
     print(f"demo model, {len(faces)} faces with dlib landmarks, {options}")
     print("| points | distance before (px) | after / before (flow) | paper | s / step |")
     print("|---|---|---|---|---|")

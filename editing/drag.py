@@ -40,18 +40,34 @@ class DragOptions:
     steps: int = 200
     lr: float = 2e-3  # the paper's Adam step size for FFHQ
     free_layers: int = 6  # W+ layers optimised; the rest stay as they were
-    r1: float | None = None  # motion supervision radius, image px (None: 3 px at 512, scaled, at least 1)
-    r2: float | None = None  # tracking search radius, image px (None: 12 px at 512, scaled, at least 2)
+    r1: float | None = None  # motion supervision radius, image px (None: 3 px at 512, scaled)
+    r2: float | None = None  # tracking search radius, image px (None: 12 px at 512, scaled)
     stop: float | None = None  # a handle this close to its target is there (None: 1 px, 2 from 5 points, at 512)
     mask_weight: float = 20.0  # lambda: how strongly features outside the movable region keep still
-    feature_px: int | None = None  # the features' stage by its size (None: a quarter of the image, at least 32)
+    feature_px: int | None = None  # the features' stage by its size (None: 128 px, as the official code)
 
-    def radii(self, resolution: int, points: int) -> tuple[float, float, float]:
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where a drag works, in image px: its lattice step `unit` (the motion step and the tracker's grid), the
+    motion radius r1, the tracking radius r2 and the stop distance. The paper's geometry is a 512 px image over
+    128 px features: a unit is a quarter of a feature pixel. Smaller images keep that ratio (a 64 px model over its
+    64 px features drags on a quarter-pixel lattice); the radii are the paper's scaled to the image, at least one
+    unit for r1 and the stop, two for r2."""
+
+    unit: float
+    r1: float
+    r2: float
+    stop: float
+
+    @classmethod
+    def of(cls, options: DragOptions, resolution: int, feature_px: int, points: int) -> Geometry:
+        unit = min(1.0, resolution / (4 * feature_px))
         scale = resolution / REFERENCE_PX
-        r1 = self.r1 if self.r1 is not None else max(1.0, 3 * scale)
-        r2 = self.r2 if self.r2 is not None else max(2.0, 12 * scale)
-        stop = self.stop if self.stop is not None else max(1.0, (2 if points >= 5 else 1) * scale)
-        return r1, r2, stop
+        r1 = options.r1 if options.r1 is not None else max(unit, 3 * scale)
+        r2 = options.r2 if options.r2 is not None else max(2 * unit, 12 * scale)
+        stop = options.stop if options.stop is not None else max(unit, (2 if points >= 5 else 1) * scale)
+        return cls(unit, r1, r2, stop)
 
 
 @dataclass
@@ -103,57 +119,58 @@ def check_mask(mask: np.ndarray | None, resolution: int) -> Tensor | None:
 
 
 def feature_stage(G: Generator, feature_px: int | None = None) -> int:
-    """The synthesis stage whose features drag reads: the first at least `feature_px` wide (default a quarter of
-    the image, at least 32 px, as the official code's 128 px block of its 512 px models)."""
-    want = feature_px or min(G.img_resolution, max(32, G.img_resolution // 4))
+    """The synthesis stage whose features drag reads: the first at least `feature_px` wide (default 128 px, the
+    official code's block, or the last stage of a smaller model)."""
+    want = min(G.img_resolution, feature_px or 128)
     sizes = G.synthesis.feature_sizes
     return next((i for i, size in enumerate(sizes) if size >= want), len(sizes) - 1)
 
 
-def _sample(features: Tensor, xy: Tensor) -> Tensor:
-    """Bilinear features [C, P] at points xy [P, 2] (image px, centres at whole numbers) of features [1, C, H, W]."""
-    h, w = features.shape[-2:]
-    grid = torch.stack([xy[:, 0] / (w - 1), xy[:, 1] / (h - 1)], dim=-1) * 2 - 1
-    return F.grid_sample(features, grid[None, None], mode="bilinear", align_corners=True)[0, :, 0]
+def _sample(features: Tensor, xy: Tensor, size: int) -> Tensor:
+    """Features [C, P] at points xy [P, 2] (px of a `size` image, centres at whole numbers) of features
+    [1, C, h, w]: what the features bilinearly resized to the image hold there, read without resizing them."""
+    grid = (xy + 0.5) / size * 2 - 1
+    return F.grid_sample(features, grid[None, None], mode="bilinear", align_corners=False, padding_mode="border")[
+        0, :, 0
+    ]
 
 
-def _disk(radius: float) -> Tensor:
-    """[P, 2] the whole-pixel offsets within `radius` of the origin."""
-    r = math.floor(radius)
+def _disk(radius: float, unit: float) -> Tensor:
+    """[P, 2] the lattice offsets (multiples of `unit`) within `radius` of the origin."""
+    r = math.floor(radius / unit + 1e-6)
     grid = torch.stack(torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="xy"), -1)
-    offsets = grid.reshape(-1, 2).float()
-    return offsets[offsets.norm(dim=1) <= radius]
+    offsets = grid.reshape(-1, 2).float() * unit
+    return offsets[offsets.norm(dim=1) <= radius + 1e-6]
 
 
-def motion_loss(features: Tensor, handles: Tensor, targets: Tensor, r1: float, stop: float) -> Tensor:
+def motion_loss(features: Tensor, handles: Tensor, targets: Tensor, size: int, geometry: Geometry) -> Tensor:
     """Motion supervision: for each handle not yet at its target, L1 between the features at q + d and the
-    detached features at q (q within r1 of the handle, d the unit step towards the target)."""
-    loss = features.new_zeros(())
-    disk = _disk(r1).to(features.device)
-    for handle, target in zip(handles, targets, strict=True):
-        towards = target - handle
-        distance = towards.norm()
-        if distance < stop:
-            continue
-        q = handle + disk
-        loss = loss + F.l1_loss(_sample(features, q + towards / distance), _sample(features, q).detach())
-    return loss
+    detached features at q (q within r1 of the handle, d one unit towards the target); summed over the handles."""
+    towards = targets - handles  # [K, 2]
+    distance = towards.norm(dim=1, keepdim=True)
+    moving = (distance >= geometry.stop)[:, 0]
+    if not bool(moving.any()):
+        return features.new_zeros(())
+    disk = _disk(geometry.r1, geometry.unit).to(features.device)  # [P, 2]
+    q = (handles[moving, None] + disk).reshape(-1, 2)  # [K' * P, 2]
+    step = (towards[moving] / distance[moving] * geometry.unit).repeat_interleave(len(disk), dim=0)
+    pulled, held = _sample(features, q + step, size), _sample(features, q, size).detach()  # [C, K' * P]
+    return (pulled - held).abs().mean(dim=0).reshape(-1, len(disk)).mean(dim=1).sum()
 
 
-def track(features: Tensor, first: Tensor, handles: Tensor, r2: float) -> Tensor:
-    """Point tracking: each handle's new place [K, 2], the pixel within r2 (a square window, inside the image)
-    whose feature is nearest (L2) to the handle's first feature first[k] [C]."""
-    h, w = features.shape[-2:]
-    moved = []
-    for handle, f0 in zip(handles, first.T, strict=True):
-        x, y = handle.round().long().tolist()
-        r = math.ceil(r2)
-        x0, x1, y0, y1 = max(0, x - r), min(w, x + r + 1), max(0, y - r), min(h, y + r + 1)
-        window = features[0, :, y0:y1, x0:x1]  # [C, h', w']
-        distance = (window - f0[:, None, None]).norm(dim=0)
-        index = int(distance.argmin())
-        moved.append([x0 + index % (x1 - x0), y0 + index // (x1 - x0)])
-    return torch.tensor(moved, dtype=torch.float32, device=features.device)
+def track(features: Tensor, first: Tensor, handles: Tensor, r2: float, size: int, unit: float = 1.0) -> Tensor:
+    """Point tracking: each handle's new place [K, 2], the lattice point (steps of `unit` from the handle) within a
+    square of half-side r2, inside the image, whose feature is nearest (L2) to the handle's first feature
+    first[k] [C]."""
+    r = math.floor(r2 / unit + 1e-6)
+    steps = torch.arange(-r, r + 1, device=features.device, dtype=torch.float32) * unit
+    window = torch.stack(torch.meshgrid(steps, steps, indexing="xy"), -1).reshape(-1, 2)  # [P, 2]
+    candidates = handles[:, None] + window  # [K, P, 2]
+    found = _sample(features, candidates.reshape(-1, 2), size).reshape(len(first), len(handles), -1)  # [C, K, P]
+    distance = (found - first[:, :, None]).norm(dim=0)  # [K, P]
+    outside = ((candidates < 0) | (candidates > size - 1)).any(dim=2)
+    best = distance.masked_fill(outside, float("inf")).argmin(dim=1)
+    return candidates[torch.arange(len(handles)), best]
 
 
 def drag(
@@ -175,8 +192,8 @@ def drag(
     movable = check_mask(mask, size)
     if options.steps < 1:
         raise DragError("steps must be at least 1")
-    r1, r2, stop = options.radii(size, len(array))
     stage = feature_stage(G, options.feature_px)
+    geometry = Geometry.of(options, size, G.synthesis.feature_sizes[stage], len(array))
     device = G.device
     handles = torch.tensor(array[:, :2], dtype=torch.float32, device=device)
     targets = torch.tensor(array[:, 2:], dtype=torch.float32, device=device)
@@ -186,9 +203,11 @@ def drag(
     fixed = start[:, free_count:]
     optimiser = torch.optim.Adam([free], lr=options.lr)
 
-    def features_of(w_free: Tensor) -> Tensor:  # [1, C, size, size]
-        raw = G.synthesis.features(torch.cat([w_free, fixed], dim=1), stage, noise_mode="const")
-        return F.interpolate(raw, size=(size, size), mode="bilinear", align_corners=False)
+    def features_of(w_free: Tensor) -> Tensor:  # [1, C, h, h]: the stage's own size, read through _sample
+        return G.synthesis.features(torch.cat([w_free, fixed], dim=1), stage, noise_mode="const")
+
+    def there() -> bool:
+        return bool(((targets - handles).norm(dim=1) < geometry.stop).all())
 
     steps, reached = 0, False
     for step in range(options.steps):
@@ -197,15 +216,16 @@ def drag(
         features = features_of(free)
         if step == 0:  # what the handles and the still region look like at the start
             first_features = features.detach()
-            first = _sample(first_features, handles)  # [C, K]
+            first = _sample(first_features, handles, size)  # [C, K]
+            if movable is not None:  # the share of each feature pixel that must keep still
+                still = 1 - F.interpolate(movable.to(device), size=features.shape[-2:], mode="area")
         else:
-            handles = track(features.detach(), first, handles, r2)
-        if bool(((targets - handles).norm(dim=1) < stop).all()):
+            handles = track(features.detach(), first, handles, geometry.r2, size, geometry.unit)
+        if there():
             reached = True
             break
-        loss = motion_loss(features, handles, targets, r1, stop)
+        loss = motion_loss(features, handles, targets, size, geometry)
         if movable is not None:
-            still = 1 - movable.to(device)
             loss = loss + options.mask_weight * F.l1_loss(features * still, first_features * still)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -216,8 +236,8 @@ def drag(
     result_ws = torch.cat([free.detach(), fixed], dim=1)
     if not reached and steps == options.steps:  # the last step's move, tracked and judged
         with torch.no_grad():
-            handles = track(features_of(free), first, handles, r2)
-        reached = bool(((targets - handles).norm(dim=1) < stop).all())
+            handles = track(features_of(free), first, handles, geometry.r2, size, geometry.unit)
+        reached = there()
     with torch.no_grad():
         image = to_uint8(G.synthesis(result_ws, noise_mode="const"))[0]
     return DragResult(

@@ -26,9 +26,18 @@ def test_tracking_recovers_a_known_shift_of_a_feature_map():
     torch.manual_seed(0)
     features = F.avg_pool2d(torch.randn(1, 16, 40, 40), 3, 1, 1)  # smooth, distinct features
     handles = torch.tensor([[12.0, 15.0], [25.0, 20.0]])
-    first = _sample(features, handles)  # [C, K]
+    first = _sample(features, handles, 40)  # [C, K]
     shifted = torch.roll(features, shifts=(2, -3), dims=(2, 3))  # content moved 3 px left, 2 px down
-    assert track(shifted, first, handles, r2=4).tolist() == [[9.0, 17.0], [22.0, 22.0]]
+    assert track(shifted, first, handles, r2=4, size=40).tolist() == [[9.0, 17.0], [22.0, 22.0]]
+
+
+def test_tracking_finds_a_shift_between_pixels_on_a_finer_lattice():
+    """Features of a 20 px map read for an 80 px image: content moved by 1.25 image px is found on a 0.25 lattice."""
+    torch.manual_seed(1)
+    features = F.avg_pool2d(torch.randn(1, 16, 20, 20), 5, 1, 2)
+    handles = torch.tensor([[40.0, 36.0]])
+    first = _sample(features, handles + torch.tensor([[1.25, -0.5]]), 80)  # what lies 1.25 right, 0.5 up
+    assert track(features, first, handles, r2=2, size=80, unit=0.25).tolist() == [[41.25, 35.5]]
 
 
 @pytest.mark.parametrize("architecture", ["stylegan2", "stylegan3"])
@@ -43,10 +52,10 @@ def test_a_handle_moves_towards_its_target_and_tracking_follows(architecture):
     with torch.no_grad():
 
         def feats(w):
-            return F.interpolate(G.synthesis.features(w, stage), size=(32, 32), mode="bilinear")
+            return G.synthesis.features(w, stage)
 
-        first = _sample(feats(ws), torch.from_numpy(handle[None]).float())[:, 0]
-        found = track(feats(result.ws), first[:, None], torch.tensor([[16.0, 16.0]]), r2=8)[0].numpy()
+        first = _sample(feats(ws), torch.from_numpy(handle[None]).float(), 32)[:, 0]
+        found = track(feats(result.ws), first[:, None], torch.tensor([[16.0, 16.0]]), r2=8, size=32)[0].numpy()
     assert np.linalg.norm(found - target) < np.linalg.norm(handle - target)  # the content moved towards it
     assert np.linalg.norm(result.handles[0] - target) < np.linalg.norm(handle - target)  # and the tracker saw it
     assert torch.equal(result.ws[:, 6:], ws[:, 6:])  # only the first six layers move
@@ -71,20 +80,22 @@ def test_the_mask_keeps_the_fixed_region(tiny):
 
 def test_the_stop_rule(tiny):
     G, ws = tiny, _ws(tiny, 3)
-    at_target = drag(G, ws, [[10, 10, 10.5, 10]], options=DragOptions(steps=50))
+    at_target = drag(G, ws, [[10, 10, 10.2, 10]], options=DragOptions(steps=50))  # within a quarter px
     assert at_target.steps == 0 and at_target.reached and torch.equal(at_target.ws, ws)
     limited = drag(G, ws, [[5, 5, 28, 28]], options=DragOptions(steps=3))
     assert limited.steps == 3 and not limited.reached
 
 
 def test_a_step_runs_only_the_blocks_it_needs(monkeypatch):
-    """A 128 px model's drag reads its 32 px block: the steps never run the last block, the result does once."""
+    """A 128 px model's drag on its 32 px block never runs the last block in its steps; the result does once.
+    By default a model reads its 128 px block (the official code's), or its last stage where it is smaller."""
     big = make_tiny_generator("stylegan2", 128)
-    assert big.synthesis.feature_sizes[feature_stage(big)] == 32
+    assert big.synthesis.feature_sizes[feature_stage(big)] == 128
+    assert big.synthesis.feature_sizes[feature_stage(big, 32)] == 32
     calls = []
     last = big.synthesis.b128
     monkeypatch.setattr(last, "forward", lambda *a, **k: calls.append(1) or type(last).forward(last, *a, **k))
-    drag(big, _ws(big), [[40, 40, 44, 40]], options=DragOptions(steps=4))
+    drag(big, _ws(big), [[40, 40, 44, 40]], options=DragOptions(steps=4, feature_px=32))
     assert len(calls) == 1  # the result's render only
 
 

@@ -4,7 +4,7 @@ Each function takes plain inputs (a generator, images, latents, numbers) and ret
 work reports through `Progress` (events out, a stop request in). Nothing here prints or knows Gradio.
 """
 
-from .drag import Dragged, drag_face, draw_points, parse_points
+from .drag import Dragged, drag_face, draw_points, drawn_scale, parse_points
 from .edit import (
     LAYER_CHOICES,
     DirectionEdit,
@@ -47,6 +47,7 @@ from .tuned import TunedGenerators
 __all__ = [
     "Dragged",
     "draw_points",
+    "drawn_scale",
     "drag_face",
     "parse_points",
     "LAST_SEED",

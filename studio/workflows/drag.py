@@ -21,7 +21,7 @@ from .latents import Latent
 from .progress import SILENT, Progress
 
 HANDLE, TARGET = (230, 40, 40), (40, 110, 240)  # red handles, blue targets, as DragGAN's page draws them
-DRAWN_MIN_PX = 256  # small renders are enlarged (nearest) before points are drawn on them
+DRAWN_MIN_PX = 448  # small renders are enlarged (nearest) to about this before points are drawn on them
 
 
 def parse_points(text: str) -> list[list[float]]:
@@ -42,19 +42,50 @@ def parse_points(text: str) -> list[list[float]]:
     return points
 
 
-def draw_points(image: np.ndarray, handles: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """The image [H, W, 3] with each handle (red), its target (blue) and an arrow between them; images under
-    DRAWN_MIN_PX are enlarged first so the points can be seen."""
-    scale = max(1, DRAWN_MIN_PX // image.shape[0])
+def drawn_scale(resolution: int) -> int:
+    """How much `draw_points` enlarges a render of this size (nearest), so points can be seen and clicked."""
+    return max(1, DRAWN_MIN_PX // resolution)
+
+
+def draw_points(
+    image: np.ndarray, handles: np.ndarray, targets: np.ndarray, pending: Sequence[float] | None = None
+) -> np.ndarray:
+    """The image [H, W, 3] enlarged by `drawn_scale`, with each handle (red), its target (blue) and an arrow
+    between them; `pending` [x, y] is a handle clicked whose target is not yet."""
+    scale = drawn_scale(image.shape[0])
     picture = Image.fromarray(image).resize((image.shape[1] * scale, image.shape[0] * scale), Image.Resampling.NEAREST)
     draw = ImageDraw.Draw(picture)
     radius = max(3, picture.width // 80)
+
+    def centre(x: float, y: float) -> tuple[float, float]:
+        return (x + 0.5) * scale, (y + 0.5) * scale
+
+    def dot(xy: tuple[float, float], colour: tuple[int, int, int]) -> None:
+        x, y = xy
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour, outline=(255, 255, 255))
+
     for (hx, hy), (tx, ty) in zip(np.asarray(handles), np.asarray(targets), strict=True):
-        h, t = ((hx + 0.5) * scale, (hy + 0.5) * scale), ((tx + 0.5) * scale, (ty + 0.5) * scale)
-        draw.line([h, t], fill=(255, 255, 255), width=max(1, radius // 2))
-        for (x, y), colour in ((h, HANDLE), (t, TARGET)):
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=colour, outline=(255, 255, 255))
+        h, t = centre(hx, hy), centre(tx, ty)
+        _arrow(draw, h, t, width=max(1, radius // 2))
+        dot(h, HANDLE)
+        dot(t, TARGET)
+    if pending is not None:
+        dot(centre(*pending), HANDLE)
     return np.asarray(picture)
+
+
+def _arrow(draw: ImageDraw.ImageDraw, start: tuple[float, float], end: tuple[float, float], width: int) -> None:
+    """A white arrow from start to end, its head at end."""
+    draw.line([start, end], fill=(255, 255, 255), width=width)
+    dx, dy = end[0] - start[0], end[1] - start[1]
+    length = float(np.hypot(dx, dy))
+    if length < 1:
+        return
+    ux, uy, head = dx / length, dy / length, min(length / 2, 4.0 * width + 4)
+    for side in (1, -1):  # two barbs, 30 degrees either side of the shaft
+        bx = end[0] - head * (ux * 0.866 - side * uy * 0.5)
+        by = end[1] - head * (uy * 0.866 + side * ux * 0.5)
+        draw.line([end, (bx, by)], fill=(255, 255, 255), width=width)
 
 
 @dataclass
