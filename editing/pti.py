@@ -40,6 +40,7 @@ class PTIOptions:
     locality_weight: float = 0.1  # weight of LPIPS and of L2 between original and tuned renders near the pivot
     locality_alpha: float = 30.0  # how far from the pivot, towards a random w, the regulariser looks
     seed: int = 0
+    batch: int = 0  # pivots tuned on per step, taken in turn, where several are given (a clip's frames); 0: all
 
 
 @dataclass
@@ -61,7 +62,7 @@ def default_lr(G: Generator) -> float:
 
 def _lpips_at_loss_size(lpips: LPIPS, image: Tensor, target: Tensor) -> Tensor:
     size = min(image.shape[-1], LOSS_PX)
-    return lpips(area_resize(image, size), area_resize(target, size)).sum()
+    return lpips(area_resize(image, size), area_resize(target, size)).mean()  # over a batch of pivots
 
 
 def _lpips_and_l2(lpips: LPIPS, image: Tensor, target: Tensor, l2_weight: float) -> Tensor:
@@ -77,6 +78,13 @@ def _locality_point(G: Generator, pivot: Tensor, alpha: float, generator: torch.
     return pivot + alpha * step / step[:, :1].norm(dim=-1, keepdim=True)
 
 
+def _in_turn(count: int, batch: int, step: int) -> Tensor:
+    """The pivots a step tunes on: all of them, or `batch` of them in turn."""
+    if not batch or batch >= count:
+        return torch.arange(count)
+    return torch.arange(step * batch, (step + 1) * batch) % count
+
+
 def tune_generator(
     G: Generator,
     pivot: Tensor,
@@ -87,7 +95,8 @@ def tune_generator(
     callback: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> PTIResult:
-    """A copy of G whose synthesis renders `pivot` [1, num_ws, w_dim] as `target` (an aligned face)."""
+    """A copy of G whose synthesis renders `pivot` [1, num_ws, w_dim] as `target` (an aligned face); or, with
+    pivots [N, num_ws, w_dim] and targets [N, 3, H, W], each pivot as its target (a clip's frames)."""
     start = time.perf_counter()
     device = G.device
     lpips = lpips or shared_lpips(str(device))
@@ -102,13 +111,14 @@ def tune_generator(
     for step in range(options.steps):
         if should_stop is not None and should_stop():
             break
-        image = tuned.synthesis(pivot, noise_mode="const")
-        pivot_lpips = _lpips_at_loss_size(lpips, image, t)
+        some = _in_turn(len(pivot), options.batch, step)
+        image = tuned.synthesis(pivot[some], noise_mode="const")
+        pivot_lpips = _lpips_at_loss_size(lpips, image, t[some])
         if pivot_lpips.item() < options.lpips_stop:
             break
-        loss = pivot_lpips + options.l2_weight * F.mse_loss(image, t)
+        loss = pivot_lpips + options.l2_weight * F.mse_loss(image, t[some])
         if options.locality_weight:
-            w_r = _locality_point(G, pivot, options.locality_alpha, rng)
+            w_r = _locality_point(G, pivot[some], options.locality_alpha, rng)
             with torch.no_grad():
                 original = G.synthesis(w_r, noise_mode="const")
             drifted = tuned.synthesis(w_r, noise_mode="const")

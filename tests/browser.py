@@ -74,6 +74,29 @@ def _pick_from_gallery(page, seed: int) -> None:
     page.get_by_text(f"In the editor: seed {seed}").wait_for(timeout=30_000)
 
 
+def click_face(page, x: float, y: float, resolution: int) -> None:
+    """Click the Drag tab's face at (x, y) in pixels of the model's image (Gradio shows it unscaled or shrunk to
+    fit, centred in its box)."""
+    image = page.locator("#drag-canvas img")
+    natural = image.evaluate("i => i.naturalWidth")
+    box = image.bounding_box()
+    shown = min(box["width"], box["height"], natural)
+    left, top = box["x"] + (box["width"] - shown) / 2, box["y"] + (box["height"] - shown) / 2
+    page.mouse.click(left + (x + 0.5) * shown / resolution, top + (y + 0.5) * shown / resolution)
+    page.wait_for_timeout(1000)
+
+
+def drag_in_the_page(page, points: list[tuple[float, float, float, float]], resolution: int) -> None:
+    """Open the Drag tab, click each handle and its target on the editor's face, Start, wait for the result."""
+    _tab(page, "Drag")
+    page.locator("#drag-canvas img").wait_for(timeout=30_000)
+    for hx, hy, tx, ty in points:
+        click_face(page, hx, hy, resolution)
+        click_face(page, tx, ty, resolution)
+    _click(page, "Start")
+    page.get_by_text("steps (").wait_for(timeout=180_000)
+
+
 def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Path]:
     """Drive every tab as a visitor would and save one screenshot per tab (the README's pictures)."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -113,6 +136,14 @@ def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Pat
         page.wait_for_timeout(1500)
         shots.append(outdir / "edit_photo.png")
         page.screenshot(path=str(shots[-1]))  # the photo panel in view
+
+        drag_in_the_page(page, [(24, 45, 22, 45), (40, 45, 42, 45)], 64)  # the demo's mouth corners, outwards
+        shoot("drag")
+        _tab(page, "Edit")
+        page.locator("#edited-photo").scroll_into_view_if_needed()
+        page.wait_for_timeout(4000)
+        shots.append(outdir / "drag_photo.png")
+        page.screenshot(path=str(shots[-1]))  # the dragged face back in the photo
 
         _tab(page, "Mix")
         _click(page, "Editor face -> A")

@@ -89,6 +89,42 @@ def test_named_directions_through_the_api(url):
         c.predict("demo", "all", {"blond": 1.0}, api_name="/edit")
 
 
+def test_drag_through_the_api(url, tmp_path):
+    """`/drag` drags the editor's face by [[hx, hy, tx, ty]] (or the CLI's text form), returns the image and the
+    latent, and leaves the result in the editor; a mask keeps the rest still; bad points and masks are messages."""
+    c = Client(url, verbose=False)
+    _, picked = c.predict("demo", 3, 0.7, api_name="/pick_seed")
+    points = [[25, 44, 22, 44], [39, 44, 42, 44]]  # the cheeks below the nose, outwards
+    image, npz, label, _ = c.predict("demo", points, None, 30, api_name="/drag")
+    before, after = _image(picked).astype(int), _image(image).astype(int)
+    assert "dragged" in label and np.abs(after - before).mean() > 0.3  # the face moved
+    edited, _ = c.predict("demo", "all", {}, api_name="/edit")  # the editor holds the dragged face
+    assert np.array_equal(_image(edited), after)
+    c.predict("demo", 3, 0.7, api_name="/pick_seed")
+    loaded, _ = c.predict("demo", handle_file(npz), api_name="/load_latent")  # the latent round-trips
+    assert "dragged" in loaded
+    assert np.array_equal(_image(c.predict("demo", "all", {}, api_name="/edit")[0]), after)
+
+    c.predict("demo", 3, 0.7, api_name="/pick_seed")
+    mask = np.zeros((64, 64), np.uint8)
+    mask[36:52, 16:48] = 255  # the lower middle of the face may move
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    held, *_ = c.predict(
+        "demo", "25,44>22,44; 39,44>42,44", handle_file(str(tmp_path / "mask.png")), 30, api_name="/drag"
+    )
+    outside = mask == 0
+    still, free = np.abs(_image(held).astype(int) - before)[outside], np.abs(after - before)[outside]
+    assert still.mean() < free.mean()  # the masked drag changed less outside its region
+
+    with pytest.raises(AppError, match="outside the 64x64 image"):
+        c.predict("demo", [[25, 44, 90, 44]], None, 10, api_name="/drag")
+    with pytest.raises(AppError, match="four numbers"):
+        c.predict("demo", [[25, 44, 22]], None, 10, api_name="/drag")
+    Image.fromarray(mask[::2, ::2]).save(tmp_path / "small.png")
+    with pytest.raises(AppError, match="the mask is 32x32; it must be the image's 64x64"):
+        c.predict("demo", points, handle_file(str(tmp_path / "small.png")), 10, api_name="/drag")
+
+
 def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_path):
     c = Client(url, verbose=False)
     with pytest.raises(AppError, match="Upload a photo"):

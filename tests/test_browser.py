@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("playwright", reason="playwright is not installed (requirements-dev.txt)")
-from browser import browser_page, chromium_path, launched_app  # noqa: E402
+from browser import browser_page, chromium_path, drag_in_the_page, launched_app  # noqa: E402
 
 ARTIFACTS = Path(os.environ.get("STUDIO_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
 
@@ -91,3 +91,32 @@ def test_the_edit_tab_shows_the_edit_in_the_photo_and_offers_it_for_download(pho
         page.screenshot(path=str(ARTIFACTS / "browser-edit-photo.png"), full_page=True)
         page.locator("#photo-download a").first.wait_for(timeout=60_000)  # the download
         assert page.locator("[role=tablist]").count() == 1  # every tab in the page's one row of tabs
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="no Chromium on this machine (apt-get install chromium)")
+def test_the_drag_tab_drags_a_projected_photo_and_the_result_goes_back_into_it(photos):
+    """Project a photo with a short tuning (its own generator draws it), click two handles and their targets in
+    the Drag tab and Start: the points show, the dragged face becomes the editor's, and the Edit tab shows it in
+    the photo."""
+    with launched_app("demo") as url, browser_page(1280, 1000) as page:
+        page.goto(url)
+        page.get_by_role("tab", name="Project").click()
+        page.locator("input[type=file]").first.set_input_files(str(photos / "obama.jpg"))
+        page.get_by_text("Faces found").wait_for(timeout=30_000)
+        tuning = page.get_by_label("number input for Tune the generator to this photo (PTI steps, 0: off)")
+        tuning.fill("20")
+        tuning.press("Enter")
+        page.get_by_label("Only where needed").uncheck()
+        page.wait_for_timeout(2000)  # face detection
+        page.get_by_role("button", name="Project", exact=True).click()
+        page.get_by_text("identity_distance").wait_for(timeout=180_000)
+        page.get_by_role("button", name="Edit this face").click()
+        page.get_by_text("In the editor:").wait_for(timeout=30_000)
+        drag_in_the_page(page, [(24, 45, 22, 45), (40, 45, 42, 45)], 64)
+        assert page.locator("#drag-points textarea").input_value().count(">") == 2  # where the handles ended
+        page.get_by_text("(dragged)").first.wait_for(timeout=30_000)  # the editor's face is the dragged one
+        page.get_by_role("tab", name="Edit").click()
+        page.locator("#edited-photo img").wait_for(state="visible", timeout=60_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-drag.png"), full_page=True)
+        assert page.locator("[role=tablist]").count() == 1

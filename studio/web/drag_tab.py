@@ -151,12 +151,12 @@ def painted_region(editor: dict | None, resolution: int) -> np.ndarray | None:
     return np.asarray(small) > 0  # a pixel any part of which was painted may move
 
 
-def _dragging(model: str, latent: wf.Latent, points, mask: np.ndarray | None, steps: float):
-    """The drag as a stream: progress events (a preview with the points every few steps), then Finished(Dragged).
-    Close it to stop the drag."""
+def _dragging(model: str, latent: wf.Latent, points, mask: np.ndarray | None, steps: float, previews: bool = True):
+    """The drag as a stream: progress events (with previews: the face and its points every few steps), then
+    Finished(Dragged). Close it to stop the drag."""
     steps = int(number(steps, "a step limit"))
     G = MODELS.for_latent(model, latent)
-    every = 5 if G.img_resolution <= 256 else 10
+    every = (5 if G.img_resolution <= 256 else 10) if previews else 0
     options = DragOptions(steps=steps)
     return wf.stream(
         lambda events: wf.drag_face(G, latent, points, mask=mask, options=options, preview_every=every, progress=events)
@@ -214,7 +214,7 @@ def drag_api(model: str, latent: wf.Latent | None, history: list, points, mask: 
     if points is None:
         raise gr.Error("Give the points: [[hx, hy, tx, ty], ...] in pixels of the model's image.")
     movable = None if mask is None else mask > 127
-    with contextlib.closing(_dragging(model, latent, points, movable, steps)) as items:
+    with contextlib.closing(_dragging(model, latent, points, movable, steps, previews=False)) as items:
         dragged = next(item for item in items if isinstance(item, wf.Finished)).result
     npz = str(dragged.latent.save(scratch_file("projected_w.npz")))
     return png(dragged.image), npz, [*(history or []), latent], *into_editor(model, dragged.latent)
