@@ -51,6 +51,7 @@ def make_clip(
     audio: bool = True,
     centre: tuple[float, float] = (0.5, 0.5),
     zoom_from: float = 1.0,
+    quality: float = 9,
 ) -> Path:
     """An MP4 of the photo along `camera_path` (aimed at `centre`), frames in `blank` a flat grey, with a 440 Hz
     tone if `audio`."""
@@ -79,7 +80,7 @@ def make_clip(
         size,
         fps=fps,
         codec="libx264",
-        quality=9,
+        quality=quality,
         macro_block_size=1,
         audio_path=str(tone) if tone else None,
         audio_codec="aac" if tone else None,

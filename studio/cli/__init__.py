@@ -35,6 +35,7 @@ from . import (
     scorer,
     train,
     train_encoder,
+    video_edit,
     widen,
 )
 
@@ -44,6 +45,7 @@ COMMANDS = (
     mix,
     edit,
     retouch,
+    video_edit,
     drag,
     directions,
     portraits,

@@ -35,6 +35,12 @@ MAX_SECONDS = 30.0  # the default limit on a clip's length
 PTI_FRAMES = 8  # frames the generator is tuned on, spread evenly over the stretches with a face
 PTI_BATCH = 2  # of them per tuning step, in turn
 BRIDGE_MIN_LIKENESS = 0.6  # a bridged frame's crop must correlate this well with the last detected one
+STAGES = {  # the progress stages, as a progress bar names them
+    "find": "find the face",
+    "encode": "encode the frames",
+    "tune": "tune the generator (PTI)",
+    "write": "edit and write",
+}
 DETECT_MAX_SIDE = 960  # frames larger than this are searched for faces at this size (the landmarks at full size)
 
 
@@ -90,7 +96,7 @@ def find_face_track(info: ClipInfo, face: int = 0, progress: Progress = SILENT) 
         else:
             landmarks.append(face_landmarks(image, boxes[chosen]).astype(np.float64))
             previous, lost = boxes[chosen], 0
-        progress.report("find the face", len(landmarks), max(len(landmarks), info.frame_estimate))
+        progress.report("find", len(landmarks), max(len(landmarks), info.frame_estimate))
     return landmarks
 
 
@@ -225,7 +231,7 @@ def _tune(G: Generator, ws: dict, samples: dict, steps: int, progress: Progress)
         pivots,
         targets,
         options=PTIOptions(steps=steps, batch=PTI_BATCH),
-        callback=progress.counter("tune the generator (PTI)"),
+        callback=progress.counter("tune"),
         should_stop=progress.stopped,
     )
     _stop_if_asked(progress)
@@ -248,7 +254,7 @@ def _write_edited(info, crops, ws, drawer, edits, directions, layers, scorer, bl
             writer.write(frame)
             if staging is not None:
                 Image.fromarray(frame).save(staging / f"frame_{i:05d}.png", compress_level=1)
-            progress.report("edit and write", i + 1, len(crops))
+            progress.report("write", i + 1, len(crops))
     return edited
 
 
