@@ -1,4 +1,4 @@
-"""StyleGAN Studio web app: generate, project, edit, drag, mix and morph faces (Gradio; Hugging Face Spaces ready).
+"""StyleGAN Studio web app: generate, project, edit, drag, mix and morph faces; edit faces in clips (Gradio).
 
 This file assembles the page: the model box, the face in the editor that every tab shares, and the tabs, each a
 module of `studio.web` with its layout, its wiring and its handlers, which call `studio.workflows` (the same
@@ -12,7 +12,7 @@ import os
 
 import gradio as gr
 
-from studio.web import drag_tab, edit_tab, generate_tab, mix_tab, morph_tab, project_tab
+from studio.web import drag_tab, edit_tab, generate_tab, mix_tab, morph_tab, project_tab, video_tab
 from studio.web.common import LOCAL_MODELS, Page, model_choices, release_face, start_model
 from studio.web.files import SCRATCH_MAX_AGE_S
 from stylegan_core.runtime import tune_allocator
@@ -24,7 +24,7 @@ def build(default_model: str | None = None) -> gr.Blocks:
     default_model = start_model(default_model)
     # delete_cache: Gradio's copies of visitors' uploads and our outputs go after an hour
     with gr.Blocks(title="StyleGAN Studio", delete_cache=(SCRATCH_MAX_AGE_S, SCRATCH_MAX_AGE_S)) as demo:
-        gr.Markdown("# StyleGAN Studio\nGenerate, project, edit, drag, mix and morph StyleGAN faces.")
+        gr.Markdown("# StyleGAN Studio\nGenerate, project, edit, drag, mix and morph faces; edit the face in a clip.")
         with gr.Row():
             kinds = "a name, a local file or run folder, or a Hub repo" if LOCAL_MODELS else "a name or a Hub repo"
             model = gr.Dropdown(
@@ -38,8 +38,9 @@ def build(default_model: str | None = None) -> gr.Blocks:
         page = Page(model, gr.State(None, delete_callback=release_face))
         generate_tab.build(page, demo)
         project_tab.build(page, demo)
-        edit_tab.build(page, demo)
+        edits = edit_tab.build(page, demo)
         drag_tab.build(page)
+        video_tab.build(page, edits)
         mix_tab.build(page)
         morph_tab.build(page)
         model.change(lambda m: f"Active model: **{m}**", model, status, api_visibility="private")

@@ -125,6 +125,26 @@ def test_drag_through_the_api(url, tmp_path):
         c.predict("demo", points, handle_file(str(tmp_path / "small.png")), 10, api_name="/drag")
 
 
+def test_video_edit_through_the_api(url, tmp_path):
+    """`/video_preview` shows one frame edited, `/video_edit` returns the whole clip (same frames, rate, size and
+    sound); a file that is not a video is a message naming it."""
+    from editing.clip import frames_of, probe_clip
+
+    clip = str(wf.sample_clips()[0])
+    c = Client(url, verbose=False)
+    frame = _image(c.predict("demo", handle_file(clip), "smile=2", 0, api_name="/video_preview"))
+    source = probe_clip(clip)
+    assert frame.shape == (source.height, source.width, 3)
+    edited, summary = c.predict("demo", handle_file(clip), "smile=2", 0, 0, api_name="/video_edit")
+    out = probe_clip(edited["video"] if isinstance(edited, dict) else edited)
+    assert (out.size, out.fps, out.has_audio) == (source.size, source.fps, True)
+    assert len(list(frames_of(out))) == len(list(frames_of(source))) and "frames edited" in summary
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("not a clip")
+    with pytest.raises(AppError, match="notes.mp4 is not a video file"):
+        c.predict("demo", handle_file(str(notes)), "smile=2", 0, 0, api_name="/video_edit")
+
+
 def test_bad_inputs_get_messages_and_the_session_keeps_working(url, photos, tmp_path):
     c = Client(url, verbose=False)
     with pytest.raises(AppError, match="Upload a photo"):

@@ -11,6 +11,8 @@ import pytest
 pytest.importorskip("playwright", reason="playwright is not installed (requirements-dev.txt)")
 from browser import browser_page, chromium_path, drag_in_the_page, launched_app  # noqa: E402
 
+from studio import workflows as wf  # noqa: E402
+
 ARTIFACTS = Path(os.environ.get("STUDIO_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
 
 
@@ -120,3 +122,19 @@ def test_the_drag_tab_drags_a_projected_photo_and_the_result_goes_back_into_it(p
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "browser-drag.png"), full_page=True)
         assert page.locator("[role=tablist]").count() == 1
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="no Chromium on this machine (apt-get install chromium)")
+def test_the_video_tab_edits_a_clip():
+    """Upload the example clip, preview one frame, edit the clip (no tuning): the page plays the edited clip."""
+    with launched_app("demo") as url, browser_page() as page:
+        page.goto(url)
+        page.get_by_role("tab", name="Video").click()
+        page.locator("#video-in input[type=file]").set_input_files(str(wf.sample_clips()[0]))
+        page.get_by_role("button", name="Preview one frame").click()
+        page.get_by_label("number input for Tune the generator on the clip (PTI steps, 0: off)").fill("0")
+        page.get_by_role("button", name="Edit the clip").click()
+        page.get_by_text("frames edited").wait_for(timeout=180_000)
+        assert page.locator("#video-out video").count() == 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browser-video.png"), full_page=True)

@@ -19,7 +19,8 @@ SHOWN_PER_GROUP = 2  # sliders a model opens with, per group; the picker adds an
 SLIDER_ROWS = 16  # directions edited at once (each has its row); the picker offers every one of the model
 
 
-def build(page: Page, demo: gr.Blocks) -> None:
+def build(page: Page, demo: gr.Blocks) -> gr.JSON:
+    """The tab; returns its edits ({name: {"strength", "layers", "hold"}}), which the Video tab can take."""
     with gr.Tab("Edit"):
         edits = gr.JSON({}, visible="hidden")  # {name: {"strength", "layers", "hold"}}: what the sliders say
         shown = gr.State([])  # the direction each slider row shows, row by row
@@ -67,6 +68,7 @@ def build(page: Page, demo: gr.Blocks) -> None:
     reset_btn.click(lambda: {}, None, edits, **private).then(
         slider_rows, [page.model, picker, edits], row_outputs, **private
     ).then(**full).then(**panel.full)
+    return edits
 
 
 def _slider_row():

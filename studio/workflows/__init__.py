@@ -38,7 +38,7 @@ from .latents import Latent, latent_from_file, render, seed_latents, tuned_besid
 from .mix import MixGrid, MixResult, mix, mix_faces, mix_grid
 from .models import ModelCache, current_snapshot, model_choices
 from .morph import face_variations, morph_frames, morph_video, seed_keys
-from .photos import FaceChoice, align_photo, find_faces, read_photo, sample_photos, save_photo
+from .photos import FaceChoice, align_photo, find_faces, read_photo, sample_clips, sample_photos, save_photo
 from .progress import SILENT, Finished, Progress, ProgressEvent, stream
 from .retouch import Retouch, RetouchedFace, face_placements, paste_edit, paste_images, retouch_photo
 from .train import TrainingInterrupted, resume_hint, run_training
@@ -96,6 +96,7 @@ __all__ = [
     "morph_frames",
     "morph_video",
     "read_photo",
+    "sample_clips",
     "sample_photos",
     "save_photo",
     "Retouch",

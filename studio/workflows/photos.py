@@ -20,6 +20,11 @@ def sample_photos() -> list[Path]:
     return sorted(SAMPLES.glob("*.jpg"))
 
 
+def sample_clips() -> list[Path]:
+    """Clips that ship with the package (a camera path over the example portrait, with sound)."""
+    return sorted(SAMPLES.glob("*.mp4"))
+
+
 def read_photo(path: str | Path, shown_name: str | None = None) -> Image.Image:
     """Any upload or file as 8-bit RGB, through our own reader: every failure is one short message that names
     `shown_name` (what the user called the file), never the server's copy of it."""

@@ -84,20 +84,29 @@ def find_face_track(info: ClipInfo, face: int = 0, progress: Progress = SILENT) 
     previous, lost = None, 0
     for frame in frames_of(info):
         _stop_if_asked(progress)
-        image = Image.fromarray(frame)
-        scale = min(1.0, DETECT_MAX_SIDE / max(image.size))
-        small = image if scale == 1 else image.resize((round(image.width * scale), round(image.height * scale)))
-        boxes = [_scaled(box, 1 / scale) for box in detect_faces(small)]
-        chosen = follow(boxes, previous, face)
-        if chosen is None:
+        found = _detect(frame, previous, face)
+        if found is None:
             landmarks.append(None)
             lost += 1
             previous = None if lost > MAX_GAP else previous
         else:
-            landmarks.append(face_landmarks(image, boxes[chosen]).astype(np.float64))
-            previous, lost = boxes[chosen], 0
+            landmarks.append(found[0])
+            previous, lost = found[1], 0
         progress.report("find", len(landmarks), max(len(landmarks), info.frame_estimate))
     return landmarks
+
+
+def _detect(frame: np.ndarray, previous: FaceBox | None, face: int) -> tuple[np.ndarray, FaceBox] | None:
+    """The followed face in a frame: its landmarks [68, 2] and box (searched on a copy at most DETECT_MAX_SIDE
+    px, placed on the full frame), or None."""
+    image = Image.fromarray(frame)
+    scale = min(1.0, DETECT_MAX_SIDE / max(image.size))
+    small = image if scale == 1 else image.resize((round(image.width * scale), round(image.height * scale)))
+    boxes = [_scaled(box, 1 / scale) for box in detect_faces(small)]
+    chosen = follow(boxes, previous, face)
+    if chosen is None:
+        return None
+    return face_landmarks(image, boxes[chosen]).astype(np.float64), boxes[chosen]
 
 
 def _scaled(box: FaceBox, factor: float) -> FaceBox:
@@ -187,6 +196,36 @@ def edit_video(
         tuned_steps,
         time.perf_counter() - started,
     )
+
+
+def preview_frame(
+    G: Generator,
+    clip: str | Path,
+    edits: Edits,
+    directions: Mapping[str, Direction],
+    encoder: Encoder,
+    *,
+    face: int = 0,
+    max_seconds: float = MAX_SECONDS,
+    blend: str = "auto",
+    layers: str = "all",
+    scorer: PortraitScorer | None = None,
+) -> np.ndarray:
+    """One frame [H, W, 3] of the clip edited as `edit_video` would (without tuning): the first frame with a
+    face from the middle of the clip on, to judge an edit before the whole run."""
+    info = check_clip(clip, max_seconds)
+    found = None
+    for first in (info.frame_estimate // 2, 0):  # from the middle on, else from the start
+        frames = (f for i, f in enumerate(frames_of(info)) if i >= first)
+        found = next(((f, hit) for f in frames if (hit := _detect(f, None, face)) is not None), None)
+        if found is not None:
+            break
+    if found is None:
+        raise ClipError(f"no face found in any frame of {Path(clip).name}")
+    frame, crop = found[0], CropFrame.of(found[1][0])
+    latent = Latent(encoder.encode(crop_face(frame, crop, G.img_resolution)).detach().cpu().numpy(), "", "frame")
+    unedited, image = render(G, [latent, apply_edits(G, latent, directions, as_edits(edits), layers, scorer)])
+    return paste_back(frame, image, _placement(crop, frame), unedited=unedited, blend=blend)
 
 
 def _encode_frames(info: ClipInfo, crops: list, detected: list[bool], encoder: Encoder, size: int, progress: Progress):
