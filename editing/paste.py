@@ -133,6 +133,13 @@ def check_photo_size(placement: Placement, size: tuple[int, int]) -> None:
         )
 
 
+def check_blend(blend: str) -> str:
+    """The blend's name, or PasteError listing the blends there are."""
+    if blend not in BLENDS:
+        raise PasteError(f"unknown blend {blend!r}: one of {', '.join(BLENDS)}")
+    return blend
+
+
 def choose_blend(resolution: int, placement: Placement) -> str:
     """`direct` where the model's render is about as large as the face is in the photo, else `detail`."""
     return "direct" if resolution >= DIRECT_COVERS * placement.side else "detail"
@@ -151,8 +158,7 @@ def paste_back(
     [H, W, 3] uint8 array; pixels where the mask is 0 are the photo's own."""
     import cv2
 
-    if blend not in BLENDS:
-        raise PasteError(f"unknown blend {blend!r}: one of {', '.join(BLENDS)}")
+    check_blend(blend)
     check_photo_size(placement, (photo.shape[1], photo.shape[0]))
     size = edited.shape[0]
     blend = choose_blend(size, placement) if blend == "auto" else blend

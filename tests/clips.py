@@ -4,7 +4,7 @@ a sine-tone sound track; written with the ffmpeg imageio-ffmpeg ships."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,15 @@ def frame_from(
     return np.asarray(turned.convert("RGB").resize(size, Image.Resampling.BILINEAR, box=box))
 
 
+def make_tone(path: Path, seconds: float) -> Path:
+    """A 440 Hz tone of `seconds` (any container ffmpeg writes by the file's extension: .wav, .m4a, ...)."""
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi"]
+    subprocess.run([*command, "-i", f"sine=frequency=440:duration={seconds:.3f}", str(path)], check=True)
+    return path
+
+
 def make_clip(
     path: Path,
     photo: Image.Image,
@@ -52,29 +61,14 @@ def make_clip(
     centre: tuple[float, float] = (0.5, 0.5),
     zoom_from: float = 1.0,
     quality: float = 9,
+    paint: Callable[[int, np.ndarray], None] | None = None,
+    pan_px: float = 30,
 ) -> Path:
     """An MP4 of the photo along `camera_path` (aimed at `centre`), frames in `blank` a flat grey, with a 440 Hz
-    tone if `audio`."""
+    tone if `audio`; `paint(i, frame)` may draw on each frame (something passing in front of the face)."""
     import imageio_ffmpeg
 
-    tone = None
-    if audio:
-        tone = path.with_suffix(".wav")
-        seconds = frames / fps
-        subprocess.run(
-            [
-                imageio_ffmpeg.get_ffmpeg_exe(),
-                "-y",
-                "-loglevel",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                f"sine=frequency=440:duration={seconds:.3f}",
-                str(tone),
-            ],
-            check=True,
-        )
+    tone = make_tone(path.with_suffix(".wav"), frames / fps) if audio else None
     writer = imageio_ffmpeg.write_frames(
         str(path),
         size,
@@ -86,8 +80,11 @@ def make_clip(
         audio_codec="aac" if tone else None,
     )
     writer.send(None)
-    for i, move in enumerate(camera_path(frames, zoom_from=zoom_from)):
+    for i, move in enumerate(camera_path(frames, pan_px=pan_px, zoom_from=zoom_from)):
         frame = np.full((size[1], size[0], 3), 128, np.uint8) if i in blank else frame_from(photo, size, *move, centre)
+        if paint is not None:
+            frame = frame.copy()
+            paint(i, frame)
         writer.send(np.ascontiguousarray(frame))
     writer.close()
     if tone:

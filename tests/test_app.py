@@ -101,8 +101,7 @@ def test_drag_through_the_api(url, tmp_path):
     edited, _ = c.predict("demo", "all", {}, api_name="/edit")  # the editor holds the dragged face
     assert np.array_equal(_image(edited), after)
     c.predict("demo", 3, 0.7, api_name="/pick_seed")
-    loaded, _ = c.predict("demo", handle_file(npz), api_name="/load_latent")  # the latent round-trips
-    assert "dragged" in loaded
+    c.predict("demo", handle_file(npz), api_name="/load_latent")  # the latent round-trips
     assert np.array_equal(_image(c.predict("demo", "all", {}, api_name="/edit")[0]), after)
 
     c.predict("demo", 3, 0.7, api_name="/pick_seed")

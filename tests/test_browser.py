@@ -113,10 +113,10 @@ def test_the_drag_tab_drags_a_projected_photo_and_the_result_goes_back_into_it(p
         page.get_by_role("button", name="Project", exact=True).click()
         page.get_by_text("identity_distance").wait_for(timeout=180_000)
         page.get_by_role("button", name="Edit this face").click()
-        page.get_by_text("In the editor:").wait_for(timeout=30_000)
+        page.get_by_text("In the editor: projected photo").wait_for(state="attached", timeout=30_000)
         drag_in_the_page(page, [(24, 45, 22, 45), (40, 45, 42, 45)], 64)
         assert page.locator("#drag-points textarea").input_value().count(">") == 2  # where the handles ended
-        page.get_by_text("(dragged)").first.wait_for(timeout=30_000)  # the editor's face is the dragged one
+        page.get_by_text("projected photo (dragged)").wait_for(state="attached", timeout=30_000)  # in the editor
         page.get_by_role("tab", name="Edit").click()
         page.locator("#edited-photo img").wait_for(state="visible", timeout=60_000)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -3,13 +3,12 @@ tone), edited on the demo model; the face track's smoothing and gaps; Stop; bad 
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from clips import make_clip
+from clips import make_clip, make_tone
 from PIL import Image
 
 from editing.align import ffhq_quad
@@ -114,23 +113,7 @@ def test_bad_clips_get_clear_messages(portrait, demo, tmp_path):
     text.write_text("not a video")
     with pytest.raises(ClipError, match="not a video"):
         check_clip(text)
-    import imageio_ffmpeg
-
-    tone = tmp_path / "tone.m4a"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=1",
-            str(tone),
-        ],
-        check=True,
-    )
+    tone = make_tone(tmp_path / "tone.m4a", 1)
     with pytest.raises(ClipError, match="no video stream"):
         check_clip(tone)
     long = make_clip(tmp_path / "long.mp4", portrait, frames=36, fps=12, audio=False)

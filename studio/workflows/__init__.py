@@ -43,8 +43,13 @@ from .progress import SILENT, Finished, Progress, ProgressEvent, stream
 from .retouch import Retouch, RetouchedFace, face_placements, paste_edit, paste_images, retouch_photo
 from .train import TrainingInterrupted, resume_hint, run_training
 from .tuned import TunedGenerators
+from .video_edit import VideoEdit, VideoStopped, edit_video, preview_frame
 
 __all__ = [
+    "VideoEdit",
+    "VideoStopped",
+    "edit_video",
+    "preview_frame",
     "Dragged",
     "draw_points",
     "drawn_scale",

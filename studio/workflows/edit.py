@@ -152,6 +152,16 @@ def as_edits(edits: Edits) -> list[DirectionEdit]:
     return parse_edits(edits)
 
 
+def checked_edits(edits: Edits, directions: Mapping[str, Direction]) -> list[DirectionEdit]:
+    """The edits, or DirectionError naming every direction (edited or held) the model does not have: before
+    long work that would apply them at its end."""
+    edits = as_edits(edits)
+    unknown = sorted({name for e in edits for name in (e.name, *e.hold)} - set(directions))
+    if unknown:
+        raise DirectionError(f"no direction {', '.join(unknown)} for this model; it has: {', '.join(directions)}")
+    return edits
+
+
 def _pick(directions: Mapping[str, Direction], name: str) -> Direction:
     if name not in directions:
         raise DirectionError(f"no direction {name!r} for this model; it has: {', '.join(directions)}")

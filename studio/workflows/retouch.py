@@ -11,13 +11,13 @@ import numpy as np
 from PIL import Image
 
 from editing.align import FaceBox, detect_some_face, face_landmarks, faces_worth_aligning, ffhq_quad
-from editing.directions import Direction, DirectionError
+from editing.directions import Direction
 from editing.encoders import Encoder
-from editing.paste import BLENDS, PasteError, Placement, check_photo_size, paste_back
+from editing.paste import PasteError, Placement, check_blend, check_photo_size, paste_back
 from stylegan_core import Generator
 from training.scorer import PortraitScorer
 
-from .edit import Edits, apply_edits, as_edits
+from .edit import Edits, apply_edits, checked_edits
 from .invert import Inversion, invert_photo
 from .latents import Latent, render
 from .photos import save_photo
@@ -112,12 +112,8 @@ def retouch_photo(
     """The photo with the chosen faces ("largest", "all" or an index) edited in place: each aligned, inverted
     (`preset` with its `steps`, tuned by PTI as `pti_steps` says), moved by `edits` and pasted back with `blend`.
     Faces too small for G are left as they are and listed in `skipped`."""
-    edits = as_edits(edits)
-    unknown = sorted({name for e in edits for name in (e.name, *e.hold)} - set(directions))
-    if unknown:  # before any long work
-        raise DirectionError(f"no direction {', '.join(unknown)} for this model; it has: {', '.join(directions)}")
-    if blend not in BLENDS:
-        raise PasteError(f"unknown blend {blend!r}: one of {', '.join(BLENDS)}")
+    edits = checked_edits(edits, directions)  # before any long work
+    check_blend(blend)
     boxes = detect_some_face(photo)  # once: each face's inversion aligns from these
     found = face_placements(photo, boxes)
     if faces == "largest":

@@ -18,16 +18,16 @@ from PIL import Image
 
 from editing.align import FaceBox, detect_faces, face_landmarks
 from editing.clip import ClipError, ClipInfo, ClipWriter, frames_of, probe_clip
-from editing.directions import Direction, DirectionError
+from editing.directions import Direction
 from editing.encoders import Encoder
 from editing.face_track import MAX_GAP, CropFrame, bridge_gaps, crop_jitter, follow, smooth_crops
-from editing.paste import BLENDS, PasteError, Placement, paste_back
+from editing.paste import Placement, check_blend, paste_back
 from editing.project import target_tensor
 from editing.pti import PTIOptions, tune_generator
 from stylegan_core import Generator
 from training.scorer import PortraitScorer
 
-from .edit import Edits, apply_edits, as_edits
+from .edit import Edits, apply_edits, as_edits, checked_edits
 from .latents import Latent, render
 from .progress import SILENT, Progress
 
@@ -157,12 +157,8 @@ def edit_video(
     `out` (MP4, the source's size, rate and sound); with `frames_dir`, every frame as a PNG too. `pti_steps`
     tunes a copy of G on PTI_FRAMES frames first. Raises VideoStopped (leaving nothing) when stopped."""
     started = time.perf_counter()
-    edits = as_edits(edits)
-    unknown = sorted({name for e in edits for name in (e.name, *e.hold)} - set(directions))
-    if unknown:  # before any long work
-        raise DirectionError(f"no direction {', '.join(unknown)} for this model; it has: {', '.join(directions)}")
-    if blend not in BLENDS:
-        raise PasteError(f"unknown blend {blend!r}: one of {', '.join(BLENDS)}")
+    edits = checked_edits(edits, directions)  # before any long work
+    check_blend(blend)
     info = check_clip(clip, max_seconds)
     detected = find_face_track(info, face, progress)
     if not any(lm is not None for lm in detected):
