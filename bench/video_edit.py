@@ -49,8 +49,8 @@ from stylegan_core.runtime import tune_allocator  # noqa: E402
 FPS, SIZE = 30, (640, 480)
 
 
-def test_clip(photo: Path, seconds: float, out: Path) -> tuple[Path, set[int]]:
-    """The clip and the frames in which the face is hidden (the hand over it, the cut)."""
+def test_clip(photo: Path, seconds: float, out: Path) -> tuple[Path, range, range]:
+    """The clip, the frames a hand passes over the face in and the frames cut to grey."""
     frames = round(seconds * FPS)
     hand = range(round(4 * FPS), round(5 * FPS))  # a hand passes over the face during the fifth second
     cut = range(round(7 * FPS), round(7.5 * FPS))
@@ -66,7 +66,7 @@ def test_clip(photo: Path, seconds: float, out: Path) -> tuple[Path, set[int]]:
     centre = ((box.left + box.right) / 2 / image.width, (box.top + box.bottom) / 2 / image.height)
     path = make_clip(out, image, frames=frames, fps=FPS, size=SIZE, blank=cut, centre=centre, zoom_from=1.5,
                      quality=7, paint=paint, pan_px=60)  # fmt: skip
-    return path, set(hand) | set(cut)
+    return path, hand, cut
 
 
 def face_box(frame: np.ndarray):
@@ -128,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     tune_allocator()
     work = Path(tempfile.mkdtemp(prefix="bench-video-"))
-    clip, hidden = test_clip(Path(args.photo), args.seconds, work / "source.mp4")
+    clip, hand, cut = test_clip(Path(args.photo), args.seconds, work / "source.mp4")
     G = load_generator("demo")
     encoder, directions = wf.model_encoder("demo", G), wf.edit_directions(G, "demo")
     for pti in (args.pti, 0):
@@ -137,12 +137,16 @@ def main() -> None:
         seconds = time.perf_counter() - started
         print(f"\ndemo model, smile +2, PTI {pti} steps: {result.summary()}")
         print(f"  {result.frames} frames in {seconds:.0f} s: {result.frames / seconds:.1f} frames/s")
-        visible = result.frames - len(hidden)
-        print(f"  edited {result.edited_frames} of the {visible} frames where the face is in view")
-        for name, value in consistency(clip, result.path).items():
+        figures = consistency(clip, result.path)
+        print(
+            f"  share edited: {result.edited_frames} / {figures.pop('frames with a face (dlib, source)')} frames "
+            f"where dlib finds the face in the source (a hand passes over it in {len(hand)} frames, {len(cut)} are "
+            "cut to grey)"
+        )
+        for name, value in figures.items():
             print(f"  {name}: {value:.3f}" if isinstance(value, float) else f"  {name}: {value}")
     if not args.no_1024:
-        short, _ = test_clip(Path(args.photo), 1, work / "short.mp4")
+        short, *_ = test_clip(Path(args.photo), 1, work / "short.mp4")
         print(f"\n1024 px config-f shape, encoder only (random weights): {speed_1024(short):.2f} frames/s")
 
 

@@ -166,6 +166,16 @@ def take_screenshots(outdir: Path, photo: Path, model: str = "demo") -> list[Pat
         _click(page, "Make the video")
         page.locator("video").first.wait_for(timeout=120_000)
         shoot("morph")
+
+        from studio.workflows import sample_clips
+
+        _tab(page, "Video")
+        page.locator("#video-in input[type=file]").set_input_files(str(sample_clips()[0]))
+        _click(page, "Preview one frame")
+        page.wait_for_timeout(5000)
+        _click(page, "Edit the clip")
+        page.get_by_text("frames edited").wait_for(timeout=300_000)  # with the default tuning
+        shoot("video")
     return shots
 
 

@@ -30,6 +30,7 @@ from training.scorer import PortraitScorer
 from .edit import Edits, apply_edits, as_edits, checked_edits
 from .latents import Latent, render
 from .progress import SILENT, Progress
+from .retouch import smallest_face_px
 
 MAX_SECONDS = 30.0  # the default limit on a clip's length
 PTI_FRAMES = 8  # frames the generator is tuned on, spread evenly over the stretches with a face
@@ -52,8 +53,8 @@ class VideoStopped(RuntimeError):  # noqa: N818  (a stop, not an error)
 class VideoEdit:
     path: Path  # the edited clip
     frames: int
-    face_frames: int  # frames where the face was found (or bridged)
-    edited_frames: int
+    face_frames: int  # frames where the face was detected
+    edited_frames: int  # frames whose face was edited (detected, or bridged over a detector's miss)
     jitter_raw: float  # crop_jitter of the detected crops, per cent of the crop side
     jitter_smoothed: float
     pti_steps: int
@@ -61,7 +62,7 @@ class VideoEdit:
 
     def summary(self) -> str:
         return (
-            f"{self.edited_frames} of {self.frames} frames edited (the face was found in {self.face_frames}); "
+            f"{self.edited_frames} of {self.frames} frames edited (the face was detected in {self.face_frames}); "
             f"crop jitter {self.jitter_raw:.2f}% -> {self.jitter_smoothed:.2f}% after smoothing; "
             f"{self.seconds:.0f} s"
         )
@@ -166,7 +167,8 @@ def edit_video(
     crops = smooth_crops(bridge_gaps(detected))
     jitter_raw = crop_jitter([CropFrame.of(lm) if lm is not None else None for lm in detected])
     size = G.img_resolution
-    ws, samples = _encode_frames(info, crops, [lm is not None for lm in detected], encoder, size, progress)
+    found = [lm is not None for lm in detected]
+    ws, samples = _encode_frames(info, crops, found, encoder, size, smallest_face_px(G), progress)
     drawer, tuned_steps = G, 0
     if pti_steps:
         drawer, tuned_steps = _tune(G, ws, samples, pti_steps, progress)
@@ -185,7 +187,7 @@ def edit_video(
     return VideoEdit(
         Path(out),
         len(detected),
-        len(ws),
+        sum(lm is not None for lm in detected),
         edited,
         jitter_raw,
         crop_jitter(crops),
@@ -224,7 +226,9 @@ def preview_frame(
     return paste_back(frame, image, _placement(crop, frame), unedited=unedited, blend=blend)
 
 
-def _encode_frames(info: ClipInfo, crops: list, detected: list[bool], encoder: Encoder, size: int, progress: Progress):
+def _encode_frames(
+    info: ClipInfo, crops: list, detected: list[bool], encoder: Encoder, size: int, min_side: float, progress: Progress
+):
     """Each face frame's code {frame: [1, num_ws, w_dim]} and the aligned crops of PTI_FRAMES of them. A bridged
     frame (no detection, crop interpolated) is kept only where its crop still looks like the last detected one
     (a detector's miss), not where the face is gone (a cut, a blank frame, a hand over it): its crop is dropped."""
@@ -234,6 +238,9 @@ def _encode_frames(info: ClipInfo, crops: list, detected: list[bool], encoder: E
     for i, frame in enumerate(frames_of(info)):
         _stop_if_asked(progress)
         if i >= len(crops) or crops[i] is None:
+            continue
+        if crops[i].side < min_side:  # too small for the model to draw it better than it is
+            crops[i] = None
             continue
         aligned = crop_face(frame, crops[i], size)
         if detected[i]:
