@@ -16,6 +16,8 @@ CENTER_SIGMA = 1.0  # frames; STIT's defaults
 XY_SIGMA = 3.0
 LANDMARK_SIGMA = 1.0  # the paste mask's landmarks
 MAX_GAP = 5  # frames without a detection bridged between two with one
+START_MIN_SCORE = 0.3  # dlib's detector score a face needs to start a track (faces in our clips score 1-3; its
+# false alarms on a clip of the Earth at night scored 0.0-0.1)
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,16 @@ class CropFrame:
 
 def follow(boxes: Sequence[FaceBox], previous: FaceBox | None, face: int = 0) -> int | None:
     """Which of a frame's faces is the one followed: with no face before (the clip's start, or the face lost for a
-    while), the `face`-th as `faces_worth_aligning` orders them (the largest first); else the one nearest the
-    previous frame's face, if it is within a face's width of it. None where there is none."""
+    while), the `face`-th of those scoring START_MIN_SCORE or more, as `faces_worth_aligning` orders them (the
+    largest first); else the one nearest the previous frame's face, if it is within a face's width of it. None
+    where there is none."""
     if not boxes:
         return None
     if previous is None:
-        order = faces_worth_aligning(list(boxes))
+        strong = [i for i, box in enumerate(boxes) if box.score >= START_MIN_SCORE]
+        if not strong:
+            return None
+        order = [strong[i] for i in faces_worth_aligning([boxes[i] for i in strong])]
         return order[face] if face < len(order) else None
     centre = np.array([(previous.left + previous.right) / 2, (previous.top + previous.bottom) / 2])
     width = previous.right - previous.left

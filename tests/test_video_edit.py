@@ -11,9 +11,9 @@ import pytest
 from clips import make_clip, make_tone
 from PIL import Image
 
-from editing.align import ffhq_quad
+from editing.align import FaceBox, ffhq_quad
 from editing.clip import ClipError, frames_of, probe_clip
-from editing.face_track import CropFrame, bridge_gaps, crop_jitter, smooth_crops
+from editing.face_track import CropFrame, bridge_gaps, crop_jitter, follow, smooth_crops
 from studio.cli import main
 from studio.web.files import example_photos
 from studio.workflows import Progress, directions_of, model_encoder
@@ -85,6 +85,16 @@ def test_smoothing_lowers_the_jitter_of_a_noisy_detector(portrait):
     assert steady < 1e-6  # steady motion is not jitter
     quad = CropFrame.of(landmarks).quad  # the crop is FFHQ's
     assert np.allclose(quad, ffhq_quad(landmarks)[0])
+
+
+def test_a_track_starts_only_on_a_confident_detection():
+    """dlib's weak false alarms (a globe at night scored 0.0-0.1) start no track; a face already followed is kept
+    however it scores, and a face far from it is another face."""
+    weak, strong = FaceBox(10, 10, 60, 60, score=0.05), FaceBox(100, 10, 150, 60, score=1.5)
+    assert follow([weak], None) is None
+    assert follow([weak, strong], None) == 1
+    assert follow([FaceBox(14, 12, 64, 62, score=0.0)], weak) == 0
+    assert follow([strong], weak) is None
 
 
 def test_gaps_up_to_five_frames_are_bridged_linearly():

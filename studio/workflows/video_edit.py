@@ -55,8 +55,8 @@ class VideoEdit:
     frames: int
     face_frames: int  # frames where the face was detected
     edited_frames: int  # frames whose face was edited (detected, or bridged over a detector's miss)
-    jitter_raw: float  # crop_jitter of the detected crops, per cent of the crop side
-    jitter_smoothed: float
+    jitter_raw: float  # crop_jitter of the crops as detected (gaps bridged), per cent of the crop side
+    jitter_smoothed: float  # the same after smoothing, over the same frames
     pti_steps: int
     seconds: float
 
@@ -164,8 +164,8 @@ def edit_video(
     detected = find_face_track(info, face, progress)
     if not any(lm is not None for lm in detected):
         raise ClipError(f"no face found in any frame of {Path(clip).name}")
-    crops = smooth_crops(bridge_gaps(detected))
-    jitter_raw = crop_jitter([CropFrame.of(lm) if lm is not None else None for lm in detected])
+    bridged = bridge_gaps(detected)
+    crops = smooth_crops(bridged)
     size = G.img_resolution
     found = [lm is not None for lm in detected]
     ws, samples = _encode_frames(info, crops, found, encoder, size, smallest_face_px(G), progress)
@@ -189,8 +189,8 @@ def edit_video(
         len(detected),
         sum(lm is not None for lm in detected),
         edited,
-        jitter_raw,
-        crop_jitter(crops),
+        crop_jitter([CropFrame.of(bridged[i]) if c is not None else None for i, c in enumerate(crops)]),
+        crop_jitter(crops),  # both over the frames edited
         tuned_steps,
         time.perf_counter() - started,
     )
