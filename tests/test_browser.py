@@ -81,7 +81,7 @@ def test_the_edit_tab_shows_the_edit_in_the_photo_and_offers_it_for_download(pho
         tuning.press("Enter")
         page.wait_for_timeout(2000)  # face detection
         page.get_by_role("button", name="Project", exact=True).click()
-        page.get_by_text("identity_distance").wait_for(timeout=120_000)
+        page.get_by_text("identity_distance").wait_for(timeout=300_000)
         page.get_by_role("button", name="Edit this face").click()
         page.get_by_role("tab", name="Edit").click()
         box = page.get_by_label("number input for smile (expression)")
@@ -111,7 +111,7 @@ def test_the_drag_tab_drags_a_projected_photo_and_the_result_goes_back_into_it(p
         page.get_by_label("Only where needed").uncheck()
         page.wait_for_timeout(2000)  # face detection
         page.get_by_role("button", name="Project", exact=True).click()
-        page.get_by_text("identity_distance").wait_for(timeout=180_000)
+        page.get_by_text("identity_distance").wait_for(timeout=300_000)
         page.get_by_role("button", name="Edit this face").click()
         page.get_by_text("In the editor: projected photo").wait_for(state="attached", timeout=30_000)
         drag_in_the_page(page, [(24, 45, 22, 45), (40, 45, 42, 45)], 64)
