@@ -44,8 +44,8 @@ def test_studio_video_edit_keeps_frames_rate_size_and_sound_and_leaves_faceless_
     """The console command: the same frame count, rate, size and a sound track out; the face edited where it is
     found; frames without a face exactly the decoded source frames (the PNGs; the MP4 within x264's loss)."""
     out, frames = tmp_path / "edited.mp4", tmp_path / "frames"
-    assert main(["video-edit", str(clip), "--network", "demo", "--edit", "smile=2", "--pti", "2", "--frames",
-                 str(frames), "--out", str(out)]) == 0  # fmt: skip
+    flags = ["--pti", "2", "--refine", "1", "--frames", str(frames), "--out", str(out)]
+    assert main(["video-edit", str(clip), "--network", "demo", "--edit", "smile=2", *flags]) == 0
     source, edited = probe_clip(clip), probe_clip(out)
     assert (edited.size, edited.fps, edited.has_audio) == (source.size, source.fps, True)
     originals = list(frames_of(source))

@@ -26,6 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="STEPS",
         help="tune the generator on the clip (STEPS over 8 of its frames, default 100); --pti 0: off",
     )
+    v.add_argument(
+        "--refine",
+        type=flags.at_least(0),
+        default=0,
+        metavar="STEPS",
+        help="polish each frame's code by STEPS LPIPS steps (default 0: the encoder alone, as STIT; slow)",
+    )
     v.add_argument("--face", type=flags.at_least(0), default=0, help="which face to follow: 0 the largest (default)")
     v.add_argument(
         "--max-seconds", type=flags.finite, default=MAX_SECONDS, help=f"refuse longer clips (default {MAX_SECONDS:g})"
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             encoder,
             face=args.face,
             pti_steps=args.pti,
+            refine_steps=args.refine,
             max_seconds=args.max_seconds,
             frames_dir=args.frames,
             blend=args.blend,

@@ -46,6 +46,7 @@ def build(page: Page, edits: gr.JSON) -> None:
             summary = gr.Markdown()
     private = dict(api_visibility="private")
     from_editor.click(edits_as_text, edits, wanted, **private)
+    edits.change(follow_editor, [edits, wanted], wanted, **private)  # the Edit tab's picker picks here too
     inputs = [page.model, clip, wanted, pti, face]
     preview_btn.click(preview_edit, [page.model, clip, wanted, face], preview, api_name="video_preview")
     editing = start_btn.click(edit_clip, inputs, [edited, summary], api_name="video_edit")
@@ -58,6 +59,14 @@ def edits_as_text(edits: dict | None) -> str:
     if not parts:
         raise gr.Error("The Edit tab has no edit yet: move a slider there first, or type one here.")
     return ", ".join(parts)
+
+
+def follow_editor(edits: dict | None, typed: str) -> str:
+    """The Edit tab's sliders as this tab's edits whenever they change (where they edit anything)."""
+    try:
+        return edits_as_text(edits)
+    except gr.Error:
+        return typed
 
 
 def _clip_path(path: str | None) -> str:

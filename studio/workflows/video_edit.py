@@ -21,8 +21,9 @@ from editing.clip import ClipError, ClipInfo, ClipWriter, frames_of, probe_clip
 from editing.directions import Direction
 from editing.encoders import Encoder
 from editing.face_track import MAX_GAP, CropFrame, bridge_gaps, crop_jitter, follow, smooth_crops
+from editing.lpips import shared_lpips
 from editing.paste import Placement, check_blend, paste_back
-from editing.project import target_tensor
+from editing.project import project, target_tensor
 from editing.pti import PTIOptions, tune_generator
 from stylegan_core import Generator
 from training.scorer import PortraitScorer
@@ -146,6 +147,7 @@ def edit_video(
     *,
     face: int = 0,
     pti_steps: int = 0,
+    refine_steps: int = 0,
     max_seconds: float = MAX_SECONDS,
     frames_dir: str | Path | None = None,
     blend: str = "auto",
@@ -155,7 +157,8 @@ def edit_video(
     progress: Progress = SILENT,
 ) -> VideoEdit:
     """The clip with the `face`-th face (the largest first) edited by `edits` wherever it is found, written to
-    `out` (MP4, the source's size, rate and sound); with `frames_dir`, every frame as a PNG too. `pti_steps`
+    `out` (MP4, the source's size, rate and sound); with `frames_dir`, every frame as a PNG too. `refine_steps`
+    polishes each frame's code by that many LPIPS steps in W+ (slow; STIT uses the encoder alone); `pti_steps`
     tunes a copy of G on PTI_FRAMES frames first. Raises VideoStopped (leaving nothing) when stopped."""
     started = time.perf_counter()
     edits = checked_edits(edits, directions)  # before any long work
@@ -168,7 +171,8 @@ def edit_video(
     crops = smooth_crops(bridged)
     size = G.img_resolution
     found = [lm is not None for lm in detected]
-    ws, samples = _encode_frames(info, crops, found, encoder, size, smallest_face_px(G), progress)
+    refine = (G, refine_steps) if refine_steps else None
+    ws, samples = _encode_frames(info, crops, found, encoder, size, smallest_face_px(G), refine, progress)
     drawer, tuned_steps = G, 0
     if pti_steps:
         drawer, tuned_steps = _tune(G, ws, samples, pti_steps, progress)
@@ -227,7 +231,14 @@ def preview_frame(
 
 
 def _encode_frames(
-    info: ClipInfo, crops: list, detected: list[bool], encoder: Encoder, size: int, min_side: float, progress: Progress
+    info: ClipInfo,
+    crops: list,
+    detected: list[bool],
+    encoder: Encoder,
+    size: int,
+    min_side: float,
+    refine: tuple[Generator, int] | None,
+    progress: Progress,
 ):
     """Each face frame's code {frame: [1, num_ws, w_dim]} and the aligned crops of PTI_FRAMES of them. A bridged
     frame (no detection, crop interpolated) is kept only where its crop still looks like the last detected one
@@ -248,7 +259,13 @@ def _encode_frames(
         elif last_seen is None or _likeness(aligned, last_seen) < BRIDGE_MIN_LIKENESS:
             crops[i] = None
             continue
-        ws[i] = encoder.encode(aligned).detach().cpu()
+        ws[i] = encoder.encode(aligned).detach()
+        if refine is not None:  # the code polished in W+ (the `refine` preset of a photo)
+            G, steps = refine
+            ws[i] = project(
+                G, aligned, preset="refine", steps=steps, init_ws=ws[i], lpips=shared_lpips(str(G.device))
+            ).ws
+        ws[i] = ws[i].cpu()
         if i in picks and detected[i]:
             samples[i] = aligned
         progress.report("encode", len(ws), len(face_frames), aligned if len(ws) == 1 else None)
