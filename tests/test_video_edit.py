@@ -66,7 +66,7 @@ def test_the_bridged_blink_and_the_long_gap(clip, demo):
     """Two blank frames lie within the bridging distance, yet their crops do not look like the face: not edited."""
     G, encoder, directions = demo
     out = Path(tempfile.mkdtemp()) / "out.mp4"
-    result = edit_video(G, clip, out, {"smile": 1}, directions, encoder, model="demo")
+    result = edit_video(G, clip, out, {"smile": 1}, directions, encoder)
     assert result.frames == 28 and result.edited_frames == 28 - len(BLANK)
     assert result.jitter_smoothed < result.jitter_raw
 

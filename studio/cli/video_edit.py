@@ -65,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
             frames_dir=args.frames,
             blend=args.blend,
             scorer=scorer,
-            model=args.network,
             progress=progress,
         )
     print(f"{result.summary()} -> {result.path}")

@@ -60,17 +60,15 @@ def build(page: Page) -> None:
             report = gr.Markdown()
             latent_file = gr.File(label="projected_w.npz (the dragged face)")
         history = gr.State([])  # the editor's faces before each drag, for Undo
+        face = gr.State(None)  # the editor's face as rendered [H, W, 3]: what the clicks are drawn on
         api_points, api_mask = gr.JSON(visible="hidden"), gr.Image(type="numpy", image_mode="L", visible="hidden")
         api_image = gr.Image(visible="hidden", format="png")
-        api_btn = gr.Button(
-            "Drag", visible=False
-        )  # the API's endpoint (made inside the tab: else it splits the tab row)
+        api_btn = gr.Button("Drag", visible=False)  # the API's endpoint (made in the tab: else it splits the tab row)
     private = dict(api_visibility="private")
-    shown = dict(fn=show_face, inputs=[page.model, page.current, points], outputs=[canvas, region], **private)
-    page.current.change(**shown)
-    canvas.select(add_click, [page.model, page.current, points], [points, canvas], **private)
-    points.submit(**shown)
-    reset_btn.click(lambda: "", None, points, **private).then(**shown)
+    page.current.change(show_face, [page.model, page.current, points], [face, canvas, region], **private)
+    canvas.select(add_click, [face, points], [points, canvas], **private)
+    points.submit(redraw, [face, points], canvas, **private)
+    reset_btn.click(reset, face, [points, canvas, region], **private)
     outputs = [canvas, report, latent_file, points, history, *page.editor]
     dragging = start_btn.click(
         start_drag, [page.model, page.current, history, points, region, steps], outputs, **private
@@ -111,32 +109,48 @@ def _canvas(image: np.ndarray, pairs: list[list[float]], pending: list[float] | 
 @friendly
 @gpu
 def show_face(model: str, latent: wf.Latent | None, text: str | None):
-    """The editor's face, enlarged to be clicked, with the points drawn; the region editor on the same face."""
+    """The editor's face rendered once: kept for the clicks, shown enlarged with the points drawn, and put under
+    the region editor."""
     if latent is None:
-        return None, None
-    image = wf.render(MODELS.for_latent(model, latent), latent)[0]
-    pairs, pending = _split(text)
-    background = wf.draw_points(image, np.zeros((0, 2)), np.zeros((0, 2)))
-    return png(_canvas(image, pairs, pending)), {"background": background, "layers": [], "composite": None}
+        return None, None, None
+    face = wf.render(MODELS.for_latent(model, latent), latent)[0]
+    return face, redraw(face, text), _unpainted(face)
+
+
+def _unpainted(face: np.ndarray) -> dict:
+    """The region editor's value: the face enlarged as the canvas shows it, nothing painted."""
+    background = wf.draw_points(face, np.zeros((0, 2)), np.zeros((0, 2)))
+    return {"background": background, "layers": [], "composite": None}
+
+
+def reset(face: np.ndarray | None):
+    """No points, nothing painted: the face as it is."""
+    return "", redraw(face, ""), None if face is None else _unpainted(face)
 
 
 @friendly
-@gpu
-def add_click(model: str, latent: wf.Latent | None, text: str | None, event: gr.SelectData):
+def redraw(face: np.ndarray | None, text: str | None):
+    """The shown face [H, W, 3] with the points box's points drawn."""
+    if face is None:
+        return None
+    return png(_canvas(face, *_split(text)))
+
+
+@friendly
+def add_click(face: np.ndarray | None, text: str | None, event: gr.SelectData):
     """A click on the face: a new handle, or the target of the handle clicked before."""
-    if latent is None:
+    if face is None:
         raise gr.Error("Pick a face first: click one in Generate, or project a photo.")
-    G = MODELS.for_latent(model, latent)
-    scale = wf.drawn_scale(G.img_resolution)
+    size = face.shape[0]
+    scale = wf.drawn_scale(size)
     x, y = ((float(v) + 0.5) / scale - 0.5 for v in event.index[:2])
-    x, y = round(min(max(x, 0), G.img_resolution - 1), 1), round(min(max(y, 0), G.img_resolution - 1), 1)
+    x, y = round(min(max(x, 0), size - 1), 1), round(min(max(y, 0), size - 1), 1)
     pairs, pending = _split(text)
     if pending is None:
         pending = [x, y]
     else:
         pairs, pending = [*pairs, [*pending, x, y]], None
-    text = _points_text(pairs, pending)
-    return text, png(_canvas(wf.render(G, latent)[0], pairs, pending))
+    return _points_text(pairs, pending), png(_canvas(face, pairs, pending))
 
 
 def painted_region(editor: dict | None, resolution: int) -> np.ndarray | None:

@@ -109,10 +109,8 @@ def edit_clip(
     out = scratch_file("edited.mp4")
 
     def work(events: wf.Progress) -> video.VideoEdit:
-        return video.edit_video(
-            G, clip, out, edits, MODELS.directions(model), encoder, face=which, pti_steps=steps, model=model,
-            scorer=None, progress=events,
-        )  # fmt: skip
+        directions = MODELS.directions(model)
+        return video.edit_video(G, clip, out, edits, directions, encoder, face=which, pti_steps=steps, progress=events)
 
     yield None, "Editing the clip..."  # Gradio can cancel a handler only once it has yielded
     with contextlib.closing(wf.stream(work)) as items:  # Stop or a closed tab closes it: the work stops too

@@ -55,6 +55,15 @@ def paste_images(
     return [paste_back(pixels, image, placement, unedited=unedited, blend=blend) for image in images]
 
 
+def paste_edited(
+    G: Generator, latent: Latent, edited: Latent, pixels: np.ndarray, placement: Placement, blend: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
+    """`pixels` [H, W, 3] uint8 with `edited` (an edit of `latent`; both drawn by G in one batch, the unedited face
+    being what the `detail` blend subtracts) pasted at `placement`; returns the new pixels and the edited render."""
+    unedited, image = render(G, [latent, edited])
+    return paste_back(pixels, image, placement, unedited=unedited, blend=blend), image
+
+
 def face_placements(photo: Image.Image, boxes: list[FaceBox] | None = None) -> list[Placement]:
     """Every face of the photo with its FFHQ crop, the largest first, then in dlib's order (weak extra detections
     left out, as `align_every_face` does); FaceNotFoundError where there is none. `boxes`: the faces already
@@ -151,8 +160,7 @@ def retouch_photo(
             break
         drawer = inversion.generator or G
         edited = apply_edits(drawer, inversion.latent, directions, edits, layers, scorer)
-        unedited, image = render(drawer, [inversion.latent, edited])
-        result = paste_back(result, image, inversion.latent.placement, unedited=unedited, blend=blend)
+        result, image = paste_edited(drawer, inversion.latent, edited, result, inversion.latent.placement, blend)
         done.append(RetouchedFace(inversion, edited, image))
     progress.report("faces", len(done), len(todo))
     return Retouch(result, done, skipped)

@@ -22,16 +22,16 @@ from editing.directions import Direction
 from editing.encoders import Encoder
 from editing.face_track import MAX_GAP, CropFrame, bridge_gaps, crop_jitter, follow, smooth_crops
 from editing.lpips import shared_lpips
-from editing.paste import Placement, check_blend, paste_back
+from editing.paste import Placement, check_blend
 from editing.project import project, target_tensor
 from editing.pti import PTIOptions, tune_generator
 from stylegan_core import Generator
 from training.scorer import PortraitScorer
 
-from .edit import Edits, apply_edits, as_edits, checked_edits
-from .latents import Latent, render
+from .edit import Edits, apply_edits, checked_edits
+from .latents import Latent
 from .progress import SILENT, Progress
-from .retouch import smallest_face_px
+from .retouch import paste_edited, smallest_face_px
 
 MAX_SECONDS = 30.0  # the default limit on a clip's length
 PTI_FRAMES = 8  # frames the generator is tuned on, spread evenly over the stretches with a face
@@ -44,6 +44,24 @@ STAGES = {  # the progress stages, as a progress bar names them
     "write": "edit and write",
 }
 DETECT_MAX_SIDE = 960  # frames larger than this are searched for faces at this size (the landmarks at full size)
+
+
+@dataclass(frozen=True)
+class FrameEditor:
+    """The edit of one frame's face: its code moved by the edits, drawn by `drawer` and pasted back."""
+
+    drawer: Generator
+    edits: list  # DirectionEdits
+    directions: Mapping[str, Direction]
+    layers: str = "all"
+    scorer: PortraitScorer | None = None
+    blend: str = "auto"
+
+    def __call__(self, frame: np.ndarray, crop: CropFrame, ws: torch.Tensor) -> np.ndarray:
+        """frame [H, W, 3] uint8 with its face, found along `crop` and encoded as ws [1, num_ws, w_dim], edited."""
+        latent = Latent(ws.numpy(), "", "frame")
+        moved = apply_edits(self.drawer, latent, self.directions, self.edits, self.layers, self.scorer)
+        return paste_edited(self.drawer, latent, moved, frame, _placement(crop, frame), self.blend)[0]
 
 
 class VideoStopped(RuntimeError):  # noqa: N818  (a stop, not an error)
@@ -153,7 +171,6 @@ def edit_video(
     blend: str = "auto",
     layers: str = "all",
     scorer: PortraitScorer | None = None,
-    model: str = "",
     progress: Progress = SILENT,
 ) -> VideoEdit:
     """The clip with the `face`-th face (the largest first) edited by `edits` wherever it is found, written to
@@ -178,9 +195,8 @@ def edit_video(
         drawer, tuned_steps = _tune(G, ws, samples, pti_steps, progress)
     staging = Path(tempfile.mkdtemp(prefix="studio-video-")) if frames_dir is not None else None
     try:
-        edited = _write_edited(
-            info, crops, ws, drawer, edits, directions, layers, scorer, blend, out, staging, model, progress
-        )
+        editor = FrameEditor(drawer, edits, directions, layers, scorer, blend)
+        _write_edited(info, crops, ws, editor, out, staging, progress)
         if staging is not None:  # the frames join the clip only once it is whole
             Path(frames_dir).mkdir(parents=True, exist_ok=True)
             for png in sorted(staging.glob("*.png")):
@@ -192,7 +208,7 @@ def edit_video(
         Path(out),
         len(detected),
         sum(lm is not None for lm in detected),
-        edited,
+        len(ws),  # every frame with a code is edited
         crop_jitter([CropFrame.of(bridged[i]) if c is not None else None for i, c in enumerate(crops)]),
         crop_jitter(crops),  # both over the frames edited
         tuned_steps,
@@ -225,9 +241,9 @@ def preview_frame(
     if found is None:
         raise ClipError(f"no face found in any frame of {Path(clip).name}")
     frame, crop = found[0], CropFrame.of(found[1][0])
-    latent = Latent(encoder.encode(crop_face(frame, crop, G.img_resolution)).detach().cpu().numpy(), "", "frame")
-    unedited, image = render(G, [latent, apply_edits(G, latent, directions, as_edits(edits), layers, scorer)])
-    return paste_back(frame, image, _placement(crop, frame), unedited=unedited, blend=blend)
+    ws = encoder.encode(crop_face(frame, crop, G.img_resolution)).detach().cpu()
+    edit = FrameEditor(G, checked_edits(edits, directions), directions, layers, scorer, check_blend(blend))
+    return edit(frame, crop, ws)
 
 
 def _encode_frames(
@@ -297,24 +313,20 @@ def _tune(G: Generator, ws: dict, samples: dict, steps: int, progress: Progress)
     return result.generator, result.steps
 
 
-def _write_edited(info, crops, ws, drawer, edits, directions, layers, scorer, blend, out, staging, model, progress):
-    """The third pass: every frame, its face edited and pasted back, into the MP4 (and, with a `staging`
+def _write_edited(
+    info: ClipInfo, crops: list, ws: dict, edit: FrameEditor, out: str | Path, staging: Path | None, progress: Progress
+) -> None:
+    """The third pass: every frame, its face edited where it has a code, into the MP4 (and, with a `staging`
     folder, PNGs into it)."""
-    edited = 0
     with ClipWriter(out, info) as writer:
         for i, frame in enumerate(frames_of(info)):
             _stop_if_asked(progress)
             if i in ws:
-                latent = Latent(ws[i].numpy(), model, f"frame {i}")
-                moved = apply_edits(drawer, latent, directions, edits, layers, scorer)
-                unedited, image = render(drawer, [latent, moved])
-                frame = paste_back(frame, image, _placement(crops[i], frame), unedited=unedited, blend=blend)
-                edited += 1
+                frame = edit(frame, crops[i], ws[i])
             writer.write(frame)
             if staging is not None:
                 Image.fromarray(frame).save(staging / f"frame_{i:05d}.png", compress_level=1)
             progress.report("write", i + 1, len(crops))
-    return edited
 
 
 def _stop_if_asked(progress: Progress) -> None:
