@@ -56,17 +56,19 @@ class Generator(nn.Module):
         truncation_cutoff: int | None = None,
         noise_mode: str = "const",
         transform: Tensor | None = None,
-    ) -> Tensor:  # [N, C, R, R]
+        precision: str = "fp32",
+    ) -> Tensor:  # [N, C, R, R] float32
+        """`precision`: "fp32" (the official pixels) or "bf16" (`stylegan_core.precision`); mapping is float32."""
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
-        return self.synthesis(ws, noise_mode=noise_mode, transform=transform)
+        return self.synthesis(ws, noise_mode=noise_mode, transform=transform, precision=precision)
 
-    def synthesize_at(self, ws: Tensor, size: int, noise_mode: str = "const") -> Tensor:
+    def synthesize_at(self, ws: Tensor, size: int, noise_mode: str = "const", precision: str = "fp32") -> Tensor:
         """ws [N, num_ws, w_dim] -> img [N, C, S, S], S = min(size, img_resolution), for a quick or
         low-resolution look: StyleGAN2 skip synthesis stops at that block (its running ToRGB sum, skipping the
         costly fine blocks); other generators render in full and are area-downsampled."""
         if size < self.img_resolution and size in self.synthesis.early_exit_resolutions:
-            return self.synthesis(ws, noise_mode=noise_mode, max_resolution=size)
-        img = self.synthesis(ws, noise_mode=noise_mode)
+            return self.synthesis(ws, noise_mode=noise_mode, max_resolution=size, precision=precision)
+        img = self.synthesis(ws, noise_mode=noise_mode, precision=precision)
         return area_resize(img, size) if size < img.shape[-1] else img
 
     @property

@@ -39,6 +39,11 @@ def can_run_inplace(x: Tensor) -> bool:
     return not (torch.is_grad_enabled() and x.requires_grad)
 
 
+def is_channels_last(x: Tensor) -> bool:
+    """Whether x [N, C, H, W] is laid out channels-last (channels innermost), one channel excluded."""
+    return x.ndim == 4 and x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last)
+
+
 def _separable_factors(f: Tensor) -> tuple[Tensor, Tensor] | None:
     """Split a rank-1 2-D filter into (column, row) factors, or None when it is not separable."""
     if f.ndim != 2:
@@ -103,10 +108,11 @@ def upfirdn2d(
         padding = (padding,) * 4
     px0, px1, py0, py1 = padding
     N, C, H, W = x.shape
-    if up > 1:
-        x = x.reshape(N, C, H, 1, W, 1)
-        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
-        x = x.reshape(N, C, H * up, W * up)
+    if up > 1:  # zero insertion, in x's memory layout (channels-last stays so)
+        layout = torch.channels_last if is_channels_last(x) else torch.contiguous_format
+        spread = torch.empty(N, C, H * up, W * up, dtype=x.dtype, device=x.device, memory_format=layout).zero_()
+        spread[:, :, ::up, ::up] = x
+        x = spread
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
     if f is not None:
@@ -186,6 +192,8 @@ def conv2d_resample(
     accepted on the paths that apply it exactly (no resampling after the convolution).
     """
     out_ch, in_per_group, kh, kw = weight.shape
+    weight = weight.to(x.dtype)  # float32 weights meet bfloat16 activations on the bf16 path
+    bias = bias.to(x.dtype) if bias is not None else None
     fw = f.shape[-1] if f is not None else 1
     px0 = px1 = py0 = py1 = padding
     if up > 1:
@@ -248,7 +256,7 @@ def modulated_conv2d(
     the activations are scaled before and after one shared convolution. Both give the official
     result to float rounding; the default picks the faster one: fused for a single sample, except
     when the styles need gradients (projection), where backpropagating into per-sample weights
-    would cost a second convolution.
+    would cost a second convolution. Styles and demodulation stay float32 whatever x's dtype (bf16).
     """
     N = x.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
@@ -262,10 +270,11 @@ def modulated_conv2d(
         w = weight.unsqueeze(0) * styles.reshape(N, 1, -1, 1, 1)  # [N, O, I, k, k]
         if dcoefs is not None:
             w = w * dcoefs.reshape(N, -1, 1, 1, 1)
-        x = x.reshape(1, N * in_ch, *x.shape[2:])
-        w = w.reshape(N * out_ch, in_ch, kh, kw)
+        if N > 1:  # (at N = 1 a reshape restrides the batch axis: PyTorch then no longer sees channels-last)
+            x = x.reshape(1, N * in_ch, *x.shape[2:])
+        w = w.reshape(N * out_ch, in_ch, kh, kw)  # float32 here; conv2d_resample casts it to x's dtype
         x = conv2d_resample(x, w, f=resample_filter, up=up, padding=padding, groups=N)
-        return x.reshape(N, out_ch, *x.shape[2:])
+        return x.reshape(N, out_ch, *x.shape[2:]) if N > 1 else x
     # the scales take the activations' dtype, so that under bfloat16 autocast the chain stays bfloat16
     x = x * styles.to(x.dtype).reshape(N, -1, 1, 1)
     x = conv2d_resample(x, weight, f=resample_filter, up=up, padding=padding)

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from .config import StyleGAN1SynthesisConfig
 from .layers import FullyConnectedLayer
 from .ops import LRELU_GAIN, bias_act, can_run_inplace, fir_filter, setup_filter
+from .precision import compute_dtype, to_compute
 from .synthesis_sg2 import check_noise_mode
 
 NORM_EPS = 1e-8  # TF's instance / pixel norm epsilon (not PyTorch's 1e-5)
@@ -45,8 +46,8 @@ class ConvSG1(nn.Module):
         else:
             self.blur_filter = None
 
-    def forward(self, x: Tensor) -> Tensor:  # [N, I, H, W] -> [N, O, H*up, W*up]
-        w = self.weight * self.weight_gain
+    def forward(self, x: Tensor) -> Tensor:  # [N, I, H, W] -> [N, O, H*up, W*up], in x's dtype
+        w = (self.weight * self.weight_gain).to(x.dtype)
         if not self.up:
             return F.conv2d(x, w, padding=1)
         if self.fused:
@@ -74,7 +75,11 @@ class LayerEpilogue(nn.Module):
             self.affine = FullyConnectedLayer(w_dim, 2 * channels)
 
     def forward(self, x: Tensor, w: Tensor, *, noise_mode: str, owned: bool = True) -> Tensor:
-        # x [N, C, R, R], w [N, w_dim] -> [N, C, R, R]; `owned`: x is a fresh buffer we may overwrite
+        # x [N, C, R, R], w [N, w_dim] -> [N, C, R, R] in x's dtype; `owned`: x is a fresh buffer we may overwrite.
+        # A bfloat16 x is worked on in float32: instance norm of near-constant maps needs float32's mantissa.
+        dtype = x.dtype
+        if dtype != torch.float32:
+            x, owned = x.float(), True
         owned = owned and can_run_inplace(x)
         if self.config.use_noise and noise_mode != "none":
             if noise_mode == "random":
@@ -96,9 +101,9 @@ class LayerEpilogue(nn.Module):
             style = self.affine(w).reshape(x.shape[0], 2, x.shape[1], 1, 1)
             gamma, beta = style[:, 0] + 1, style[:, 1]
             scale, shift = (gamma, beta) if scale is None else (scale * gamma, shift * gamma + beta)
-        if scale is None:
-            return x
-        return x.mul_(scale).add_(shift) if can_run_inplace(x) else torch.addcmul(shift, x, scale)
+        if scale is not None:
+            x = x.mul_(scale).add_(shift) if can_run_inplace(x) else torch.addcmul(shift, x, scale)
+        return x.to(dtype)
 
 
 class SynthesisBlockSG1(nn.Module):
@@ -119,9 +124,12 @@ class SynthesisBlockSG1(nn.Module):
         self.conv1 = ConvSG1(out_channels, out_channels, up=False, fused=False, blur=None)
         self.epilogue1 = LayerEpilogue(out_channels, w_dim, resolution, config)
 
-    def forward(self, x: Tensor | None, ws: Tensor, *, noise_mode: str) -> Tensor:
-        # x [N, I, R/2, R/2] (None at 4 px), ws [N, 2, w_dim] -> [N, O, R, R]
-        x = self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1) if self.conv0 is None else self.conv0(x)
+    def forward(self, x: Tensor | None, ws: Tensor, *, noise_mode: str, dtype: torch.dtype) -> Tensor:
+        # x [N, I, R/2, R/2] (None at 4 px), ws [N, 2, w_dim] -> [N, O, R, R]; the const starts in `dtype`
+        if self.conv0 is None:
+            x = to_compute(self.const.unsqueeze(0).expand(ws.shape[0], -1, -1, -1), dtype)
+        else:
+            x = self.conv0(x)
         x = self.epilogue0(x, ws[:, 0], noise_mode=noise_mode, owned=self.conv0 is not None)
         return self.epilogue1(self.conv1(x), ws[:, 1], noise_mode=noise_mode)
 
@@ -155,19 +163,24 @@ class SynthesisNetworkSG1(nn.Module):
         """The side of each block's feature map, in synthesis order (`features(ws, stage)` reads one)."""
         return tuple(self.block_resolutions)
 
-    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const") -> Tensor:
-        """ws [N, num_ws, w_dim] -> the features of block `stage` [N, C, S, S], running no block after it."""
-        ws, x = ws.to(torch.float32), None
-        for idx, res in enumerate(self.block_resolutions[: stage + 1]):
-            x = getattr(self, f"b{res}")(x, ws[:, 2 * idx : 2 * idx + 2], noise_mode=noise_mode)
-        return x
+    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const", precision: str = "fp32") -> Tensor:
+        """ws [N, num_ws, w_dim] -> the float32 features of block `stage` [N, C, S, S], running no block after it."""
+        return self._run(ws, self.block_resolutions[: stage + 1], noise_mode, precision).float()
 
-    def forward(self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None) -> Tensor:
+    def forward(
+        self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None, precision: str = "fp32"
+    ) -> Tensor:
+        """ws [N, num_ws, w_dim] -> img [N, C, R, R] float32; `precision` as in `stylegan_core.precision`."""
         check_noise_mode(noise_mode)
         if transform is not None:
             raise ValueError("translate / rotate need a StyleGAN3 generator")
-        ws = ws.to(torch.float32)
-        x = None
-        for idx, res in enumerate(self.block_resolutions):
-            x = getattr(self, f"b{res}")(x, ws[:, 2 * idx : 2 * idx + 2], noise_mode=noise_mode)
-        return F.conv2d(x, self.torgb_weight * self.torgb_gain, self.torgb_bias)
+        x = self._run(ws, self.block_resolutions, noise_mode, precision)
+        return F.conv2d(x, (self.torgb_weight * self.torgb_gain).to(x.dtype), self.torgb_bias.to(x.dtype)).float()
+
+    def _run(self, ws: Tensor, resolutions: list[int], noise_mode: str, precision: str) -> Tensor:
+        """The blocks of `resolutions` in order, from the const: features [N, C, S, S] in the compute dtype."""
+        dtype = compute_dtype(precision, ws.device)
+        ws, x = ws.to(torch.float32), None
+        for idx, res in enumerate(resolutions):
+            x = getattr(self, f"b{res}")(x, ws[:, 2 * idx : 2 * idx + 2], noise_mode=noise_mode, dtype=dtype)
+        return x

@@ -21,6 +21,7 @@ from .ops import (
     setup_filter,
     upsample2d,
 )
+from .precision import compute_dtype, to_compute
 
 NOISE_MODES = ("const", "random", "none")
 
@@ -150,13 +151,19 @@ class SynthesisBlock(nn.Module):
             self.skip = SkipConv(in_channels, out_channels, config.resample_filter)
 
     def forward(
-        self, x: Tensor | None, img: Tensor | None, ws: Tensor, *, noise_mode: str = "const"
+        self,
+        x: Tensor | None,
+        img: Tensor | None,
+        ws: Tensor,
+        *,
+        noise_mode: str = "const",
+        dtype: torch.dtype = torch.float32,
     ) -> tuple[Tensor, Tensor | None]:
-        # ws [N, num_conv + num_torgb, w_dim]
+        # ws [N, num_conv + num_torgb, w_dim]; x keeps the compute dtype of the const (`dtype`), img float32
         w_iter = iter(ws.unbind(dim=1))
         if self.in_channels == 0:
             x = self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-            x = x.contiguous(memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
+            x = to_compute(x.contiguous(memory_format=torch.channels_last), dtype)  # faster convolutions
             x = self.conv1(x, next(w_iter), noise_mode=noise_mode)
         elif self.architecture == "resnet":
             y = self.skip(x, gain=math.sqrt(0.5))
@@ -204,14 +211,16 @@ class SynthesisNetworkSG2(nn.Module):
         """The side of each block's feature map, in synthesis order (`features(ws, stage)` reads one)."""
         return tuple(self.block_resolutions)
 
-    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const") -> Tensor:
-        """ws [N, num_ws, w_dim] -> the features of block `stage` [N, C, S, S], running no block after it."""
+    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const", precision: str = "fp32") -> Tensor:
+        """ws [N, num_ws, w_dim] -> the float32 features of block `stage` [N, C, S, S], running no block after it."""
         ws, x, w_idx = ws.to(torch.float32), None, 0
+        dtype = compute_dtype(precision, ws.device)
         for res in self.block_resolutions[: stage + 1]:
             block = getattr(self, f"b{res}")
-            x, _ = block(x, None, ws.narrow(1, w_idx, block.num_conv + block.num_torgb), noise_mode=noise_mode)
+            block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
+            x, _ = block(x, None, block_ws, noise_mode=noise_mode, dtype=dtype)
             w_idx += block.num_conv
-        return x
+        return x.float()
 
     def forward(
         self,
@@ -220,9 +229,12 @@ class SynthesisNetworkSG2(nn.Module):
         noise_mode: str = "const",
         transform: Tensor | None = None,
         max_resolution: int | None = None,
+        precision: str = "fp32",
     ) -> Tensor:
-        """ws [N, num_ws, w_dim] -> img [N, C, R, R], R = max_resolution (one of early_exit_resolutions) or full."""
+        """ws [N, num_ws, w_dim] -> img [N, C, R, R] float32, R = max_resolution (one of early_exit_resolutions)
+        or full; `precision` "bf16" runs the convolutions in bfloat16 where native (`stylegan_core.precision`)."""
         check_noise_mode(noise_mode)
+        dtype = compute_dtype(precision, ws.device)
         if transform is not None:
             raise ValueError("translate / rotate need a StyleGAN3 generator")
         stop_at = max_resolution or self.img_resolution
@@ -235,7 +247,7 @@ class SynthesisNetworkSG2(nn.Module):
             block = getattr(self, f"b{res}")
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             w_idx += block.num_conv
-            x, img = block(x, img, block_ws, noise_mode=noise_mode)
+            x, img = block(x, img, block_ws, noise_mode=noise_mode, dtype=dtype)
             if res == stop_at:
                 break
         return img

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from .config import StyleGAN3SynthesisConfig
 from .filtered_lrelu import filtered_lrelu
 from .layers import FullyConnectedLayer
+from .precision import compute_dtype, to_compute
 
 
 def modulated_conv2d_sg3(
@@ -270,15 +271,17 @@ class SynthesisNetworkSG3(nn.Module):
         synthesis order (`features(ws, stage)` reads one)."""
         return self._feature_sizes
 
-    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const") -> Tensor:
-        """ws [N, num_ws, w_dim] -> layer `stage`'s features [N, C, S, S] with the margin cropped (S as in
-        feature_sizes), running no layer after it."""
+    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const", precision: str = "fp32") -> Tensor:
+        """ws [N, num_ws, w_dim] -> layer `stage`'s float32 features [N, C, S, S] with the margin cropped (S as
+        in feature_sizes), running no layer after it."""
+        dtype = compute_dtype(precision, ws.device)
         ws = ws.to(torch.float32).unbind(dim=1)
-        x = self.input(ws[0])
+        x = to_compute(self.input(ws[0]), dtype)
         for name, w in zip(self.layer_names[: stage + 1], ws[1:], strict=False):
             x = getattr(self, name)(x, w)
         margin = (x.shape[-1] - self.feature_sizes[stage]) // 2
-        return x[:, :, margin : x.shape[-2] - margin, margin : x.shape[-1] - margin] if margin > 0 else x
+        x = x[:, :, margin : x.shape[-2] - margin, margin : x.shape[-1] - margin] if margin > 0 else x
+        return x.float()
 
     def forward(
         self,
@@ -287,11 +290,14 @@ class SynthesisNetworkSG3(nn.Module):
         noise_mode: str = "const",
         transform: Tensor | None = None,
         update_emas: bool = False,
+        precision: str = "fp32",
     ) -> Tensor:
-        """`noise_mode` is accepted for a uniform seam (StyleGAN3 has no noise inputs); `transform` is
-        the 3x3 inverse image transform (as gen_images.py writes into `input.transform`)."""
+        """ws [N, num_ws, w_dim] -> img [N, C, R, R] float32. `noise_mode` is accepted for a uniform seam
+        (StyleGAN3 has no noise inputs); `transform` is the 3x3 inverse image transform (as gen_images.py
+        writes into `input.transform`); `precision` as in `stylegan_core.precision`."""
+        dtype = compute_dtype(precision, ws.device)
         ws = ws.to(torch.float32).unbind(dim=1)
-        x = self.input(ws[0], transform)
+        x = to_compute(self.input(ws[0], transform), dtype)
         for name, w in zip(self.layer_names, ws[1:], strict=False):
             x = getattr(self, name)(x, w, update_emas=update_emas)
         if self.config.output_scale != 1:

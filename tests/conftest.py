@@ -35,24 +35,24 @@ def reference() -> Path:
 
 
 def make_tiny_config(
-    architecture: str = "stylegan2", resolution: int = 64, *, mapping: dict | None = None, **synthesis
+    family: str = "stylegan2", resolution: int = 64, *, mapping: dict | None = None, **synthesis
 ) -> GeneratorConfig:
     """A small generator configuration of each family (diffusers-style `tiny_config`): the shapes of the official
     ones at a few hundred thousand parameters, so tests that need a generator, not its trained weights, build one."""
     mapping = MappingConfig(**{"z_dim": 128, "w_dim": 128, "num_layers": 8, **(mapping or {})})
-    if architecture == "stylegan2":
+    if family == "stylegan2":
         synthesis = StyleGAN2SynthesisConfig(**{"channel_base": 1024, "channel_max": 128, **synthesis})
-    elif architecture == "stylegan3":
+    elif family == "stylegan3":
         synthesis = StyleGAN3SynthesisConfig(**{"channel_base": 1024, "channel_max": 64, **synthesis})
     else:
         synthesis = StyleGAN1SynthesisConfig(**{"fmap_base": 1024, "fmap_max": 128, **synthesis})
-    return GeneratorConfig(architecture, resolution, mapping=mapping, synthesis=synthesis)
+    return GeneratorConfig(family, resolution, mapping=mapping, synthesis=synthesis)
 
 
-def make_tiny_generator(architecture: str = "stylegan2", resolution: int = 64, *, seed: int = 0, **sizes) -> Generator:
+def make_tiny_generator(family: str = "stylegan2", resolution: int = 64, *, seed: int = 0, **sizes) -> Generator:
     """A randomly initialised tiny generator (seeded: the same weights every run), eval mode, no gradients."""
     torch.manual_seed(seed)
-    G = Generator(make_tiny_config(architecture, resolution, **sizes))
+    G = Generator(make_tiny_config(family, resolution, **sizes))
     return G.eval().requires_grad_(False)
 
 
