@@ -13,7 +13,7 @@ import os
 import gradio as gr
 
 from studio.web import drag_tab, edit_tab, generate_tab, mix_tab, morph_tab, project_tab, video_tab
-from studio.web.common import LOCAL_MODELS, Page, model_choices, release_face, start_model
+from studio.web.common import LOCAL_MODELS, Page, about_text, model_choices, release_face, start_model
 from studio.web.files import SCRATCH_MAX_AGE_S
 from stylegan_core.runtime import tune_allocator
 
@@ -43,6 +43,8 @@ def build(default_model: str | None = None) -> gr.Blocks:
         video_tab.build(page, edits)
         mix_tab.build(page)
         morph_tab.build(page)
+        with gr.Accordion("About", open=False):
+            gr.Markdown(about_text())
         model.change(lambda m: f"Active model: **{m}**", model, status, api_visibility="private")
     return demo
 

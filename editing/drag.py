@@ -45,6 +45,7 @@ class DragOptions:
     stop: float | None = None  # a handle this close to its target is there (None: 1 px, 2 from 5 points, at 512)
     mask_weight: float = 20.0  # lambda: how strongly features outside the movable region keep still
     feature_px: int | None = None  # the features' stage by its size (None: 128 px, as the official code)
+    precision: str = "bf16"  # the steps' features (stylegan_core.precision); the result renders in fp32
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,8 @@ def drag(
     optimiser = torch.optim.Adam([free], lr=options.lr)
 
     def features_of(w_free: Tensor) -> Tensor:  # [1, C, h, h]: the stage's own size, read through _sample
-        return G.synthesis.features(torch.cat([w_free, fixed], dim=1), stage, noise_mode="const")
+        ws = torch.cat([w_free, fixed], dim=1)
+        return G.synthesis.features(ws, stage, noise_mode="const", precision=options.precision)
 
     def there() -> bool:
         return bool(((targets - handles).norm(dim=1) < geometry.stop).all())

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,6 +27,7 @@ from torch import Tensor
 
 from stylegan_core import Generator
 from stylegan_core.imaging import area_resize, to_uint8
+from stylegan_core.precision import has_native_bf16
 from stylegan_core.sampling import sample_ws
 
 from .lpips import LPIPS
@@ -116,20 +115,9 @@ def target_tensor(target: Image.Image | np.ndarray, resolution: int) -> Tensor:
 def reduced_precision_context(device: torch.device) -> contextlib.AbstractContextManager:
     """bfloat16 autocast on CUDA and on CPUs with native bfloat16 (AVX512-BF16 / AMX); elsewhere a no-op,
     since emulated bfloat16 is slower than float32."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    if device.type == "cpu" and torch.backends.mkldnn.is_available() and _cpu_has_native_bf16():
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if device.type in ("cuda", "cpu") and has_native_bf16(device):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
-
-
-@functools.cache
-def _cpu_has_native_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return any(f in flags for f in ("avx512_bf16", "amx_bf16"))
 
 
 def _loss_resolution(G: Generator, coarse: bool) -> int:

@@ -41,6 +41,7 @@ class PTIOptions:
     locality_alpha: float = 30.0  # how far from the pivot, towards a random w, the regulariser looks
     seed: int = 0
     batch: int = 0  # pivots tuned on per step, taken in turn, where several are given (a clip's frames); 0: all
+    precision: str = "bf16"  # the tuning steps' renders (stylegan_core.precision); the result renders in fp32
 
 
 @dataclass
@@ -112,7 +113,7 @@ def tune_generator(
         if should_stop is not None and should_stop():
             break
         some = _in_turn(len(pivot), options.batch, step)
-        image = tuned.synthesis(pivot[some], noise_mode="const")
+        image = tuned.synthesis(pivot[some], noise_mode="const", precision=options.precision)
         pivot_lpips = _lpips_at_loss_size(lpips, image, t[some])
         if pivot_lpips.item() < options.lpips_stop:
             break
@@ -120,8 +121,8 @@ def tune_generator(
         if options.locality_weight:
             w_r = _locality_point(G, pivot[some], options.locality_alpha, rng)
             with torch.no_grad():
-                original = G.synthesis(w_r, noise_mode="const")
-            drifted = tuned.synthesis(w_r, noise_mode="const")
+                original = G.synthesis(w_r, noise_mode="const", precision=options.precision)
+            drifted = tuned.synthesis(w_r, noise_mode="const", precision=options.precision)
             loss = loss + options.locality_weight * _lpips_and_l2(lpips, drifted, original, 1.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -12,6 +12,7 @@ import torch
 from editing.align import check_output_size
 from studio.workflows.drag import parse_points
 from studio.workflows.edit import parse_edits
+from stylegan_core.precision import PRECISIONS
 from stylegan_core.seeds import parse_seeds
 
 
@@ -114,6 +115,17 @@ def device(text: str) -> str:
 def add_device(parser: argparse.ArgumentParser) -> None:
     """The --device flag every command that runs a model has."""
     parser.add_argument("--device", type=device, default="cpu", help="cpu (default), cuda, cuda:1, mps")
+
+
+def add_precision(parser: argparse.ArgumentParser, default: str | None, what: str) -> None:
+    """The --precision flag of the commands whose speed a user may trade for the last grey level."""
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=default,
+        help=f"{what}: bf16 runs the generator's convolutions in bfloat16, channels-last, where the CPU or GPU "
+        "has it natively (AVX512-BF16 / AMX, Ampere+; elsewhere fp32 is kept, with a warning)",
+    )
 
 
 def steps_or_auto(text: str) -> int | str:

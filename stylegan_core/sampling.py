@@ -27,8 +27,9 @@ def generate_from_seeds(
     rotate: float = 0.0,
     batch_size: int = 1,
     callback: ProgressCallback | None = None,
+    precision: str = "fp32",
 ) -> list[np.ndarray]:
-    """One [H, W, C] uint8 image per seed. Batch size 1 reproduces the official PNGs exactly."""
+    """One [H, W, C] uint8 image per seed. Batch size 1 in fp32 reproduces the official PNGs exactly."""
     transform = None
     if translate != (0.0, 0.0) or rotate != 0.0:
         if G.config.architecture != "stylegan3":
@@ -40,7 +41,9 @@ def generate_from_seeds(
         chunk = seeds[start : start + batch_size]
         z = z_batch(chunk, G.z_dim, device)
         c = class_label(G.c_dim, class_idx, len(chunk)).to(device)
-        img = G(z, c, truncation_psi, truncation_cutoff, noise_mode=noise_mode, transform=transform)
+        img = G(
+            z, c, truncation_psi, truncation_cutoff, noise_mode=noise_mode, transform=transform, precision=precision
+        )
         images.extend(to_uint8(img))
         if callback is not None:
             callback(len(images), len(seeds))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch.overrides import TorchFunctionMode
 
 from stylegan_core import load_generator, precision
+from stylegan_core.imaging import to_uint8
 from stylegan_core.precision import allow_emulated_bf16, compute_dtype, effective_precision
 from tests.conftest import make_tiny_generator
 
@@ -130,3 +133,51 @@ def test_an_unknown_precision_is_refused():
     G = make_tiny_generator()
     with pytest.raises(ValueError, match="precision must be one of"):
         G(torch.randn(1, G.z_dim), precision="fp16")
+
+
+def test_studio_generate_precision_flag(tmp_path):
+    """--precision reaches the generator: fp32 (the default) is the official path, bf16 the fast one."""
+    from studio.cli import main
+
+    network = str(make_tiny_generator().save_pretrained(tmp_path / "model"))
+    args = ["generate", "--network", network, "--seeds", "5"]
+    images = {}
+    with allow_emulated_bf16():
+        for name in ("fp32", "bf16"):
+            assert main([*args, "--precision", name, "--outdir", str(tmp_path / name)]) == 0
+            images[name] = torch.tensor(np.asarray(Image.open(tmp_path / name / "seed0005.png")), dtype=torch.float32)
+    assert main([*args, "--outdir", str(tmp_path / "default")]) == 0
+    default = torch.tensor(np.asarray(Image.open(tmp_path / "default" / "seed0005.png")), dtype=torch.float32)
+    assert torch.equal(default, images["fp32"])
+    assert not torch.equal(images["bf16"], images["fp32"])
+    assert (images["bf16"] - images["fp32"]).abs().mean() < 1  # grey levels
+
+
+def test_pti_in_bf16_fits_as_well_as_in_fp32():
+    from editing.lpips import LPIPS
+    from editing.pti import PTIOptions, tune_generator
+
+    G = make_tiny_generator()
+    target = to_uint8(make_tiny_generator(seed=1)(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(3))))
+    pivot = G.mapping.w_avg[None, None].repeat(1, G.num_ws, 1)
+    vgg, fits = LPIPS("vgg"), {}
+    with allow_emulated_bf16():
+        for name in ("fp32", "bf16"):
+            options = PTIOptions(steps=8, locality_weight=0, precision=name)
+            fits[name] = tune_generator(G, pivot, target[0], options=options, lpips=vgg)
+    assert fits["fp32"].steps == fits["bf16"].steps == 8
+    assert fits["bf16"].lpips == pytest.approx(fits["fp32"].lpips, abs=0.02), {p: r.lpips for p, r in fits.items()}
+
+
+def test_the_encoder_reads_a_face_in_bf16_as_in_fp32():
+    from editing.encoders import Encoder, EncoderConfig
+
+    G = make_tiny_generator()
+    torch.manual_seed(0)
+    sizes = {"stage_depths": (16, 32, 64, 128), "stage_units": (1, 1, 1, 1), "input_size": 64}
+    encoder = Encoder(EncoderConfig("e4e", G.num_ws, G.w_dim, **sizes)).eval()
+    face = to_uint8(G(torch.randn(1, G.z_dim)))[0]
+    with allow_emulated_bf16():
+        reference, fast = encoder.encode(face), encoder.encode(face, "bf16")
+    assert fast.dtype == torch.float32 and fast.shape == reference.shape
+    assert F.cosine_similarity(reference.flatten(), fast.flatten(), dim=0) > 0.999

@@ -50,6 +50,7 @@ class EncoderTrainOptions:
     real_every: int = 0  # with real images: one real batch every N steps
     snap: int = 500  # steps between snapshots
     seed: int = 0
+    precision: str = "bf16"  # the generator's renders (stylegan_core.precision: fp32 where bf16 is not native)
 
 
 def _input_size(G: Generator) -> int:
@@ -138,9 +139,9 @@ def train_encoder(
             else:
                 ws = _sample(G, options.batch, options.mixing, gen)
                 with torch.no_grad():
-                    images = G.synthesis(ws, noise_mode="const")  # [B, C, R, R]
+                    images = G.synthesis(ws, noise_mode="const", precision=options.precision)  # [B, C, R, R]
             codes = encoder(area_resize(images, size) if images.shape[-1] > size else images)
-            rendered = G.synthesis(codes, noise_mode="const")
+            rendered = G.synthesis(codes, noise_mode="const", precision=options.precision)
             loss_size = min(G.img_resolution, 256)
             image_lpips = lpips(area_resize(rendered, loss_size), area_resize(images, loss_size)).mean()
             loss = options.lpips_weight * image_lpips + options.l2_weight * F.mse_loss(rendered, images)

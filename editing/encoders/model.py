@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from stylegan_core.errors import CheckpointError
 from stylegan_core.files import give_default_mode
+from stylegan_core.precision import compute_dtype
 from stylegan_core.state import load_state_strict
 
 from .irse import STAGE_UNITS, IRSEBackbone
@@ -143,8 +144,14 @@ class Encoder(nn.Module):
         return ((x - 0.5) / 0.5).to(self.device)
 
     @torch.no_grad()
-    def encode(self, image: Image.Image | np.ndarray) -> Tensor:  # -> [1, n_styles, style_dim]
-        return self(self.preprocess(image))
+    def encode(self, image: Image.Image | np.ndarray, precision: str = "fp32") -> Tensor:  # -> [1, n_styles, w_dim]
+        """The image's code; `precision` "bf16" runs the backbone in bfloat16 autocast, channels-last, where that is
+        native (stylegan_core.precision); the code is float32 either way."""
+        x = self.preprocess(image)
+        if compute_dtype(precision, x.device) == torch.float32:
+            return self(x)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            return self(x.contiguous(memory_format=torch.channels_last)).float()
 
     def save_pretrained(self, directory: str | Path, *, half: bool = False) -> Path:
         """encoder_config.json + encoder.safetensors, loadable anywhere an encoder is asked for; `half` stores the

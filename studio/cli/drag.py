@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--lr", type=flags.finite, default=None, help="Adam step size (default: the paper's 2e-3)")
     d.add_argument("--preview-every", type=flags.at_least(1), default=5, help="a frame of drag.mp4 every N steps")
     d.add_argument("--outdir", required=True)
+    flags.add_precision(d, "bf16", "of the drag's steps (default bf16; the result renders in fp32)")
     d.set_defaults(func=run)
 
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     mask = None
     if args.mask:
         mask = np.asarray(read_photo(args.mask, shown_name=args.mask).convert("L")) > 127
-    options = DragOptions(steps=args.steps, **({"lr": args.lr} if args.lr else {}))
+    options = DragOptions(steps=args.steps, precision=args.precision, **({"lr": args.lr} if args.lr else {}))
     with progress_bar("drag", "step") as progress:
         dragged = drag_face(
             G, latent, args.points, mask=mask, options=options, preview_every=args.preview_every, progress=progress

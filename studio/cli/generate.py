@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--outdir", required=True, help="where to write seedNNNN.png")
     g.add_argument("--grid", action="store_true", help="also write grid.png with all images")
     g.add_argument("--batch", type=flags.at_least(1), default=1, help="images per pass (1: bit-exact with official)")
+    flags.add_precision(g, "fp32", "default fp32 (the official pixels)")
     flags.add_device(g)
     g.set_defaults(func=run)
 
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             translate=args.translate,
             rotate=args.rotate,
             batch_size=args.batch,
+            precision=args.precision,
             callback=progress.counter("generate"),
         )
     for seed, img in zip(args.seeds, images, strict=True):

@@ -46,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--video-every", type=flags.at_least(1), default=5)
     pr.add_argument("--seed", type=flags.at_least(0), default=0)
     pr.add_argument("--outdir", required=True)
+    flags.add_precision(pr, None, "default: the preset's (classic fp32; fast, refine and --pti's steps bf16)")
     flags.add_device(pr)
     pr.set_defaults(func=run)
 
@@ -67,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             steps=args.steps,
             encoder=encoder,
             pti_steps=args.pti,
+            precision=args.precision,
             seed=args.seed,
             preview_every=args.video_every if args.video else 0,
             identity=not args.no_identity,

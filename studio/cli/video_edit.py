@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--frames", default=None, metavar="DIR", help="also write every frame as a PNG into DIR")
     v.add_argument("--blend", default="auto", choices=BLENDS, help="how the face goes back (default: auto)")
     v.add_argument("--out", required=True, help="the edited clip (.mp4)")
+    flags.add_precision(v, "bf16", "of the tuning steps and the frames' renders (default bf16)")
     v.set_defaults(func=run)
 
 
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             frames_dir=args.frames,
             blend=args.blend,
             scorer=scorer,
+            precision=args.precision,
             progress=progress,
         )
     print(f"{result.summary()} -> {result.path}")

@@ -18,6 +18,7 @@ import torch
 
 from studio import workflows as wf
 from stylegan_core.hub import default_model_name
+from stylegan_core.precision import effective_precision
 
 from .files import png
 
@@ -120,6 +121,22 @@ def start_model(name: str | None = None) -> str:
     name = name or default_model_name()
     MODELS.trust(name)
     return name
+
+
+def about_text() -> str:
+    """The page's About: what renders in which precision on this server."""
+    fast = effective_precision(wf.PREVIEW_PRECISION, DEVICE)
+    where = (
+        "this server has native bfloat16, so they run in bf16"
+        if fast == "bf16"
+        else "this server has no native bfloat16 (it needs AVX512-BF16 / AMX or an Ampere+ GPU), so they run in fp32"
+    )
+    return (
+        "Pure-PyTorch StyleGAN v1 / 2 / 3 (the official generators' pixels in fp32).\n\n"
+        "**Precision.** The gallery, slider previews, drag steps, pivotal tuning, encoders and video frames use the "
+        "fast path: the generator's convolutions in bfloat16, channels-last (within 35 dB PSNR of fp32, about one "
+        f"grey level); {where}. A face's full render, `studio generate` and the classic projection stay fp32."
+    )
 
 
 def release_face(latent) -> None:

@@ -161,7 +161,7 @@ def _choices(sliders: list[wf.Slider]) -> list[tuple[str, str]]:
 @gpu
 def edit_preview(model: str, latent: wf.Latent | None, layers: str, edits):
     G = MODELS.for_latent(model, edited := edited_face(model, latent, layers, edits))
-    return png(wf.render(G, edited, size=min(G.img_resolution, 256))[0])
+    return png(wf.render(G, edited, size=min(G.img_resolution, 256), precision=wf.PREVIEW_PRECISION)[0])
 
 
 @friendly

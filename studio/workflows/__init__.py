@@ -34,7 +34,7 @@ from .invert import (
     invert_photo,
     model_encoder,
 )
-from .latents import Latent, latent_from_file, render, seed_latents, tuned_beside
+from .latents import PREVIEW_PRECISION, Latent, latent_from_file, render, seed_latents, tuned_beside
 from .mix import MixGrid, MixResult, mix, mix_faces, mix_grid
 from .models import ModelCache, current_snapshot, model_choices
 from .morph import face_variations, morph_frames, morph_video, seed_keys
@@ -46,6 +46,7 @@ from .tuned import TunedGenerators
 from .video_edit import VideoEdit, VideoStopped, edit_video, preview_frame
 
 __all__ = [
+    "PREVIEW_PRECISION",
     "VideoEdit",
     "VideoStopped",
     "edit_video",

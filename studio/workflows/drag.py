@@ -144,7 +144,8 @@ def drag_face(
         preview = None
         if preview_every and (step % preview_every == 0 or step == 1):
             with torch.no_grad():
-                preview = draw_points(to_uint8(G.synthesis(ws, noise_mode="const"))[0], handles, targets)
+                image = G.synthesis(ws, noise_mode="const", precision=options.precision)
+                preview = draw_points(to_uint8(image)[0], handles, targets)
             frames.append(preview)
         progress.report("drag", step, total, preview)
 

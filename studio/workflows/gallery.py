@@ -8,7 +8,7 @@ import numpy as np
 
 from stylegan_core import Generator
 
-from .latents import Latent, render, seed_latents
+from .latents import PREVIEW_PRECISION, Latent, render, seed_latents
 
 LAST_SEED = 2**32 - 1  # NumPy's RandomState takes seeds below 2**32
 
@@ -31,10 +31,11 @@ def seed_page(
     psi: float,
     noise_mode: str = "const",
     thumbnail: int | None = None,
+    precision: str = PREVIEW_PRECISION,
 ) -> SeedPage:
     """Seeds page * per_page onwards; `thumbnail` caps the image size (a picked face renders in full)."""
     first = page * per_page
     seeds = [s for s in range(first, first + per_page) if s <= LAST_SEED]
     latents = seed_latents(G, model, seeds, psi)
-    images = render(G, latents, noise_mode, size=thumbnail)
+    images = render(G, latents, noise_mode, size=thumbnail, precision=precision)
     return SeedPage(images, [lat.label for lat in latents], latents, first)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -138,6 +139,7 @@ def invert_photo(
     steps: int | None = None,
     encoder: Encoder | None = None,
     pti_steps: int | str = 0,
+    precision: str | None = None,
     seed: int = 0,
     preview_every: int = 0,
     identity: bool = True,
@@ -148,7 +150,8 @@ def invert_photo(
     sampled starts; `pti_steps` then tunes a copy of G around it (pivotal tuning), which renders the result
     ("auto": PTI_STEPS where the projection alone is not the same person by dlib). Previews go out through
     `progress`; `identity` adds dlib's distance to the photo. The latent keeps where the face sits in the photo;
-    `boxes`: the photo's faces when they were already found."""
+    `boxes`: the photo's faces when they were already found. `precision` (stylegan_core.precision) for the
+    optimisation and the tuning steps; None: the preset's (classic fp32, fast and refine bf16), tuning bf16."""
     started = time.perf_counter()
     placement = None
     if align:
@@ -173,10 +176,13 @@ def invert_photo(
         progress.report("encode", 1, 1, preview)  # the encoder's face at once, before any refinement
     ws = init_ws
     if preset != "encode":
+        chosen = PRESETS[preset]
+        if precision is not None:
+            chosen = dataclasses.replace(chosen, reduced_precision=precision == "bf16")
         result = project(
             G,
             target,
-            preset=preset,
+            preset=chosen,
             space=space,
             steps=steps,
             seed=seed,
@@ -198,7 +204,7 @@ def invert_photo(
             G,
             ws,
             target_pixels,
-            options=PTIOptions(steps=pti_steps, seed=seed),
+            options=PTIOptions(steps=pti_steps, seed=seed, precision=precision or PTIOptions.precision),
             lpips=lpips,
             callback=progress.counter("tune"),
             should_stop=progress.stopped,

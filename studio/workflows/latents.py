@@ -15,6 +15,10 @@ from stylegan_core import Generator
 from stylegan_core.imaging import to_uint8
 from stylegan_core.seeds import z_batch
 
+# What is looked at in passing (the gallery, slider previews, drag steps, video frames) renders in bf16 where
+# the hardware has it natively (stylegan_core.precision: fp32 elsewhere); saved results render in fp32.
+PREVIEW_PRECISION = "bf16"
+
 
 @dataclass
 class Latent:
@@ -48,13 +52,18 @@ def seed_latents(G: Generator, model: str, seeds: list[int], psi: float) -> list
 
 @torch.no_grad()
 def render(
-    G: Generator, latents: list[Latent] | Latent, noise_mode: str = "const", size: int | None = None
+    G: Generator,
+    latents: list[Latent] | Latent,
+    noise_mode: str = "const",
+    size: int | None = None,
+    precision: str = "fp32",
 ) -> list[np.ndarray]:
     """[H, W, C] uint8 per latent; `size` gives a quick preview: synthesis stops at that resolution where the
-    architecture allows it (StyleGAN2 skip), else the full image is downsampled."""
+    architecture allows it (StyleGAN2 skip), else the full image is downsampled. `precision`: PREVIEW_PRECISION
+    for what is looked at in passing (stylegan_core.precision)."""
     latents = [latents] if isinstance(latents, Latent) else latents
     ws = torch.cat([lat.tensor(G) for lat in latents])
-    return list(to_uint8(G.synthesize_at(ws, size or G.img_resolution, noise_mode)))
+    return list(to_uint8(G.synthesize_at(ws, size or G.img_resolution, noise_mode, precision)))
 
 
 ALIGNMENT_FILE = "alignment.json"  # beside projected_w.npz: where the face sits in its photo

@@ -56,11 +56,17 @@ def paste_images(
 
 
 def paste_edited(
-    G: Generator, latent: Latent, edited: Latent, pixels: np.ndarray, placement: Placement, blend: str = "auto"
+    G: Generator,
+    latent: Latent,
+    edited: Latent,
+    pixels: np.ndarray,
+    placement: Placement,
+    blend: str = "auto",
+    precision: str = "fp32",
 ) -> tuple[np.ndarray, np.ndarray]:
     """`pixels` [H, W, 3] uint8 with `edited` (an edit of `latent`; both drawn by G in one batch, the unedited face
     being what the `detail` blend subtracts) pasted at `placement`; returns the new pixels and the edited render."""
-    unedited, image = render(G, [latent, edited])
+    unedited, image = render(G, [latent, edited], precision=precision)
     return paste_back(pixels, image, placement, unedited=unedited, blend=blend), image
 
 

@@ -29,7 +29,7 @@ from stylegan_core import Generator
 from training.scorer import PortraitScorer
 
 from .edit import Edits, apply_edits, checked_edits
-from .latents import Latent
+from .latents import PREVIEW_PRECISION, Latent
 from .progress import SILENT, Progress
 from .retouch import paste_edited, smallest_face_px
 
@@ -56,12 +56,14 @@ class FrameEditor:
     layers: str = "all"
     scorer: PortraitScorer | None = None
     blend: str = "auto"
+    precision: str = PREVIEW_PRECISION  # of the frames' renders (stylegan_core.precision)
 
     def __call__(self, frame: np.ndarray, crop: CropFrame, ws: torch.Tensor) -> np.ndarray:
         """frame [H, W, 3] uint8 with its face, found along `crop` and encoded as ws [1, num_ws, w_dim], edited."""
         latent = Latent(ws.numpy(), "", "frame")
         moved = apply_edits(self.drawer, latent, self.directions, self.edits, self.layers, self.scorer)
-        return paste_edited(self.drawer, latent, moved, frame, _placement(crop, frame), self.blend)[0]
+        placement = _placement(crop, frame)
+        return paste_edited(self.drawer, latent, moved, frame, placement, self.blend, self.precision)[0]
 
 
 class VideoStopped(RuntimeError):  # noqa: N818  (a stop, not an error)
@@ -171,12 +173,14 @@ def edit_video(
     blend: str = "auto",
     layers: str = "all",
     scorer: PortraitScorer | None = None,
+    precision: str = PREVIEW_PRECISION,
     progress: Progress = SILENT,
 ) -> VideoEdit:
     """The clip with the `face`-th face (the largest first) edited by `edits` wherever it is found, written to
     `out` (MP4, the source's size, rate and sound); with `frames_dir`, every frame as a PNG too. `refine_steps`
     polishes each frame's code by that many LPIPS steps in W+ (slow; STIT uses the encoder alone); `pti_steps`
-    tunes a copy of G on PTI_FRAMES frames first. Raises VideoStopped (leaving nothing) when stopped."""
+    tunes a copy of G on PTI_FRAMES frames first; `precision` is that of the tuning and the frames' renders
+    (stylegan_core.precision). Raises VideoStopped (leaving nothing) when stopped."""
     started = time.perf_counter()
     edits = checked_edits(edits, directions)  # before any long work
     check_blend(blend)
@@ -189,13 +193,16 @@ def edit_video(
     size = G.img_resolution
     found = [lm is not None for lm in detected]
     refine = (G, refine_steps) if refine_steps else None
-    ws, samples = _encode_frames(info, crops, found, encoder, size, smallest_face_px(G), refine, progress)
+    min_side = smallest_face_px(G)
+    ws, samples = _encode_frames(info, crops, found, encoder, size, min_side, refine, precision, progress)
     drawer, tuned_steps = G, 0
     if pti_steps:
-        drawer, tuned_steps = _tune(G, ws, samples, pti_steps, progress)
+        drawer, tuned_steps = _tune(
+            G, ws, samples, PTIOptions(pti_steps, batch=PTI_BATCH, precision=precision), progress
+        )
     staging = Path(tempfile.mkdtemp(prefix="studio-video-")) if frames_dir is not None else None
     try:
-        editor = FrameEditor(drawer, edits, directions, layers, scorer, blend)
+        editor = FrameEditor(drawer, edits, directions, layers, scorer, blend, precision)
         _write_edited(info, crops, ws, editor, out, staging, progress)
         if staging is not None:  # the frames join the clip only once it is whole
             Path(frames_dir).mkdir(parents=True, exist_ok=True)
@@ -228,6 +235,7 @@ def preview_frame(
     blend: str = "auto",
     layers: str = "all",
     scorer: PortraitScorer | None = None,
+    precision: str = PREVIEW_PRECISION,
 ) -> np.ndarray:
     """One frame [H, W, 3] of the clip edited as `edit_video` would (without tuning): the first frame with a
     face from the middle of the clip on, to judge an edit before the whole run."""
@@ -241,8 +249,9 @@ def preview_frame(
     if found is None:
         raise ClipError(f"no face found in any frame of {Path(clip).name}")
     frame, crop = found[0], CropFrame.of(found[1][0])
-    ws = encoder.encode(crop_face(frame, crop, G.img_resolution)).detach().cpu()
-    edit = FrameEditor(G, checked_edits(edits, directions), directions, layers, scorer, check_blend(blend))
+    ws = encoder.encode(crop_face(frame, crop, G.img_resolution), precision).detach().cpu()
+    edits = checked_edits(edits, directions)
+    edit = FrameEditor(G, edits, directions, layers, scorer, check_blend(blend), precision)
     return edit(frame, crop, ws)
 
 
@@ -254,6 +263,7 @@ def _encode_frames(
     size: int,
     min_side: float,
     refine: tuple[Generator, int] | None,
+    precision: str,
     progress: Progress,
 ):
     """Each face frame's code {frame: [1, num_ws, w_dim]} and the aligned crops of PTI_FRAMES of them. A bridged
@@ -275,7 +285,7 @@ def _encode_frames(
         elif last_seen is None or _likeness(aligned, last_seen) < BRIDGE_MIN_LIKENESS:
             crops[i] = None
             continue
-        ws[i] = encoder.encode(aligned).detach()
+        ws[i] = encoder.encode(aligned, precision).detach()
         if refine is not None:  # the code polished in W+ (the `refine` preset of a photo)
             G, steps = refine
             ws[i] = project(
@@ -296,7 +306,7 @@ def _likeness(a: np.ndarray, b: np.ndarray) -> float:
     return float((x * y).sum() / scale) if scale > 1e-6 else 0.0
 
 
-def _tune(G: Generator, ws: dict, samples: dict, steps: int, progress: Progress) -> tuple[Generator, int]:
+def _tune(G: Generator, ws: dict, samples: dict, options: PTIOptions, progress: Progress) -> tuple[Generator, int]:
     """A copy of G tuned (PTI, with its locality regulariser) to draw the sample frames from their codes."""
     frames = sorted(samples)
     pivots = torch.cat([ws[i] for i in frames]).to(G.device)  # [N, num_ws, w_dim]
@@ -305,7 +315,7 @@ def _tune(G: Generator, ws: dict, samples: dict, steps: int, progress: Progress)
         G,
         pivots,
         targets,
-        options=PTIOptions(steps=steps, batch=PTI_BATCH),
+        options=options,
         callback=progress.counter("tune"),
         should_stop=progress.stopped,
     )
