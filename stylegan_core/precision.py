@@ -49,8 +49,8 @@ def has_native_bf16(device: torch.device | str) -> bool:
 @functools.cache
 def _say_fallback_once(device_type: str) -> None:
     warnings.warn(
-        f"precision 'bf16' asked for, but this {device_type.upper()} has no native bfloat16 (it needs "
-        "AVX512-BF16 / AMX, or an Ampere or newer GPU): running fp32, which is faster here",
+        f"the bf16 fast path needs native bfloat16, which this {device_type.upper()} lacks (AVX512-BF16 / AMX, "
+        "or an Ampere or newer GPU): running fp32, which is faster here",
         RuntimeWarning,
         stacklevel=4,
     )
