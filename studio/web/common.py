@@ -135,7 +135,8 @@ def about_text() -> str:
         "Pure-PyTorch StyleGAN v1 / 2 / 3 (the official generators' pixels in fp32).\n\n"
         "**Precision.** The gallery, slider previews, drag steps, pivotal tuning, encoders and video frames use the "
         "fast path: the generator's convolutions in bfloat16, channels-last (47-55 dB PSNR against fp32 for "
-        f"StyleGAN2 / 3, under a grey level on average); {where}. A face's full render, `studio generate` and the classic projection stay fp32."
+        f"StyleGAN2 / 3, under a grey level on average); {where}. A face's full render, `studio generate` and "
+        "the classic projection stay fp32."
     )
 
 
