@@ -181,3 +181,11 @@ def test_the_encoder_reads_a_face_in_bf16_as_in_fp32():
         reference, fast = encoder.encode(face), encoder.encode(face, "bf16")
     assert fast.dtype == torch.float32 and fast.shape == reference.shape
     assert F.cosine_similarity(reference.flatten(), fast.flatten(), dim=0) > 0.999
+
+
+@pytest.mark.parametrize(("native", "runs"), [(False, "so they run in fp32"), (True, "so they run in bf16")])
+def test_the_pages_about_says_which_precision_this_server_runs(monkeypatch, native, runs):
+    from studio.web.common import about_text
+
+    monkeypatch.setattr(precision, "has_native_bf16", lambda device: native)
+    assert runs in about_text()
