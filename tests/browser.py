@@ -74,6 +74,20 @@ def _pick_from_gallery(page, seed: int) -> None:
     page.get_by_text(f"In the editor: seed {seed}").wait_for(timeout=30_000)
 
 
+def set_tuning(page, steps: int) -> None:
+    """Set the Project tab's tuning steps once the page's own defaults for the model have landed (the page load
+    sets them; on a busy machine that answer can come after a value typed too early, and overwrite it)."""
+    from playwright.sync_api import expect
+
+    from studio import workflows as wf
+
+    tuning = page.get_by_label("number input for Tune the generator to this photo (PTI steps, 0: off)")
+    expect(tuning).to_have_value(str(wf.PTI_STEPS), timeout=120_000)  # the demo model's default: tune where needed
+    tuning.fill(str(steps))
+    tuning.press("Enter")
+    expect(tuning).to_have_value(str(steps))
+
+
 def click_face(page, x: float, y: float, resolution: int) -> None:
     """Click the Drag tab's face at (x, y) in pixels of the model's image (Gradio shows it unscaled or shrunk to
     fit, centred in its box)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("playwright", reason="playwright is not installed (requirements-dev.txt)")
-from browser import browser_page, chromium_path, drag_in_the_page, launched_app  # noqa: E402
+from browser import browser_page, chromium_path, drag_in_the_page, launched_app, set_tuning  # noqa: E402
 
 from studio import workflows as wf  # noqa: E402
 
@@ -76,9 +76,7 @@ def test_the_edit_tab_shows_the_edit_in_the_photo_and_offers_it_for_download(pho
         page.get_by_role("tab", name="Project").click()
         page.locator("input[type=file]").first.set_input_files(str(photos / "obama.jpg"))
         page.get_by_text("Faces found").wait_for(timeout=30_000)
-        tuning = page.get_by_label("number input for Tune the generator to this photo (PTI steps, 0: off)")
-        tuning.fill("0")  # the projection alone: this test is about the photo panel, not tuning's minute
-        tuning.press("Enter")
+        set_tuning(page, 0)  # the projection alone: this test is about the photo panel, not tuning's minute
         page.wait_for_timeout(2000)  # face detection
         page.get_by_role("button", name="Project", exact=True).click()
         page.get_by_text("identity_distance").wait_for(timeout=300_000)
@@ -105,9 +103,7 @@ def test_the_drag_tab_drags_a_projected_photo_and_the_result_goes_back_into_it(p
         page.get_by_role("tab", name="Project").click()
         page.locator("input[type=file]").first.set_input_files(str(photos / "obama.jpg"))
         page.get_by_text("Faces found").wait_for(timeout=30_000)
-        tuning = page.get_by_label("number input for Tune the generator to this photo (PTI steps, 0: off)")
-        tuning.fill("20")
-        tuning.press("Enter")
+        set_tuning(page, 20)
         page.get_by_label("Only where needed").uncheck()
         page.wait_for_timeout(2000)  # face detection
         page.get_by_role("button", name="Project", exact=True).click()
