@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,8 +64,11 @@ def build(shape: str) -> Generator:
     return Generator(config).eval().requires_grad_(False)
 
 
-def record_convs(G: Generator, batch: int) -> list[tuple[str, torch.Tensor, torch.Tensor, dict]]:
-    """The convolutions a forward pass needs, as (op, input, weight, kwargs), with the real shapes."""
+def record_convs(
+    G: Generator, batch: int, run: Callable[[], object] | None = None
+) -> list[tuple[str, torch.Tensor, torch.Tensor, dict]]:
+    """The convolutions a forward pass needs (or `run`, when given), as (op, input, weight, kwargs), with the real
+    shapes."""
     calls: list[tuple[str, torch.Tensor, torch.Tensor, dict]] = []
     hooks = []
 
@@ -98,7 +102,7 @@ def record_convs(G: Generator, batch: int) -> list[tuple[str, torch.Tensor, torc
         elif isinstance(m, SynthesisLayerSG3):
             hooks.append(m.register_forward_hook(sg3_hook))
     with torch.no_grad():
-        G(torch.randn(batch, G.z_dim))
+        run() if run is not None else G(torch.randn(batch, G.z_dim))
     for h in hooks:
         h.remove()
     return calls

@@ -72,8 +72,8 @@ def drag(count: int, steps: int) -> None:
     print("|---|---|---:|---:|")
     for precision in PRECISIONS:
         for name, moves in (("1", ONE), ("5", FIVE)):
-            ratio, _, seconds = protocol(G, faces, moves, DragOptions(steps=steps, precision=precision))
-            print(f"| {precision} | {name} | {ratio:.2f} | {seconds:.3f}{_emulated(precision)} |")
+            got = protocol(G, faces, moves, DragOptions(steps=steps, precision=precision))
+            print(f"| {precision} | {name} | {got.ratio:.2f} | {got.seconds_per_step:.3f}{_emulated(precision)} |")
 
 
 def _emulated(precision: str) -> str:

@@ -206,7 +206,7 @@ def drag(
 
     def features_of(w_free: Tensor) -> Tensor:  # [1, C, h, h]: the stage's own size, read through _sample
         ws = torch.cat([w_free, fixed], dim=1)
-        return G.synthesis.features(ws, stage, noise_mode="const", precision=options.precision)
+        return G.synthesis.features(ws, stage, noise_mode="const", precision=options.precision, free_layers=free_count)
 
     def there() -> bool:
         return bool(((targets - handles).norm(dim=1) < geometry.stop).all())

@@ -163,9 +163,18 @@ class SynthesisNetworkSG1(nn.Module):
         """The side of each block's feature map, in synthesis order (`features(ws, stage)` reads one)."""
         return tuple(self.block_resolutions)
 
-    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const", precision: str = "fp32") -> Tensor:
-        """ws [N, num_ws, w_dim] -> the float32 features of block `stage` [N, C, S, S], running no block after it."""
-        return self._run(ws, self.block_resolutions[: stage + 1], noise_mode, precision).float()
+    def features(
+        self,
+        ws: Tensor,
+        stage: int,
+        *,
+        noise_mode: str = "const",
+        precision: str = "fp32",
+        free_layers: int | None = None,
+    ) -> Tensor:
+        """ws [N, num_ws, w_dim] -> the float32 features of block `stage` [N, C, S, S], running no block after it.
+        `free_layers`: only ws[:, :free_layers] may need gradients (the later blocks run them detached)."""
+        return self._run(ws, self.block_resolutions[: stage + 1], noise_mode, precision, free_layers).float()
 
     def forward(
         self, ws: Tensor, *, noise_mode: str = "const", transform: Tensor | None = None, precision: str = "fp32"
@@ -177,10 +186,16 @@ class SynthesisNetworkSG1(nn.Module):
         x = self._run(ws, self.block_resolutions, noise_mode, precision)
         return F.conv2d(x, (self.torgb_weight * self.torgb_gain).to(x.dtype), self.torgb_bias.to(x.dtype)).float()
 
-    def _run(self, ws: Tensor, resolutions: list[int], noise_mode: str, precision: str) -> Tensor:
-        """The blocks of `resolutions` in order, from the const: features [N, C, S, S] in the compute dtype."""
+    def _run(
+        self, ws: Tensor, resolutions: list[int], noise_mode: str, precision: str, free_layers: int | None = None
+    ) -> Tensor:
+        """The blocks of `resolutions` in order, from the const: features [N, C, S, S] in the compute dtype; blocks
+        whose ws lie beyond `free_layers` run them detached."""
         dtype = compute_dtype(precision, ws.device)
         ws, x = ws.to(torch.float32), None
         for idx, res in enumerate(resolutions):
-            x = getattr(self, f"b{res}")(x, ws[:, 2 * idx : 2 * idx + 2], noise_mode=noise_mode, dtype=dtype)
+            block_ws = ws[:, 2 * idx : 2 * idx + 2]
+            if free_layers is not None and 2 * idx >= free_layers:
+                block_ws = block_ws.detach()
+            x = getattr(self, f"b{res}")(x, block_ws, noise_mode=noise_mode, dtype=dtype)
         return x

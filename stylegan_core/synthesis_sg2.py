@@ -211,13 +211,25 @@ class SynthesisNetworkSG2(nn.Module):
         """The side of each block's feature map, in synthesis order (`features(ws, stage)` reads one)."""
         return tuple(self.block_resolutions)
 
-    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const", precision: str = "fp32") -> Tensor:
-        """ws [N, num_ws, w_dim] -> the float32 features of block `stage` [N, C, S, S], running no block after it."""
+    def features(
+        self,
+        ws: Tensor,
+        stage: int,
+        *,
+        noise_mode: str = "const",
+        precision: str = "fp32",
+        free_layers: int | None = None,
+    ) -> Tensor:
+        """ws [N, num_ws, w_dim] -> the float32 features of block `stage` [N, C, S, S], running no block after it.
+        `free_layers`: only ws[:, :free_layers] may need gradients; a block whose ws all lie beyond runs them
+        detached (its styles then fold into its weights: a cheaper backward)."""
         ws, x, w_idx = ws.to(torch.float32), None, 0
         dtype = compute_dtype(precision, ws.device)
         for res in self.block_resolutions[: stage + 1]:
             block = getattr(self, f"b{res}")
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
+            if free_layers is not None and w_idx >= free_layers:
+                block_ws = block_ws.detach()
             x, _ = block(x, None, block_ws, noise_mode=noise_mode, dtype=dtype)
             w_idx += block.num_conv
         return x.float()

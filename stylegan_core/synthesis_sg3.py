@@ -271,11 +271,22 @@ class SynthesisNetworkSG3(nn.Module):
         synthesis order (`features(ws, stage)` reads one)."""
         return self._feature_sizes
 
-    def features(self, ws: Tensor, stage: int, *, noise_mode: str = "const", precision: str = "fp32") -> Tensor:
+    def features(
+        self,
+        ws: Tensor,
+        stage: int,
+        *,
+        noise_mode: str = "const",
+        precision: str = "fp32",
+        free_layers: int | None = None,
+    ) -> Tensor:
         """ws [N, num_ws, w_dim] -> layer `stage`'s float32 features [N, C, S, S] with the margin cropped (S as
-        in feature_sizes), running no layer after it."""
+        in feature_sizes), running no layer after it. `free_layers`: only ws[:, :free_layers] may need gradients
+        (the later layers run them detached)."""
         dtype = compute_dtype(precision, ws.device)
         ws = ws.to(torch.float32).unbind(dim=1)
+        if free_layers is not None:
+            ws = tuple(w if i < free_layers else w.detach() for i, w in enumerate(ws))
         x = to_compute(self.input(ws[0]), dtype)
         for name, w in zip(self.layer_names[: stage + 1], ws[1:], strict=False):
             x = getattr(self, name)(x, w)

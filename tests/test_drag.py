@@ -99,6 +99,30 @@ def test_a_step_runs_only_the_blocks_it_needs(monkeypatch):
     assert len(calls) == 1  # the result's render only
 
 
+@pytest.mark.parametrize("family", ["stylegan2", "stylegan3", "stylegan1"])
+def test_fixed_layers_run_detached_with_the_same_gradient(family):
+    """features(..., free_layers=k) gives the gradient of ws[:, :k] that the plain call gives, and the later layers'
+    modulated convolutions see styles without gradients (StyleGAN2 then folds them into its weights)."""
+    G = make_tiny_generator(family, 32)
+    stage, free = len(G.synthesis.feature_sizes) - 1, 3
+    ws = _ws(G)
+    grads = []
+    for free_layers in (None, free):
+        first = ws[:, :free].clone().requires_grad_(True)
+        features = G.synthesis.features(torch.cat([first, ws[:, free:]], 1), stage, free_layers=free_layers)
+        (features.square().mean()).backward()
+        grads.append(first.grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-7)
+    if family == "stylegan2":
+        seen = []
+        last = G.synthesis.b32.conv1
+        hook = last.affine.register_forward_hook(lambda _m, _a, out: seen.append(out.requires_grad))
+        first = ws[:, :free].clone().requires_grad_(True)
+        G.synthesis.features(torch.cat([first, ws[:, free:]], 1), stage, free_layers=free)
+        hook.remove()
+        assert seen == [False]
+
+
 @pytest.mark.parametrize(
     "points, message",
     [
