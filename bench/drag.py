@@ -54,8 +54,8 @@ def landmarks_of(image: np.ndarray) -> np.ndarray | None:
 def flow_at(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> np.ndarray:
     """[K, 2] where the content at `points` moved, by DIS optical flow on 4x upscales, read bilinearly at each point.
     DIS at its finest scale, every patch position and a light smoothness term: OpenCV's MEDIUM preset smooths a
-    move of a few pixels that fades within 2-3 px away (what a drag makes) down to 60-80% of its size; these
-    settings keep 84-94% of it (`--check-meter`)."""
+    move of a few pixels that fades within 2-3 px (what a drag makes) to 59-80% of its size; these settings err
+    by 6-20% of it (`--check-meter`)."""
 
     def grey(image: np.ndarray) -> np.ndarray:
         big = cv2.resize(image, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
