@@ -34,6 +34,12 @@ def setup_filter(taps: Sequence[float] | Tensor, *, normalize: bool = True) -> T
     return f
 
 
+def held_detached(ws: Tensor, first_layer: int, free_layers: int | None) -> Tensor:
+    """ws (W+ layers from index `first_layer` on), detached when they all lie at or beyond `free_layers`: layers an
+    optimiser holds need no gradient, and without one StyleGAN2 folds their styles into its weights."""
+    return ws.detach() if free_layers is not None and first_layer >= free_layers else ws
+
+
 def can_run_inplace(x: Tensor) -> bool:
     """In-place epilogues are safe when autograd does not track `x`."""
     return not (torch.is_grad_enabled() and x.requires_grad)

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .config import StyleGAN1SynthesisConfig
 from .layers import FullyConnectedLayer
-from .ops import LRELU_GAIN, bias_act, can_run_inplace, fir_filter, setup_filter
+from .ops import LRELU_GAIN, bias_act, can_run_inplace, fir_filter, held_detached, setup_filter
 from .precision import compute_dtype, to_compute
 from .synthesis_sg2 import check_noise_mode
 
@@ -194,8 +194,6 @@ class SynthesisNetworkSG1(nn.Module):
         dtype = compute_dtype(precision, ws.device)
         ws, x = ws.to(torch.float32), None
         for idx, res in enumerate(resolutions):
-            block_ws = ws[:, 2 * idx : 2 * idx + 2]
-            if free_layers is not None and 2 * idx >= free_layers:
-                block_ws = block_ws.detach()
+            block_ws = held_detached(ws[:, 2 * idx : 2 * idx + 2], 2 * idx, free_layers)
             x = getattr(self, f"b{res}")(x, block_ws, noise_mode=noise_mode, dtype=dtype)
         return x

@@ -17,6 +17,7 @@ from .ops import (
     bias_act,
     can_run_inplace,
     conv2d_resample,
+    held_detached,
     modulated_conv2d,
     setup_filter,
     upsample2d,
@@ -227,9 +228,7 @@ class SynthesisNetworkSG2(nn.Module):
         dtype = compute_dtype(precision, ws.device)
         for res in self.block_resolutions[: stage + 1]:
             block = getattr(self, f"b{res}")
-            block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
-            if free_layers is not None and w_idx >= free_layers:
-                block_ws = block_ws.detach()
+            block_ws = held_detached(ws.narrow(1, w_idx, block.num_conv + block.num_torgb), w_idx, free_layers)
             x, _ = block(x, None, block_ws, noise_mode=noise_mode, dtype=dtype)
             w_idx += block.num_conv
         return x.float()

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from .config import StyleGAN3SynthesisConfig
 from .filtered_lrelu import filtered_lrelu
 from .layers import FullyConnectedLayer
+from .ops import held_detached
 from .precision import compute_dtype, to_compute
 
 
@@ -284,9 +285,7 @@ class SynthesisNetworkSG3(nn.Module):
         in feature_sizes), running no layer after it. `free_layers`: only ws[:, :free_layers] may need gradients
         (the later layers run them detached)."""
         dtype = compute_dtype(precision, ws.device)
-        ws = ws.to(torch.float32).unbind(dim=1)
-        if free_layers is not None:
-            ws = tuple(w if i < free_layers else w.detach() for i, w in enumerate(ws))
+        ws = [held_detached(w, i, free_layers) for i, w in enumerate(ws.to(torch.float32).unbind(dim=1))]
         x = to_compute(self.input(ws[0]), dtype)
         for name, w in zip(self.layer_names[: stage + 1], ws[1:], strict=False):
             x = getattr(self, name)(x, w)

@@ -110,7 +110,7 @@ def test_fixed_layers_run_detached_with_the_same_gradient(family):
     for free_layers in (None, free):
         first = ws[:, :free].clone().requires_grad_(True)
         features = G.synthesis.features(torch.cat([first, ws[:, free:]], 1), stage, free_layers=free_layers)
-        (features.square().mean()).backward()
+        features.square().mean().backward()
         grads.append(first.grad)
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-7)
     if family == "stylegan2":
